@@ -1,0 +1,57 @@
+// Package device holds what mfabulk knows about a virtual MFA device that
+// already exists in an account, independent of how it was read.
+//
+// IAM's list call returns only a serial number (an ARN), so the name and
+// path of an existing device are recovered from it with [ParseSerial].
+package device
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Bootstrap methods accepted by CreateVirtualMFADevice's callers; they are the
+// AWS CLI's --bootstrap-method values and decide what an outfile holds.
+const (
+	QRCodePNG        = "QRCodePNG"
+	Base32StringSeed = "Base32StringSeed"
+)
+
+// Observed is a virtual MFA device as seen in the account.
+type Observed struct {
+	Serial     string    // ARN, arn:aws:iam::ACCOUNT:mfa/PATH/NAME
+	Name       string    // device name, as IAM spells it
+	Path       string    // "/" or "/a/b/"
+	User       string    // user the device is assigned to, if any
+	EnableDate time.Time // zero when unassigned
+}
+
+// Assigned reports whether the device is enabled for a user; assigned
+// devices are never deleted by mfabulk.
+func (o Observed) Assigned() bool { return o.User != "" || !o.EnableDate.IsZero() }
+
+// ParseSerial splits a virtual MFA device ARN into its path and name.
+// IAM puts the path between "mfa" and the name, so "…:mfa/a/b/alice" is
+// path "/a/b/", name "alice".
+func ParseSerial(serial string) (path, name string, err error) {
+	_, rest, ok := strings.Cut(serial, ":mfa/")
+	if !ok || !strings.HasPrefix(serial, "arn:") {
+		return "", "", fmt.Errorf("not a virtual MFA device ARN: %q", serial)
+	}
+	i := strings.LastIndex(rest, "/")
+	path, name = "/"+rest[:i+1], rest[i+1:]
+	if name == "" {
+		return "", "", fmt.Errorf("virtual MFA device ARN has no name: %q", serial)
+	}
+	return path, name, nil
+}
+
+// Extension is the file extension that matches what a bootstrap method
+// produces: a PNG image or the Base32 seed text.
+func Extension(bootstrap string) string {
+	if bootstrap == Base32StringSeed {
+		return ".txt"
+	}
+	return ".png"
+}

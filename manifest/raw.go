@@ -1,0 +1,129 @@
+package manifest
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// raw* hold what the YAML said, each value with its node for positions,
+// before defaults are applied.
+type rawManifest struct {
+	defaults rawDevice
+	devices  []rawDevice
+}
+
+type rawDevice struct {
+	node       *yaml.Node
+	name       *yaml.Node
+	path       *yaml.Node
+	bootstrap  *yaml.Node
+	outfile    *yaml.Node
+	recipients []*yaml.Node
+	tags       []rawTag
+}
+
+type rawTag struct{ key, value *yaml.Node }
+
+var deviceFields = []string{"name", "path", "bootstrap", "outfile", "recipients", "tags"}
+
+func (c *collector) walk(top *yaml.Node) *rawManifest {
+	fields := c.mapping(top, "manifest", "version", "defaults", "devices")
+	if fields == nil {
+		return nil
+	}
+	raw := &rawManifest{}
+	c.version(top, fields["version"])
+	if d := fields["defaults"]; d != nil {
+		raw.defaults = c.device(d, "defaults", deviceFields[1:])
+	}
+	devs, ok := fields["devices"]
+	if !ok {
+		c.at(top.Line, top.Column, "devices-missing", "manifest has no \"devices\" list")
+		return raw
+	}
+	for i, n := range c.sequence(devs, "devices") {
+		raw.devices = append(raw.devices, c.device(n, "devices["+strconv.Itoa(i)+"]", deviceFields))
+	}
+	return raw
+}
+
+func (c *collector) version(top, n *yaml.Node) {
+	if n == nil {
+		c.at(top.Line, top.Column, "version", "manifest has no \"version\": want \"version: 1\"")
+		return
+	}
+	if v, ok := c.scalar(n, "version"); ok && v != "1" {
+		c.at(n.Line, n.Column, "version", "unsupported manifest version %s: this mfabulk reads version 1", quote(v))
+	}
+}
+
+func (c *collector) device(n *yaml.Node, what string, allowed []string) rawDevice {
+	d := rawDevice{node: n}
+	f := c.mapping(n, what, allowed...)
+	for _, k := range []struct {
+		key string
+		dst **yaml.Node
+	}{{"name", &d.name}, {"path", &d.path}, {"bootstrap", &d.bootstrap}, {"outfile", &d.outfile}} {
+		if v := f[k.key]; v != nil {
+			if _, ok := c.scalar(v, what+"."+k.key); ok {
+				*k.dst = v
+			}
+		}
+	}
+	if v := f["recipients"]; v != nil {
+		for i, r := range c.sequence(v, what+".recipients") {
+			if _, ok := c.scalar(r, what+".recipients["+strconv.Itoa(i)+"]"); ok {
+				d.recipients = append(d.recipients, r)
+			}
+		}
+	}
+	if v := f["tags"]; v != nil {
+		d.tags = c.tags(v, what+".tags")
+	}
+	return d
+}
+
+func (c *collector) tags(n *yaml.Node, what string) []rawTag {
+	if !c.kind(n, yaml.MappingNode, what, "a mapping of tag keys to values") {
+		return nil
+	}
+	var out []rawTag
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key, ok1 := c.scalar(k, what+" key")
+		_, ok2 := c.scalar(v, what+"."+k.Value)
+		if !ok1 || !ok2 {
+			continue
+		}
+		if line, dup := seen[key]; dup {
+			c.at(k.Line, k.Column, "tag-key-unique", "%s: tag key %q is repeated (first at line %d)", what, key, line)
+			continue
+		}
+		seen[key] = k.Line
+		out = append(out, rawTag{k, v})
+	}
+	return out
+}
+
+var (
+	yamlLineRE   = regexp.MustCompile(`line (\d+)`)
+	yamlPrefixRE = regexp.MustCompile(`^line \d+: `)
+)
+
+func yamlErrorLine(err error) int {
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 1
+}
+
+func trimYAMLError(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	s = yamlPrefixRE.ReplaceAllString(s, "")
+	return "invalid YAML: " + s
+}
