@@ -1,0 +1,192 @@
+// Package iamlocal is a local IAM endpoint for mfabulk's demo and tests.
+//
+// It speaks IAM's real wire protocol (AWS Query: form-encoded POST in, XML
+// out, ErrorResponse XML with IAM's error codes and HTTP statuses) for the
+// virtual MFA device calls mfabulk makes, plus STS GetCallerIdentity, so
+// the real aws-sdk-go-v2 client, the AWS CLI and boto3 can all talk to it.
+// Like IAM it returns a device's seed only once, in the create response,
+// and its QRCodePNG is a real QR code of the otpauth:// URI.
+//
+// Start one with [New] and [Server.Listen]. Tests reach into it with
+// [Server.Device] to compare outfiles with what was issued, and with
+// [Server.Fail] to make a call fail.
+package iamlocal
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// DefaultAccount is the account ID the endpoint pretends to be.
+const DefaultAccount = "123456789012"
+
+// Options configure a [Server].
+type Options struct {
+	Account    string // account ID; DefaultAccount when empty
+	MaxDevices int    // VirtualMFADevicesPerAccount quota; 0 means none
+}
+
+// Server is an in-memory IAM account. It is safe for concurrent use.
+type Server struct {
+	opts    Options
+	account string
+	reqSeq  atomic.Int64
+
+	mu       sync.Mutex
+	devices  map[string]*Device // by lower-case name: IAM names ignore case
+	failures map[string]string  // device name → error code to answer with
+	requests map[string]int     // action → count
+
+	httpSrv *http.Server
+}
+
+// New returns an empty account.
+func New(opts Options) *Server {
+	account := opts.Account
+	if account == "" {
+		account = DefaultAccount
+	}
+	return &Server{
+		opts:     opts,
+		account:  account,
+		devices:  map[string]*Device{},
+		failures: map[string]string{},
+		requests: map[string]int{},
+	}
+}
+
+// Listen serves on addr (use "127.0.0.1:0" for a free port) in the
+// background and returns the endpoint URL.
+func (s *Server) Listen(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	s.httpSrv = &http.Server{Handler: s}
+	go s.httpSrv.Serve(ln)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops serving.
+func (s *Server) Close() error {
+	if s.httpSrv == nil {
+		return nil
+	}
+	return s.httpSrv.Shutdown(context.Background())
+}
+
+type handler func(s *Server, form formValues) (any, *APIError)
+
+var handlers = map[string]handler{
+	"CreateVirtualMFADevice": (*Server).handleCreate,
+	"ListVirtualMFADevices":  (*Server).handleList,
+	"DeleteVirtualMFADevice": (*Server).handleDelete,
+	"TagMFADevice":           (*Server).handleTag,
+	"UntagMFADevice":         (*Server).handleUntag,
+	"ListMFADeviceTags":      (*Server).handleListTags,
+	"GetCallerIdentity":      (*Server).handleCallerIdentity,
+}
+
+// ServeHTTP answers one AWS Query request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.reqSeq.Add(1))
+	if err := r.ParseForm(); err != nil {
+		writeError(w, Errorf("InvalidInput", "malformed request: %v", err), requestID)
+		return
+	}
+	action := r.Form.Get("Action")
+	s.mu.Lock()
+	s.requests[action]++
+	s.mu.Unlock()
+	h, ok := handlers[action]
+	if action == "" {
+		writeError(w, Errorf("MissingAction", "Missing Action"), requestID)
+		return
+	}
+	if !ok {
+		writeError(w, Errorf("InvalidAction", "Could not find operation %s for version 2010-05-08", action), requestID)
+		return
+	}
+	result, apiErr := h(s, formValues(r.Form))
+	if apiErr != nil {
+		writeError(w, apiErr, requestID)
+		return
+	}
+	ns := iamNS
+	if action == "GetCallerIdentity" {
+		ns = stsNS
+	}
+	writeResult(w, action, ns, result, requestID)
+}
+
+// Device returns a copy of the named device (any case), with the secret it
+// was issued.
+func (s *Server) Device(name string) (Device, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.devices[strings.ToLower(name)]
+	if !ok {
+		return Device{}, false
+	}
+	return *d, true
+}
+
+// Devices returns copies of every device, in serial order.
+func (s *Server) Devices() []Device {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Device
+	for _, d := range s.sorted() {
+		out = append(out, *d)
+	}
+	return out
+}
+
+// CreateDevice adds a device as if some other tool had created it.
+func (s *Server) CreateDevice(name, path string, tags ...Tag) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.create(name, path, tags)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// Fail makes every later call naming device name (create, delete, tag
+// calls) answer with the IAM error code; an empty code clears it.
+func (s *Server) Fail(name, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" {
+		delete(s.failures, strings.ToLower(name))
+		return
+	}
+	s.failures[strings.ToLower(name)] = code
+}
+
+// Requests returns how many requests each action received.
+func (s *Server) Requests() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.requests))
+	for k, v := range s.requests {
+		out[k] = v
+	}
+	return out
+}
+
+// injected returns the error configured with Fail for a device; the caller
+// holds s.mu.
+func (s *Server) injected(name string) *APIError {
+	code, ok := s.failures[strings.ToLower(name)]
+	if !ok {
+		return nil
+	}
+	return Errorf(code, "injected failure for device %s", name)
+}
