@@ -22,12 +22,13 @@ type rawDevice struct {
 	bootstrap  *yaml.Node
 	outfile    *yaml.Node
 	recipients []*yaml.Node
+	files      []*yaml.Node // recipientsFiles entries
 	tags       []rawTag
 }
 
 type rawTag struct{ key, value *yaml.Node }
 
-var deviceFields = []string{"name", "path", "bootstrap", "outfile", "recipients", "tags"}
+var deviceFields = []string{"name", "path", "bootstrap", "outfile", "recipients", "recipientsFiles", "tags"}
 
 func (c *collector) walk(top *yaml.Node) *rawManifest {
 	fields := c.mapping(top, "manifest", "version", "defaults", "devices")
@@ -77,6 +78,13 @@ func (c *collector) device(n *yaml.Node, what string, allowed []string) rawDevic
 		for i, r := range c.sequence(v, what+".recipients") {
 			if _, ok := c.scalar(r, what+".recipients["+strconv.Itoa(i)+"]"); ok {
 				d.recipients = append(d.recipients, r)
+			}
+		}
+	}
+	if v := f["recipientsFiles"]; v != nil {
+		for i, r := range c.sequence(v, what+".recipientsFiles") {
+			if _, ok := c.scalar(r, what+".recipientsFiles["+strconv.Itoa(i)+"]"); ok {
+				d.files = append(d.files, r)
 			}
 		}
 	}

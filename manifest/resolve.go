@@ -51,7 +51,7 @@ func (c *collector) resolve(raw *rawManifest, root string) []Device {
 		c.checkName(rd.name, byName)
 		c.checkPath(orNode(rd.path, def.path), d.Path)
 		c.checkBootstrap(orNode(rd.bootstrap, def.bootstrap), d.Bootstrap)
-		d.Recipients = c.recipients(rd, def)
+		d.Recipients = c.recipients(rd, def, root)
 		d.Tags = c.mergeTags(rd, def)
 		d.Outfile = c.outfile(rd, def, d, root, byOutfile)
 		out = append(out, d)
@@ -115,24 +115,31 @@ func (c *collector) checkBootstrap(n *yaml.Node, b string) {
 }
 
 // recipients combines default and device recipients, defaults first,
-// dropping duplicates, and checks each parses.
-func (c *collector) recipients(rd, def rawDevice) []string {
+// inline keys before files, dropping duplicates, and checks each parses.
+func (c *collector) recipients(rd, def rawDevice, root string) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, n := range append(append([]*yaml.Node{}, def.recipients...), rd.recipients...) {
-		r := strings.TrimSpace(n.Value)
+	add := func(r string, report func(error)) {
 		if seen[r] {
-			continue
+			return
 		}
 		seen[r] = true
 		if _, err := seal.ParseRecipient(r); err != nil {
-			c.at(n.Line, n.Column, "recipient", "%v", err)
-			continue
+			report(err)
+			return
 		}
 		out = append(out, r)
 	}
-	if len(out) == 0 && len(seen) == 0 {
-		c.at(rd.name.Line, rd.name.Column, "recipient-required", "device %q has no recipients: add \"recipients\" to it or to defaults", rd.name.Value)
+	for _, src := range []rawDevice{def, rd} {
+		for _, n := range src.recipients {
+			add(strings.TrimSpace(n.Value), func(err error) { c.at(n.Line, n.Column, "recipient", "%v", err) })
+		}
+		for _, n := range src.files {
+			c.recipientsFile(n, root, add)
+		}
+	}
+	if len(seen) == 0 {
+		c.at(rd.name.Line, rd.name.Column, "recipient-required", "device %q has no recipients: add \"recipients\" or \"recipientsFiles\" to it or to defaults", rd.name.Value)
 	}
 	return out
 }

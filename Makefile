@@ -1,0 +1,23 @@
+# mfabulk: `make demo` runs the quick-start demo, `make test` the tests.
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build demo test vet bench clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal
+	$(GO) build -o bin/ filippo.io/age/cmd/age filippo.io/age/cmd/age-keygen
+
+demo: build
+	./scripts/demo.sh
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+test: vet
+	$(GO) test -race -count=1 ./...
+
+clean:
+	rm -rf bin demo

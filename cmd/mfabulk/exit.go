@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mfabulk/mfabulk/apply"
+	"github.com/mfabulk/mfabulk/iamclient"
+)
+
+// Exit codes, as terraform's -detailed-exitcode has them.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2
+)
+
+// exitCodeError ends a command with a code whose message, if any, was
+// already printed.
+type exitCodeError struct{ code int }
+
+func (e exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// hintError carries an error with a hint telling the user what to do.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e hintError) Error() string { return e.err.Error() }
+func (e hintError) Unwrap() error { return e.err }
+
+func withHint(err error, format string, args ...any) error {
+	return hintError{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// exitCode turns a command's error into an exit code, printing it in the
+// one format mfabulk uses: "mfabulk: error: …" then "mfabulk: hint: …".
+func exitCode(err error, streams IO) int {
+	if err == nil {
+		return exitOK
+	}
+	var ec exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
+	fmt.Fprintf(streams.Err, "mfabulk: error: %v\n", err)
+	if hint := hintFor(err); hint != "" {
+		fmt.Fprintf(streams.Err, "mfabulk: hint: %s\n", hint)
+	}
+	return exitError
+}
+
+// hintFor maps an error to advice, in one place.
+func hintFor(err error) string {
+	var h hintError
+	if errors.As(err, &h) {
+		return h.hint
+	}
+	var pre *apply.PreflightError
+	if errors.As(err, &pre) {
+		return "nothing was created; fix the problems above and run apply again"
+	}
+	if errors.Is(err, context.Canceled) {
+		return "interrupted; run plan to see what was done"
+	}
+	switch iamclient.ErrorCode(err) {
+	case "AccessDenied", "AccessDeniedException":
+		return "the caller needs iam:ListVirtualMFADevices, iam:CreateVirtualMFADevice and iam:DeleteVirtualMFADevice"
+	case "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken":
+		return "check the AWS credentials (--profile, AWS_PROFILE, AWS_ACCESS_KEY_ID)"
+	case "Throttling":
+		return "IAM is throttling: lower --parallelism"
+	}
+	return ""
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfabulk/mfabulk/iamclient"
+	"github.com/mfabulk/mfabulk/plan"
+	"github.com/mfabulk/mfabulk/view"
+)
+
+func newPlanCmd(streams IO) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plan -f MANIFEST",
+		Short: "Show how the account differs from the manifest",
+		Long: `plan reads the account's virtual MFA devices and shows what apply would do.
+It only reads. With --detailed-exitcode it exits 0 when the account matches
+the manifest, 2 when there are changes, and 1 on error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := loadSettings(cmd)
+			if err != nil {
+				return err
+			}
+			p, _, err := computePlan(cmd.Context(), s, streams)
+			if err != nil {
+				return err
+			}
+			view.PlanText(streams.Out, p)
+			if s.boolean("detailed-exitcode") && p.HasChanges() {
+				return exitCodeError{exitChanges}
+			}
+			return nil
+		},
+	}
+	addManifestFlag(cmd)
+	addAWSFlags(cmd)
+	cmd.Flags().Bool("detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
+	return cmd
+}
+
+// computePlan validates the manifest, then reads the account and diffs.
+func computePlan(ctx context.Context, s settings, streams IO) (plan.Plan, *iamclient.Client, error) {
+	m, err := loadManifest(s, streams)
+	if err != nil {
+		return plan.Plan{}, nil, err
+	}
+	client, err := iamclient.New(ctx, s.awsOptions())
+	if err != nil {
+		return plan.Plan{}, nil, err
+	}
+	account, err := client.Account(ctx)
+	if err != nil {
+		return plan.Plan{}, nil, err
+	}
+	observed, err := client.ListDevices(ctx)
+	if err != nil {
+		return plan.Plan{}, nil, err
+	}
+	return plan.Compute(account, m.Devices, observed), client, nil
+}

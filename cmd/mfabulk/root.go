@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+)
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string, streams IO) int {
+	root := newRootCmd(streams)
+	root.SetArgs(args)
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.Err)
+	return exitCode(root.ExecuteContext(ctx), streams)
+}
+
+func newRootCmd(streams IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mfabulk",
+		Short: "Provision AWS IAM virtual MFA devices in bulk, declaratively",
+		Long: `mfabulk reads a YAML manifest of virtual MFA devices, shows how the account
+differs from it (plan) and creates the missing devices (apply), sealing each
+device's one-time secret into an age-encrypted outfile for its recipients.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.PersistentFlags().String("config", "", "config `file` (default ./mfabulk.yaml, then $XDG_CONFIG_HOME/mfabulk/config.yaml)")
+	root.AddCommand(
+		newValidateCmd(streams),
+		newPlanCmd(streams),
+		newApplyCmd(streams),
+		newShowCmd(streams),
+		newVersionCmd(streams),
+	)
+	return root
+}
+
+// addManifestFlag adds -f/--file to commands that read a manifest.
+func addManifestFlag(cmd *cobra.Command) {
+	cmd.Flags().StringP("file", "f", "", "manifest `file` (required; or MFABULK_FILE, or file: in the config)")
+}
+
+// addAWSFlags adds the options a user of the AWS CLI expects.
+func addAWSFlags(cmd *cobra.Command) {
+	cmd.Flags().String("profile", "", "AWS shared config `profile` (default: AWS_PROFILE)")
+	cmd.Flags().String("region", "", "AWS `region` (default: AWS_REGION, then us-east-1; IAM is global)")
+	cmd.Flags().String("endpoint-url", "", "IAM and STS endpoint `URL` (default: AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL)")
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfabulk/mfabulk/qrterm"
+	"github.com/mfabulk/mfabulk/seal"
+)
+
+var pngMagic = []byte("\x89PNG\r\n\x1a\n")
+
+func newShowCmd(streams IO) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "show -i IDENTITY OUTFILE",
+		Short: "Decrypt an outfile in memory and show its QR code or seed",
+		Long: `show is for the person who receives an outfile. It decrypts it in memory with
+the age identity (or SSH private key) given with -i and shows the QR code in
+the terminal, ready to scan with an authenticator app, or the Base32 seed.
+Nothing is written to disk. It refuses to print a secret to anything but a
+terminal unless --force is given.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSettings(cmd)
+			if err != nil {
+				return err
+			}
+			return runShow(streams, s, args[0])
+		},
+	}
+	cmd.Flags().StringP("identity", "i", "", "age identity `file` or SSH private key")
+	cmd.Flags().Bool("invert", false, "draw dark modules as ink, for light-background terminals")
+	cmd.Flags().Bool("force", false, "print the secret even when standard output is not a terminal")
+	return cmd
+}
+
+func runShow(streams IO, s settings, path string) error {
+	if s.str("identity") == "" {
+		return withHint(errors.New("no identity given"), "pass -i with the age identity file or SSH private key the outfile was sealed to")
+	}
+	if !streams.OutTTY && !s.boolean("force") {
+		return withHint(errors.New("refusing to print a secret: standard output is not a terminal"),
+			"run show in a terminal, or pass --force if you mean to send the secret there")
+	}
+	ids, err := seal.ReadIdentities(s.str("identity"))
+	if err != nil {
+		return fmt.Errorf("reading identity: %w", err)
+	}
+	ct, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	secret, err := seal.Decrypt(ct, ids)
+	if err != nil {
+		return fmt.Errorf("decrypting %s: %w", path, err)
+	}
+	defer clear(secret)
+	if !bytes.HasPrefix(secret, pngMagic) {
+		fmt.Fprintf(streams.Out, "Base32 seed: type it into your authenticator app as a time-based key.\n\n  %s\n", secret)
+		return nil
+	}
+	grid, err := qrterm.Decode(secret)
+	if err != nil {
+		return fmt.Errorf("%s: reading QR code: %w", path, err)
+	}
+	fmt.Fprintln(streams.Out, "Scan this QR code with your authenticator app:")
+	return qrterm.Write(streams.Out, grid, s.boolean("invert"))
+}
