@@ -103,9 +103,9 @@ func knownKeys(root *cobra.Command) map[string]bool {
 	return known
 }
 
-func (s settings) str(key string) string { return s.v.GetString(key) }
+func (s settings) str(key string) string   { return s.v.GetString(key) }
 func (s settings) boolean(key string) bool { return s.v.GetBool(key) }
-func (s settings) integer(key string) int { return s.v.GetInt(key) }
+func (s settings) integer(key string) int  { return s.v.GetInt(key) }
 
 func (s settings) awsOptions() iamclient.Options {
 	return iamclient.Options{

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/reftools"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"mfabulk": func() { os.Exit(mainExit()) },
+	})
+}
+
+// TestScripts runs testdata/script/*.txt. Each script gets its own empty
+// iamlocal account (MFABULK_ENDPOINT_URL points at it), a fresh age
+// identity in $WORK/identity.txt whose recipient is in
+// $WORK/recipients.txt, and the commands below.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+		RequireExplicitExec: false,
+		RequireUniqueNames:  true,
+		Setup:               setupScript,
+		Condition:           scriptCondition,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"iamlocal":     cmdIAMLocal,
+			"checkoutfile": cmdCheckOutfile,
+			"exits":        cmdExits,
+		},
+	})
+}
+
+func setupScript(env *testscript.Env) error {
+	srv := iamlocal.New(iamlocal.Options{})
+	url, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	env.Defer(func() { srv.Close() })
+	env.Values["iam"] = srv
+	for k, v := range map[string]string{
+		"MFABULK_ENDPOINT_URL":        url,
+		"AWS_ACCESS_KEY_ID":           "test",
+		"AWS_SECRET_ACCESS_KEY":       "test",
+		"AWS_REGION":                  "us-east-1",
+		"AWS_CONFIG_FILE":             filepath.Join(env.WorkDir, ".aws-config-absent"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(env.WorkDir, ".aws-credentials-absent"),
+		"XDG_CONFIG_HOME":             filepath.Join(env.WorkDir, ".config"),
+		"MFABULK_REQUIRE_TOOLS":       os.Getenv("MFABULK_REQUIRE_TOOLS"),
+		"PATH":                        os.Getenv("PATH"),
+	} {
+		env.Setenv(k, v)
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(env.WorkDir, "identity.txt"), []byte(id.String()+"\n"), 0o600); err != nil {
+		return err
+	}
+	env.Setenv("RECIPIENT", id.Recipient().String())
+	return os.WriteFile(filepath.Join(env.WorkDir, "recipients.txt"), []byte(id.Recipient().String()+"\n"), 0o644)
+}
+
+// cmdIAMLocal inspects and steers the script's iamlocal account:
+//
+//	iamlocal create NAME PATH   a device made by someone else
+//	iamlocal fail NAME CODE     calls naming NAME fail with CODE ("" clears)
+//	iamlocal devices            prints PATH+NAME of every device
+//	iamlocal requests ACTION N  asserts ACTION was called N times
+func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
+	srv := ts.Value("iam").(*iamlocal.Server)
+	if len(args) == 0 {
+		ts.Fatalf("usage: iamlocal create|fail|devices|requests …")
+	}
+	switch {
+	case args[0] == "create" && len(args) == 3:
+		ts.Check(srv.CreateDevice(args[1], args[2]))
+	case args[0] == "fail" && len(args) == 3:
+		srv.Fail(args[1], args[2])
+	case args[0] == "devices" && len(args) == 1:
+		for _, d := range srv.Devices() {
+			fmt.Fprintln(ts.Stdout(), d.Path+d.Name)
+		}
+	case args[0] == "requests" && len(args) == 3:
+		want, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		if got := srv.Requests()[args[1]]; (got == want) == neg {
+			ts.Fatalf("%s was called %d times, want %d", args[1], got, want)
+		}
+	default:
+		ts.Fatalf("iamlocal: bad arguments %q", args)
+	}
+}
+
+// cmdCheckOutfile decrypts an outfile with the reference age CLI and
+// compares it byte for byte with the secret iamlocal issued for the device;
+// a QR outfile is also decoded as a QR code, whose secret= must be the seed.
+//
+//	checkoutfile IDENTITY OUTFILE DEVICE
+func cmdCheckOutfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: checkoutfile IDENTITY OUTFILE DEVICE")
+	}
+	srv := ts.Value("iam").(*iamlocal.Server)
+	d, ok := srv.Device(args[2])
+	if !ok {
+		ts.Fatalf("iamlocal has no device %q", args[2])
+	}
+	t := scriptT{ts}
+	got := reftools.AgeDecrypt(t, ts.MkAbs(args[0]), ts.MkAbs(args[1]))
+	if bytes.Equal(got, d.Seed) {
+		return
+	}
+	if !bytes.Equal(got, d.QRCodePNG) {
+		ts.Fatalf("%s does not decrypt to the secret iamlocal issued for %s", args[1], args[2])
+	}
+	text := reftools.QRText(t, got)
+	if !strings.HasSuffix(text, "?secret="+string(d.Seed)) || !strings.HasPrefix(text, "otpauth://totp/"+d.Name+"@") {
+		ts.Fatalf("QR code of %s is %q, want the otpauth URI of %s's seed", args[1], text, args[2])
+	}
+}
+
+// scriptCondition adds [reftools]: true when age and zbarimg are installed,
+// or when MFABULK_REQUIRE_TOOLS=1 demands them (so that a missing tool
+// fails the script instead of skipping it).
+func scriptCondition(cond string) (bool, error) {
+	if cond != "reftools" {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	if os.Getenv("MFABULK_REQUIRE_TOOLS") == "1" {
+		return true, nil
+	}
+	for _, p := range []string{"age", "zbarimg"} {
+		if _, err := exec.LookPath(p); err != nil {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// scriptT lets reftools report through a script; scripts skip themselves
+// with [!reftools] before a tool could be missing.
+type scriptT struct{ ts *testscript.TestScript }
+
+func (scriptT) Helper()                             {}
+func (s scriptT) Fatalf(format string, args ...any) { s.ts.Fatalf(format, args...) }
+func (s scriptT) Skipf(format string, args ...any)  { s.ts.Fatalf(format, args...) }
+
+// cmdExits runs a program like exec and asserts its exit status, for the
+// exit codes that carry meaning (plan --detailed-exitcode's 2).
+//
+//	exits N PROGRAM [ARGS…]
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits N PROGRAM [ARGS…]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
