@@ -74,7 +74,7 @@ func (s *Server) handleCreate(f formValues) (any, *APIError) {
 	if err := s.injected(name); err != nil {
 		return nil, err
 	}
-	d, err := s.create(name, f.get("Path"), f.tags())
+	d, err := s.create(name, f.get("Path"), f.tags(), true)
 	if err != nil {
 		return nil, err
 	}

@@ -19,16 +19,18 @@ func qrPNG(text string) ([]byte, error) {
 	const scale, quiet = 6, 4
 	side := (code.Size + 2*quiet) * scale
 	img := image.NewPaletted(image.Rect(0, 0, side, side), color.Palette{color.White, color.Black})
+	row := make([]uint8, side)
 	for y := 0; y < code.Size; y++ {
+		clear(row)
 		for x := 0; x < code.Size; x++ {
-			if !code.Black(x, y) {
-				continue
-			}
-			for dy := 0; dy < scale; dy++ {
+			if code.Black(x, y) {
 				for dx := 0; dx < scale; dx++ {
-					img.SetColorIndex((x+quiet)*scale+dx, (y+quiet)*scale+dy, 1)
+					row[(x+quiet)*scale+dx] = 1
 				}
 			}
+		}
+		for dy := 0; dy < scale; dy++ {
+			copy(img.Pix[((y+quiet)*scale+dy)*img.Stride:], row)
 		}
 	}
 	var b bytes.Buffer

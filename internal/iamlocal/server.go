@@ -147,12 +147,12 @@ func (s *Server) Devices() []Device {
 	return out
 }
 
-// CreateDevice adds a device as if some other tool had created it.
+// CreateDevice adds a device as if some other tool had created it; its
+// secret went to that tool, so no QR code is rendered.
 func (s *Server) CreateDevice(name, path string, tags ...Tag) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := s.create(name, path, tags)
-	if err != nil {
+	if _, err := s.create(name, path, tags, false); err != nil {
 		return err
 	}
 	return nil

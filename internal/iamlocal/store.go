@@ -81,8 +81,9 @@ func validateTags(tags []Tag) *APIError {
 	return nil
 }
 
-// create adds a device; the caller holds s.mu.
-func (s *Server) create(name, path string, tags []Tag) (*Device, *APIError) {
+// create adds a device; the caller holds s.mu. Rendering the QR code is
+// most of a create's cost, so devices that nobody will scan skip it.
+func (s *Server) create(name, path string, tags []Tag, withQR bool) (*Device, *APIError) {
 	if path == "" {
 		path = "/"
 	}
@@ -102,12 +103,14 @@ func (s *Server) create(name, path string, tags []Tag) (*Device, *APIError) {
 	if s.opts.MaxDevices > 0 && len(s.devices) >= s.opts.MaxDevices {
 		return nil, Errorf("LimitExceeded", "Cannot exceed quota for VirtualMFADevicesPerAccount: %d", s.opts.MaxDevices)
 	}
-	seed := newSeed()
-	png, err := qrPNG("otpauth://totp/" + name + "@" + s.account + "?secret=" + string(seed))
-	if err != nil {
-		return nil, Errorf("ServiceFailure", "rendering QR code: %v", err)
+	d := &Device{Serial: s.serial(path, name), Name: name, Path: path, Seed: newSeed(), Tags: tags}
+	if withQR {
+		png, err := qrPNG("otpauth://totp/" + name + "@" + s.account + "?secret=" + string(d.Seed))
+		if err != nil {
+			return nil, Errorf("ServiceFailure", "rendering QR code: %v", err)
+		}
+		d.QRCodePNG = png
 	}
-	d := &Device{Serial: s.serial(path, name), Name: name, Path: path, Seed: seed, QRCodePNG: png, Tags: tags}
 	s.devices[key] = d
 	return d, nil
 }

@@ -1,0 +1,147 @@
+package apply_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/mfabulk/mfabulk/apply"
+	"github.com/mfabulk/mfabulk/iamclient"
+	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/manifest"
+	"github.com/mfabulk/mfabulk/plan"
+	"github.com/mfabulk/mfabulk/seal"
+)
+
+// newAccount starts iamlocal and a real SDK client talking to it over HTTP.
+func newAccount(t *testing.T) (*iamlocal.Server, *iamclient.Client) {
+	t.Helper()
+	srv := iamlocal.New(iamlocal.Options{})
+	url, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "absent"))
+	c, err := iamclient.New(context.Background(), iamclient.Options{EndpointURL: url, MaxAttempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
+}
+
+func devices(t *testing.T, dir string, recipient string, names ...string) []manifest.Device {
+	var out []manifest.Device
+	for _, n := range names {
+		out = append(out, manifest.Device{
+			Name: n, Path: "/", Bootstrap: "Base32StringSeed",
+			Outfile:    filepath.Join(dir, n+".txt.age"),
+			Recipients: []string{recipient},
+		})
+	}
+	return out
+}
+
+func TestRunSealsEverySecret(t *testing.T) {
+	srv, client := newAccount(t)
+	id, _ := age.GenerateX25519Identity()
+	dir := filepath.Join(t.TempDir(), "out")
+	p := plan.Compute("123456789012", devices(t, dir, id.Recipient().String(), "a", "b", "c", "d", "e"), nil)
+	res, err := apply.Run(context.Background(), client, p, apply.Options{Parallelism: 3})
+	if err != nil || len(res.Failed()) != 0 {
+		t.Fatalf("Run: %v, failed: %v", err, res.Failed())
+	}
+	for _, o := range res.Outcomes {
+		ct, err := os.ReadFile(o.Outfile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, err := seal.Decrypt(ct, []age.Identity{id})
+		d, _ := srv.Device(o.Device)
+		if err != nil || string(pt) != string(d.Seed) {
+			t.Errorf("%s: outfile does not hold the issued seed (%v)", o.Device, err)
+		}
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Errorf("outfile folder mode = %v, want 0700", fi.Mode().Perm())
+	}
+}
+
+// TestRunRollsBackWhenOutfileCannotBeWritten removes the outfile folder
+// after the preflight check, so every write fails: each device must be
+// deleted again, leaving no device whose seed nobody holds.
+func TestRunRollsBackWhenOutfileCannotBeWritten(t *testing.T) {
+	srv, client := newAccount(t)
+	id, _ := age.GenerateX25519Identity()
+	dir := filepath.Join(t.TempDir(), "out")
+	p := plan.Compute("123456789012", devices(t, dir, id.Recipient().String(), "a", "b", "c"), nil)
+	res, err := apply.Run(context.Background(), client, p, apply.Options{
+		Parallelism: 1,
+		OnEvent: func(e apply.Event) {
+			if e.Kind == apply.Started {
+				os.RemoveAll(dir)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failed()) != 3 {
+		t.Fatalf("%d failed, want 3", len(res.Failed()))
+	}
+	for _, o := range res.Outcomes {
+		if !o.RolledBack || !strings.Contains(o.Err.Error(), "was deleted again") {
+			t.Errorf("%s: not rolled back: %v", o.Device, o.Err)
+		}
+	}
+	if n := len(srv.Devices()); n != 0 {
+		t.Errorf("%d devices remain after rollback, want 0", n)
+	}
+}
+
+// TestRunReportsFailedRollback makes the delete fail too: the error must
+// name the serial number so a person can clean up.
+func TestRunReportsFailedRollback(t *testing.T) {
+	_, client := newAccount(t)
+	id, _ := age.GenerateX25519Identity()
+	dir := filepath.Join(t.TempDir(), "out")
+	p := plan.Compute("123456789012", devices(t, dir, id.Recipient().String(), "b"), nil)
+	res, _ := apply.Run(context.Background(), deleteFails{client}, p, apply.Options{
+		OnEvent: func(e apply.Event) {
+			if e.Kind == apply.Started {
+				os.RemoveAll(dir)
+			}
+		},
+	})
+	o := res.Outcomes[0]
+	if o.RolledBack || !strings.Contains(o.Err.Error(), "ROLLBACK FAILED, device arn:aws:iam::123456789012:mfa/b exists") {
+		t.Fatalf("want a loud failed rollback naming the serial, got %v", o.Err)
+	}
+}
+
+// deleteFails is a real client whose deletes are refused, as when the
+// caller lacks iam:DeleteVirtualMFADevice.
+type deleteFails struct{ *iamclient.Client }
+
+func (deleteFails) Delete(context.Context, string) error {
+	return os.ErrPermission
+}
+
+func TestPreflightChangesNothing(t *testing.T) {
+	srv, client := newAccount(t)
+	dir := t.TempDir()
+	p := plan.Compute("123456789012", devices(t, dir, "age1nope", "a"), nil)
+	_, err := apply.Run(context.Background(), client, p, apply.Options{})
+	if _, ok := err.(*apply.PreflightError); !ok {
+		t.Fatalf("want a PreflightError, got %v", err)
+	}
+	if n := srv.Requests()["CreateVirtualMFADevice"]; n != 0 {
+		t.Errorf("%d creates after a failed preflight", n)
+	}
+}
