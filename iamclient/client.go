@@ -32,7 +32,7 @@ type Options struct {
 	Profile     string
 	Region      string
 	EndpointURL string
-	MaxAttempts int // per call, including the first; 0 means 10
+	MaxAttempts int // per call, including the first; 0: AWS_MAX_ATTEMPTS, else 10
 }
 
 // Client wraps the SDK clients.
@@ -50,11 +50,15 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Region != "" {
 		loaders = append(loaders, config.WithRegion(opts.Region))
 	}
-	loaders = append(loaders, config.WithRetryer(func() aws.Retryer { return newRetryer(opts.MaxAttempts) }))
 	cfg, err := config.LoadDefaultConfig(ctx, loaders...)
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	attempts := opts.MaxAttempts
+	if attempts == 0 {
+		attempts = cfg.RetryMaxAttempts // AWS_MAX_ATTEMPTS or max_attempts in the profile
+	}
+	cfg.Retryer = func() aws.Retryer { return newRetryer(attempts) }
 	if cfg.Region == "" {
 		// IAM is a global service; its endpoint and signature live in us-east-1.
 		cfg.Region = "us-east-1"

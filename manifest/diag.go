@@ -50,10 +50,34 @@ func (ds Diagnostics) sort() {
 	})
 }
 
-// collector gathers diagnostics while the manifest is walked.
+// collector gathers diagnostics while one manifest file is walked.
 type collector struct {
 	file  string
+	x     *crossFile
 	diags Diagnostics
+}
+
+// crossFile holds what must be unique across every manifest of a run.
+type crossFile struct {
+	names    map[string]declared // by lower-case device name
+	outfiles map[string]declared // by absolute outfile path
+}
+
+type declared struct {
+	name string
+	pos  Pos
+}
+
+func newCrossFile() *crossFile {
+	return &crossFile{names: map[string]declared{}, outfiles: map[string]declared{}}
+}
+
+// where names an earlier declaration as briefly as the reader needs.
+func (c *collector) where(p Pos) string {
+	if p.File == c.file {
+		return fmt.Sprintf("line %d", p.Line)
+	}
+	return p.String()
 }
 
 func (c *collector) at(line, col int, rule, format string, args ...any) {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -28,11 +29,13 @@ const MaxFileSize = 4 << 20
 // device names one.
 const DefaultOutfile = "out/{{.Name}}{{.Ext}}.age"
 
-// Manifest is a validated manifest.
+// Manifest is one or more validated manifest files taken together.
 type Manifest struct {
-	File    string   // the manifest's path, as given
-	Root    string   // absolute folder that outfiles are relative to
-	Devices []Device // in manifest order
+	Files   []string // the manifest files, as given or found in a folder
+	Devices []Device // in file order, then manifest order
+	// Scopes are the IAM path prefixes the manifests manage (scope.paths),
+	// from every file that declares some.
+	Scopes []string
 }
 
 // Device is one desired virtual MFA device with every default applied.
@@ -42,13 +45,83 @@ type Device struct {
 	Bootstrap  string            // device.QRCodePNG or device.Base32StringSeed
 	Outfile    string            // absolute path of the age-encrypted outfile
 	Recipients []string          // normalized, duplicates removed, defaults first
-	Tags       map[string]string // nil or empty when the device has none
+	Tags       map[string]string // nil when the device has none
 	Pos        Pos               // where the device is declared
 }
 
-// Load reads, validates and resolves the manifest at path. When the
-// manifest has problems the error is a [Diagnostics] holding all of them.
-func Load(path string) (*Manifest, error) {
+// Load reads, validates and resolves manifests. A path that is a folder
+// stands for every *.yaml and *.yml file in it, in name order. A device
+// name or outfile used twice, even in different files, is a problem. When
+// there are problems the error is a [Diagnostics] holding all of them.
+func Load(paths ...string) (*Manifest, error) {
+	files, err := expand(paths)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{Files: files}
+	x := newCrossFile()
+	var diags Diagnostics
+	for _, file := range files {
+		data, err := readLimited(file)
+		if err != nil {
+			return nil, err
+		}
+		root, err := filepath.Abs(filepath.Dir(file))
+		if err != nil {
+			return nil, err
+		}
+		c := &collector{file: file, x: x}
+		devs, scopes := c.check(root, data)
+		m.Devices = append(m.Devices, devs...)
+		m.Scopes = append(m.Scopes, scopes...)
+		diags = append(diags, c.diags...)
+	}
+	if len(diags) > 0 {
+		diags.sort()
+		return nil, diags
+	}
+	return m, nil
+}
+
+// Parse validates one manifest's data as if read from file, resolving
+// outfiles against root.
+func Parse(file, root string, data []byte) (*Manifest, error) {
+	c := &collector{file: file, x: newCrossFile()}
+	devs, scopes := c.check(root, data)
+	if len(c.diags) > 0 {
+		c.diags.sort()
+		return nil, c.diags
+	}
+	return &Manifest{Files: []string{file}, Devices: devs, Scopes: scopes}, nil
+}
+
+// expand replaces folders by the manifests in them.
+func expand(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		var found []string
+		for _, pattern := range []string{"*.yaml", "*.yml"} {
+			m, _ := filepath.Glob(filepath.Join(p, pattern))
+			found = append(found, m...)
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%s: folder has no *.yaml or *.yml manifest", p)
+		}
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+func readLimited(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -58,18 +131,11 @@ func Load(path string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	root, err := filepath.Abs(filepath.Dir(path))
-	if err != nil {
-		return nil, err
-	}
-	return Parse(path, root, data)
+	return data, nil
 }
 
-// Parse validates manifest data as if read from file, resolving outfiles
-// against root.
-func Parse(file, root string, data []byte) (*Manifest, error) {
-	c := &collector{file: file}
-	m := &Manifest{File: file, Root: root}
+// file checks one manifest file's data.
+func (c *collector) check(root string, data []byte) ([]Device, []string) {
 	switch {
 	case len(data) > MaxFileSize:
 		c.at(1, 1, "file-size", "manifest is larger than %d bytes", MaxFileSize)
@@ -77,16 +143,11 @@ func Parse(file, root string, data []byte) (*Manifest, error) {
 		line, col := firstInvalidUTF8(data)
 		c.at(line, col, "file-encoding", "manifest is not valid UTF-8")
 	default:
-		raw := c.parse(data)
-		if raw != nil {
-			m.Devices = c.resolve(raw, root)
+		if raw := c.parse(data); raw != nil {
+			return c.resolve(raw, root), raw.scopeValues()
 		}
 	}
-	if len(c.diags) > 0 {
-		c.diags.sort()
-		return nil, c.diags
-	}
-	return m, nil
+	return nil, nil
 }
 
 func (c *collector) parse(data []byte) *rawManifest {

@@ -13,6 +13,15 @@ import (
 type rawManifest struct {
 	defaults rawDevice
 	devices  []rawDevice
+	scopes   []*yaml.Node // scope.paths entries
+}
+
+func (r *rawManifest) scopeValues() []string {
+	var out []string
+	for _, n := range r.scopes {
+		out = append(out, n.Value)
+	}
+	return out
 }
 
 type rawDevice struct {
@@ -31,12 +40,15 @@ type rawTag struct{ key, value *yaml.Node }
 var deviceFields = []string{"name", "path", "bootstrap", "outfile", "recipients", "recipientsFiles", "tags"}
 
 func (c *collector) walk(top *yaml.Node) *rawManifest {
-	fields := c.mapping(top, "manifest", "version", "defaults", "devices")
+	fields := c.mapping(top, "manifest", "version", "scope", "defaults", "devices")
 	if fields == nil {
 		return nil
 	}
 	raw := &rawManifest{}
 	c.version(top, fields["version"])
+	if n := fields["scope"]; n != nil {
+		raw.scopes = c.scope(n)
+	}
 	if d := fields["defaults"]; d != nil {
 		raw.defaults = c.device(d, "defaults", deviceFields[1:])
 	}
@@ -49,6 +61,20 @@ func (c *collector) walk(top *yaml.Node) *rawManifest {
 		raw.devices = append(raw.devices, c.device(n, "devices["+strconv.Itoa(i)+"]", deviceFields))
 	}
 	return raw
+}
+
+func (c *collector) scope(n *yaml.Node) []*yaml.Node {
+	f := c.mapping(n, "scope", "paths")
+	var out []*yaml.Node
+	if p := f["paths"]; p != nil {
+		for i, item := range c.sequence(p, "scope.paths") {
+			if v, ok := c.scalar(item, "scope.paths["+strconv.Itoa(i)+"]"); ok {
+				c.checkPath(item, v)
+				out = append(out, item)
+			}
+		}
+	}
+	return out
 }
 
 func (c *collector) version(top, n *yaml.Node) {

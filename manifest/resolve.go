@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"text/template"
 
@@ -32,8 +33,6 @@ const (
 // resolve applies defaults and checks every rule that needs the merged view.
 func (c *collector) resolve(raw *rawManifest, root string) []Device {
 	def := raw.defaults
-	byName := map[string]*yaml.Node{}
-	byOutfile := map[string]*yaml.Node{}
 	var out []Device
 	for _, rd := range raw.devices {
 		if rd.name == nil {
@@ -48,12 +47,13 @@ func (c *collector) resolve(raw *rawManifest, root string) []Device {
 			Bootstrap: pick(rd.bootstrap, def.bootstrap, device.QRCodePNG),
 			Pos:       Pos{c.file, rd.name.Line, rd.name.Column},
 		}
-		c.checkName(rd.name, byName)
+		c.checkName(rd.name)
 		c.checkPath(orNode(rd.path, def.path), d.Path)
+		c.checkScope(orNode(rd.path, def.path), rd.name, d.Path, raw.scopes)
 		c.checkBootstrap(orNode(rd.bootstrap, def.bootstrap), d.Bootstrap)
 		d.Recipients = c.recipients(rd, def, root)
 		d.Tags = c.mergeTags(rd, def)
-		d.Outfile = c.outfile(rd, def, d, root, byOutfile)
+		d.Outfile = c.outfile(rd, def, d, root)
 		out = append(out, d)
 	}
 	return out
@@ -73,7 +73,7 @@ func orNode(n, def *yaml.Node) *yaml.Node {
 	return def
 }
 
-func (c *collector) checkName(n *yaml.Node, seen map[string]*yaml.Node) {
+func (c *collector) checkName(n *yaml.Node) {
 	name := n.Value
 	switch {
 	case name == "":
@@ -85,15 +85,30 @@ func (c *collector) checkName(n *yaml.Node, seen map[string]*yaml.Node) {
 		c.at(n.Line, n.Column, "name-pattern", "device name %s has characters IAM does not allow: use letters, digits and + = , . @ _ -", quote(name))
 	}
 	key := strings.ToLower(name)
-	if prev, dup := seen[key]; dup {
-		if prev.Value == name {
-			c.at(n.Line, n.Column, "name-unique", "device %q is listed twice (first at line %d)", name, prev.Line)
+	if prev, dup := c.x.names[key]; dup {
+		if prev.name == name {
+			c.at(n.Line, n.Column, "name-unique", "device %q is listed twice (first at %s)", name, c.where(prev.pos))
 		} else {
-			c.at(n.Line, n.Column, "name-unique", "device %q is the same IAM name as %q at line %d: IAM device names are case-insensitive", name, prev.Value, prev.Line)
+			c.at(n.Line, n.Column, "name-unique", "device %q is the same IAM name as %q at %s: IAM device names are case-insensitive", name, prev.name, c.where(prev.pos))
 		}
 		return
 	}
-	seen[key] = n
+	c.x.names[key] = declared{name, Pos{c.file, n.Line, n.Column}}
+}
+
+// checkScope requires a device's path to fall inside the manifest's scope,
+// when it declares one, so that pruning can never reach past it.
+func (c *collector) checkScope(pathNode, name *yaml.Node, path string, scopes []*yaml.Node) {
+	if len(scopes) == 0 {
+		return
+	}
+	for _, s := range scopes {
+		if strings.HasPrefix(path, s.Value) {
+			return
+		}
+	}
+	n := orNode(pathNode, name)
+	c.at(n.Line, n.Column, "scope", "device %q has path %s, outside the manifest's scope.paths (line %d)", name.Value, path, scopes[0].Line)
 }
 
 func (c *collector) checkPath(n *yaml.Node, path string) {
@@ -152,8 +167,14 @@ func (c *collector) mergeTags(rd, def rawDevice) map[string]string {
 		tags[t.key.Value] = t.value.Value
 		src[t.key.Value] = t
 	}
-	for _, t := range src {
+	lower := map[string]rawTag{}
+	for _, k := range sortedKeys(src) {
+		t := src[k]
 		c.checkTag(t)
+		if prev, dup := lower[strings.ToLower(k)]; dup {
+			c.at(t.key.Line, t.key.Column, "tag-key-unique", "tag key %q of device %q differs from %q (line %d) only in case: IAM tag keys are case-insensitive", k, rd.name.Value, prev.key.Value, prev.key.Line)
+		}
+		lower[strings.ToLower(k)] = t
 	}
 	if len(tags) > maxTags {
 		c.at(rd.name.Line, rd.name.Column, "tags-count", "device %q has %d tags with defaults merged; IAM allows at most %d", rd.name.Value, len(tags), maxTags)
@@ -183,7 +204,7 @@ func (c *collector) checkTag(t rawTag) {
 }
 
 // outfile renders the outfile template and keeps the result inside root.
-func (c *collector) outfile(rd, def rawDevice, d Device, root string, seen map[string]*yaml.Node) string {
+func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 	n := orNode(rd.outfile, def.outfile)
 	text := DefaultOutfile
 	line, col := rd.name.Line, rd.name.Column
@@ -208,10 +229,40 @@ func (c *collector) outfile(rd, def rawDevice, d Device, root string, seen map[s
 		return ""
 	}
 	abs := filepath.Join(root, clean)
-	if prev, dup := seen[abs]; dup {
-		c.at(line, col, "outfile-unique", "outfile %s of device %q is also the outfile of %q", quote(rel), d.Name, prev.Value)
+	if escapesBySymlink(root, abs) {
+		c.at(line, col, "outfile-escape", "outfile %s for device %q leads outside the manifest's folder through a symbolic link", quote(rel), d.Name)
+		return ""
+	}
+	if prev, dup := c.x.outfiles[abs]; dup {
+		c.at(line, col, "outfile-unique", "outfile %s of device %q is also the outfile of %q (%s)", quote(rel), d.Name, prev.name, c.where(prev.pos))
 		return abs
 	}
-	seen[abs] = rd.name
+	c.x.outfiles[abs] = declared{d.Name, Pos{c.file, line, col}}
 	return abs
+}
+
+// escapesBySymlink reports whether the deepest existing folder on the way
+// to abs resolves outside root.
+func escapesBySymlink(root, abs string) bool {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return false
+	}
+	for dir := abs; strings.HasPrefix(dir, root); dir = filepath.Dir(dir) {
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			continue // not there yet; apply will create it
+		}
+		return real != realRoot && !strings.HasPrefix(real, realRoot+string(filepath.Separator))
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -32,6 +32,7 @@ device's one-time secret into an age-encrypted outfile for its recipients.`,
 		newPlanCmd(streams),
 		newApplyCmd(streams),
 		newShowCmd(streams),
+		newConfigCmd(streams),
 		newVersionCmd(streams),
 	)
 	return root
@@ -39,7 +40,7 @@ device's one-time secret into an age-encrypted outfile for its recipients.`,
 
 // addManifestFlag adds -f/--file to commands that read a manifest.
 func addManifestFlag(cmd *cobra.Command) {
-	cmd.Flags().StringP("file", "f", "", "manifest `file` (required; or MFABULK_FILE, or file: in the config)")
+	cmd.Flags().StringArrayP("file", "f", nil, "manifest `file` or folder of *.yaml manifests; repeatable (or MFABULK_FILE, or file: in the config)")
 }
 
 // addAWSFlags adds the options a user of the AWS CLI expects.

@@ -72,6 +72,7 @@ func setupScript(env *testscript.Env) error {
 		return err
 	}
 	env.Setenv("RECIPIENT", id.Recipient().String())
+	env.Setenv("LIVE", url)
 	return os.WriteFile(filepath.Join(env.WorkDir, "recipients.txt"), []byte(id.Recipient().String()+"\n"), 0o644)
 }
 

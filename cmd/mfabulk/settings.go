@@ -19,7 +19,9 @@ import (
 // settings are a command's effective options, after viper layered flag >
 // MFABULK_* environment > config file > default.
 type settings struct {
-	v *viper.Viper
+	v          *viper.Viper
+	configFile string          // the config file read, if any
+	fileKeys   map[string]bool // the settings that file sets
 }
 
 func loadSettings(cmd *cobra.Command) (settings, error) {
@@ -30,15 +32,18 @@ func loadSettings(cmd *cobra.Command) (settings, error) {
 	if err := v.BindPFlags(cmd.Flags()); err != nil {
 		return settings{}, err
 	}
+	s := settings{v: v}
 	path, explicit := configPath(cmd)
 	if path != "" {
-		if err := readConfig(v, path, knownKeys(cmd.Root())); err != nil {
-			if explicit || !errors.Is(err, os.ErrNotExist) {
-				return settings{}, err
-			}
+		keys, err := readConfig(v, path, knownKeys(cmd.Root()))
+		if err != nil && (explicit || !errors.Is(err, os.ErrNotExist)) {
+			return settings{}, err
+		}
+		if err == nil {
+			s.configFile, s.fileKeys = path, keys
 		}
 	}
-	return settings{v: v}, nil
+	return s, nil
 }
 
 // configPath returns --config, else the first default file that exists.
@@ -63,44 +68,76 @@ func configPath(cmd *cobra.Command) (string, bool) {
 
 // readConfig loads a config file, refusing keys no command knows so that a
 // misspelled setting is an error rather than silently ignored.
-func readConfig(v *viper.Viper, path string, known map[string]bool) error {
+func readConfig(v *viper.Viper, path string, known map[string]bool) (map[string]bool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("config file: %w", err)
+		return nil, fmt.Errorf("config file: %w", err)
 	}
 	var keys map[string]any
 	if err := yaml.Unmarshal(data, &keys); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
+		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
+	set := map[string]bool{}
 	var unknown []string
 	for k := range keys {
+		set[k] = true
 		if !known[k] {
 			unknown = append(unknown, k)
 		}
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return fmt.Errorf("config file %s: unknown setting(s) %s", path, strings.Join(unknown, ", "))
+		return nil, fmt.Errorf("config file %s: unknown setting(s) %s (known: %s)", path, strings.Join(unknown, ", "), strings.Join(sortedNames(known), ", "))
 	}
 	v.SetConfigType("yaml")
-	return v.ReadConfig(strings.NewReader(string(data)))
+	return set, v.ReadConfig(strings.NewReader(string(data)))
+}
+
+func sortedNames(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// envName is the MFABULK_* variable for a setting.
+func envName(key string) string {
+	return "MFABULK_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
 }
 
 // knownKeys are the flags of every command: each is a setting.
 func knownKeys(root *cobra.Command) map[string]bool {
 	known := map[string]bool{}
+	for name := range allFlags(root) {
+		known[name] = true
+	}
+	return known
+}
+
+// allFlags returns every command's flags by name (the first definition of
+// a name wins), except help and config, which are not settings.
+func allFlags(root *cobra.Command) map[string]*pflag.Flag {
+	flags := map[string]*pflag.Flag{}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
-		c.Flags().VisitAll(func(f *pflag.Flag) { known[f.Name] = true })
-		c.PersistentFlags().VisitAll(func(f *pflag.Flag) { known[f.Name] = true })
+		if c.Name() == "completion" {
+			return // cobra's own; its flags are not settings
+		}
+		add := func(f *pflag.Flag) {
+			if _, ok := flags[f.Name]; !ok && f.Name != "help" && f.Name != "config" {
+				flags[f.Name] = f
+			}
+		}
+		c.Flags().VisitAll(add)
+		c.PersistentFlags().VisitAll(add)
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}
 	}
 	walk(root)
-	delete(known, "help")
-	delete(known, "config")
-	return known
+	return flags
 }
 
 func (s settings) str(key string) string   { return s.v.GetString(key) }

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// TestSettingsLayering checks, for every flag of every command, that a
+// flag beats MFABULK_* which beats the config file which beats the default.
+func TestSettingsLayering(t *testing.T) {
+	root := newRootCmd(IO{})
+	for _, cmd := range root.Commands() {
+		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Name == "help" {
+				return
+			}
+			t.Run(cmd.Name()+"/"+f.Name, func(t *testing.T) { checkLayers(t, cmd.Name(), f) })
+		})
+	}
+}
+
+func checkLayers(t *testing.T, command string, f *pflag.Flag) {
+	vals := map[string]string{"file": "from-file", "env": "from-env", "flag": "from-flag"}
+	switch f.Value.Type() {
+	case "int":
+		vals = map[string]string{"file": "11", "env": "12", "flag": "13"}
+	case "bool":
+		vals = map[string]string{"file": "true", "env": "false", "flag": "true"}
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	os.Unsetenv(envName(f.Name))
+	effective := func(args ...string) string {
+		t.Helper()
+		root := newRootCmd(IO{})
+		cmd, rest, err := root.Find(append([]string{command}, args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.ParseFlags(rest); err != nil {
+			t.Fatal(err)
+		}
+		s, err := loadSettings(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return settingString(s, cmd, f.Name)
+	}
+	if got := effective(); got != defaultString(f) {
+		t.Errorf("default: got %q, want %q", got, defaultString(f))
+	}
+	os.WriteFile("mfabulk.yaml", []byte(fmt.Sprintf("%s: %s\n", f.Name, vals["file"])), 0o644)
+	if got := effective(); got != vals["file"] {
+		t.Errorf("config file: got %q, want %q", got, vals["file"])
+	}
+	t.Setenv(envName(f.Name), vals["env"])
+	if got := effective(); got != vals["env"] {
+		t.Errorf("env over file: got %q, want %q", got, vals["env"])
+	}
+	if got := effective("--"+f.Name+"="+vals["flag"]); got != vals["flag"] {
+		t.Errorf("flag over env: got %q, want %q", got, vals["flag"])
+	}
+	os.Remove("mfabulk.yaml")
+	os.MkdirAll(filepath.Join(dir, "mfabulk"), 0o755)
+	os.WriteFile(filepath.Join(dir, "mfabulk", "config.yaml"), []byte(fmt.Sprintf("%s: %s\n", f.Name, vals["file"])), 0o644)
+	os.Unsetenv(envName(f.Name))
+	if got := effective(); got != vals["file"] {
+		t.Errorf("XDG config file: got %q, want %q", got, vals["file"])
+	}
+}
+
+func settingString(s settings, _ *cobra.Command, key string) string {
+	if key == "file" {
+		files := manifestFiles(s)
+		if len(files) == 0 {
+			return ""
+		}
+		return files[0]
+	}
+	return s.v.GetString(key)
+}
+
+func defaultString(f *pflag.Flag) string {
+	if f.DefValue == "[]" {
+		return ""
+	}
+	return f.DefValue
+}
+
+func TestConfigFileTypoIsAnError(t *testing.T) {
+	t.Chdir(t.TempDir())
+	os.WriteFile("mfabulk.yaml", []byte("paralelism: 3\n"), 0o644)
+	cmd, _, _ := newRootCmd(IO{}).Find([]string{"plan"})
+	if _, err := loadSettings(cmd); err == nil {
+		t.Fatal("a misspelled setting was accepted")
+	}
+}
