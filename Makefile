@@ -3,7 +3,9 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build demo test vet bench clean
+FUZZTIME ?= 5m
+
+.PHONY: build demo test vet fuzz fuzz-short bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal
@@ -18,6 +20,15 @@ vet:
 
 test: vet
 	$(GO) test -race -count=1 ./...
+	$(MAKE) fuzz-short
+
+# A few seconds of each fuzz target; `make fuzz` runs them for FUZZTIME.
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=5s
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./manifest
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRecipient$$' -fuzztime $(FUZZTIME) ./manifest
 
 clean:
 	rm -rf bin demo

@@ -2,6 +2,8 @@ package manifest
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,6 +76,33 @@ func TestRules(t *testing.T) {
 		{"outfile unique", "version: 1\ndefaults: {outfile: same.age, recipients: [KEY]}\ndevices:\n  - name: a\n  - name: b\n", "outfile-unique", "m.yaml:2:21"},
 		{"no devices", "version: 1\n", "devices-missing", "m.yaml:1:1"},
 		{"not utf8", "version: 1\ndevices: [\xff]\n", "file-encoding", "m.yaml:2:11"},
+		{"comments only", "# nothing\n", "file-empty", "m.yaml:1:1"},
+		{"two documents", "version: 1\ndevices: []\n---\nversion: 1\n", "yaml-multi-document", "m.yaml:3:1"},
+		{"no version", "devices: []\n", "version", "m.yaml:1:1"},
+		{"devices not a list", "version: 1\ndevices: {name: a}\n", "yaml-type", "m.yaml:2:10"},
+		{"null name", "version: 1\ndevices:\n  - name:\n    recipients: [KEY]\n", "yaml-type", "m.yaml:3:10"},
+		{"no name", "version: 1\ndevices:\n  - path: /\n    recipients: [KEY]\n", "name-required", "m.yaml:3:5"},
+		{"name too long", "version: 1\ndevices:\n  - name: " + strings.Repeat("a", 227) + "\n    recipients: [KEY]\n", "name-length", "m.yaml:3:11"},
+		{"name listed twice", "version: 1\ndefaults: {recipients: [KEY]}\ndevices:\n  - name: a\n  - name: a\n", "name-unique", "m.yaml:5:11"},
+		{"path too long", "version: 1\ndevices:\n  - name: a\n    path: /" + strings.Repeat("a", 512) + "/\n    recipients: [KEY]\n", "path-length", "m.yaml:4:11"},
+		{"path with space", "version: 1\ndevices:\n  - name: a\n    path: /a b/\n    recipients: [KEY]\n", "path-pattern", "m.yaml:4:11"},
+		{"default path", "version: 1\ndefaults: {path: nope, recipients: [KEY]}\ndevices:\n  - name: a\n", "path-pattern", "m.yaml:2:18"},
+		{"too many tags", "version: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n    tags: {" + manyTags(51) + "}\n", "tags-count", "m.yaml:3:11"},
+		{"tag key too long", "version: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n    tags: {" + strings.Repeat("k", 129) + ": v}\n", "tag-key-length", "m.yaml:5:12"},
+		{"tag key chars", "version: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n    tags: {\"a*b\": v}\n", "tag-key-pattern", "m.yaml:5:12"},
+		{"tag value too long", "version: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n    tags: {k: " + strings.Repeat("v", 257) + "}\n", "tag-value-length", "m.yaml:5:15"},
+		{"tag key repeated", "version: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n    tags: {k: a, k: b}\n", "tag-key-unique", "m.yaml:5:18"},
+		{"tag key case", "version: 1\ndefaults: {tags: {Team: a}}\ndevices:\n  - name: a\n    recipients: [KEY]\n    tags: {team: b}\n", "tag-key-unique", "m.yaml:6:12"},
+		{"AWS tag", "version: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n    tags: {AWS:x: y}\n", "tag-key-reserved", "m.yaml:5:12"},
+		{"bad ssh key", "version: 1\ndevices:\n  - name: a\n    recipients: [\"ssh-ed25519 AAAAnope\"]\n", "recipient", "m.yaml:4:18"},
+		{"unknown key type", "version: 1\ndevices:\n  - name: a\n    recipients: [pgp:123]\n", "recipient", "m.yaml:4:18"},
+		{"missing recipients file", "version: 1\ndevices:\n  - name: a\n    recipientsFiles: [nope.txt]\n", "recipients-file", "m.yaml:4:23"},
+		{"outfile template syntax", "version: 1\ndevices:\n  - name: a\n    outfile: \"{{.Name\"\n    recipients: [KEY]\n", "outfile-template", "m.yaml:4:14"},
+		{"outfile template field", "version: 1\ndevices:\n  - name: a\n    outfile: \"{{.User}}\"\n    recipients: [KEY]\n", "outfile-template", "m.yaml:4:14"},
+		{"outfile absolute", "version: 1\ndevices:\n  - name: a\n    outfile: /tmp/a.age\n    recipients: [KEY]\n", "outfile-escape", "m.yaml:4:14"},
+		{"scope path", "version: 1\nscope: {paths: [nope]}\ndevices: []\n", "path-pattern", "m.yaml:2:17"},
+		{"outside scope", "version: 1\nscope: {paths: [/q4/]}\ndevices:\n  - name: a\n    recipients: [KEY]\n", "scope", "m.yaml:4:11"},
+		{"scope typo", "version: 1\nscope: {path: [/q4/]}\ndevices: []\n", "yaml-unknown-field", "m.yaml:2:9"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,5 +121,64 @@ func TestAllProblemsReported(t *testing.T) {
 	_, ds := parse(t, "version: 1\ndevices:\n  - name: a b\n    recipients: [KEY]\n  - name: c\n    path: x\n    recipients: [nope]\n")
 	if len(ds) != 3 {
 		t.Fatalf("got %d diagnostics, want 3:\n%v", len(ds), ds)
+	}
+}
+
+func manyTags(n int) string {
+	var parts []string
+	for i := range n {
+		parts = append(parts, fmt.Sprintf("k%d: v", i))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func TestRecipientsFromFilesAndSSH(t *testing.T) {
+	dir := t.TempDir()
+	const ssh = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN"
+	os.WriteFile(filepath.Join(dir, "keys.txt"), []byte("# team keys\n\n"+key1+"\n"+ssh+" someone@host\n"), 0o644)
+	m, err := Parse("m.yaml", dir, []byte("version: 1\ndefaults:\n  recipients: ["+key1+"]\ndevices:\n  - name: a\n    recipientsFiles: [keys.txt]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Devices[0].Recipients; len(got) != 2 || got[0] != key1 || !strings.HasPrefix(got[1], "ssh-ed25519 ") {
+		t.Errorf("recipients = %q, want the age key once and the SSH key", got)
+	}
+	os.WriteFile(filepath.Join(dir, "bad.txt"), []byte(key1+"\nage1bad\n"), 0o644)
+	_, err = Parse("m.yaml", dir, []byte("version: 1\ndevices:\n  - name: a\n    recipientsFiles: [bad.txt]\n"))
+	if err == nil || !strings.Contains(err.Error(), "m.yaml:4:23: recipients file bad.txt, line 2: invalid age X25519 recipient") {
+		t.Errorf("bad key in a file: %v", err)
+	}
+}
+
+func TestOutfileSymlinkEscape(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	os.Symlink(outside, filepath.Join(dir, "out"))
+	_, err := Parse("m.yaml", dir, []byte("version: 1\ndevices:\n  - name: a\n    recipients: ["+key1+"]\n"))
+	if err == nil || !strings.Contains(err.Error(), "through a symbolic link") {
+		t.Errorf("symlink escape: %v", err)
+	}
+}
+
+func TestFileTooLarge(t *testing.T) {
+	_, ds := parse(t, "version: 1\n"+strings.Repeat("#", MaxFileSize))
+	if len(ds) != 1 || ds[0].Rule != "file-size" {
+		t.Errorf("got %v", ds)
+	}
+}
+
+func TestAliasBombIsRefusedQuickly(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 30; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString("devices: *a29\n")
+	_, ds := parse(t, b.String())
+	found := false
+	for _, d := range ds {
+		found = found || d.Rule == "yaml-alias"
+	}
+	if !found {
+		t.Errorf("alias bomb not refused: %v", ds)
 	}
 }

@@ -37,10 +37,12 @@ type rawDevice struct {
 
 type rawTag struct{ key, value *yaml.Node }
 
+var topFields = []string{"version", "scope", "defaults", "devices"}
+
 var deviceFields = []string{"name", "path", "bootstrap", "outfile", "recipients", "recipientsFiles", "tags"}
 
 func (c *collector) walk(top *yaml.Node) *rawManifest {
-	fields := c.mapping(top, "manifest", "version", "scope", "defaults", "devices")
+	fields := c.mapping(top, "manifest", topFields...)
 	if fields == nil {
 		return nil
 	}

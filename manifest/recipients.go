@@ -3,6 +3,9 @@ package manifest
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,12 +25,7 @@ func (c *collector) recipientsFile(n *yaml.Node, root string, add func(string, f
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(root, path)
 	}
-	fi, err := os.Stat(path)
-	if err == nil && fi.Size() > maxRecipientsFile {
-		c.at(n.Line, n.Column, "recipients-file", "recipients file %s is larger than %d bytes", n.Value, maxRecipientsFile)
-		return
-	}
-	data, err := os.ReadFile(path)
+	data, err := readRecipientsFile(path)
 	if err != nil {
 		c.at(n.Line, n.Column, "recipients-file", "recipients file %s: %v", n.Value, unwrapPathError(err))
 		return
@@ -48,6 +46,31 @@ func (c *collector) recipientsFile(n *yaml.Node, root string, add func(string, f
 	if !found {
 		c.at(n.Line, n.Column, "recipients-file", "recipients file %s has no recipients", n.Value)
 	}
+}
+
+// readRecipientsFile reads at most maxRecipientsFile bytes of a regular
+// file, so that a device file or a huge file cannot hang or exhaust memory.
+func readRecipientsFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxRecipientsFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxRecipientsFile {
+		return nil, fmt.Errorf("larger than %d bytes", maxRecipientsFile)
+	}
+	return data, nil
 }
 
 func unwrapPathError(err error) error {

@@ -63,7 +63,7 @@ func checkLayers(t *testing.T, command string, f *pflag.Flag) {
 	if got := effective(); got != vals["env"] {
 		t.Errorf("env over file: got %q, want %q", got, vals["env"])
 	}
-	if got := effective("--"+f.Name+"="+vals["flag"]); got != vals["flag"] {
+	if got := effective("--" + f.Name + "=" + vals["flag"]); got != vals["flag"] {
 		t.Errorf("flag over env: got %q, want %q", got, vals["flag"])
 	}
 	os.Remove("mfabulk.yaml")
