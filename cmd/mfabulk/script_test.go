@@ -81,7 +81,7 @@ func setupScript(env *testscript.Env) error {
 //	iamlocal create NAME PATH   a device made by someone else
 //	iamlocal fail NAME CODE     calls naming NAME fail with CODE ("" clears)
 //	iamlocal devices            prints PATH+NAME of every device
-//	iamlocal requests ACTION N  asserts ACTION was called N times
+//	iamlocal requests ACTION N  asserts ACTION was called N times (* for all)
 func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 	srv := ts.Value("iam").(*iamlocal.Server)
 	if len(args) == 0 {
@@ -99,7 +99,14 @@ func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 	case args[0] == "requests" && len(args) == 3:
 		want, err := strconv.Atoi(args[2])
 		ts.Check(err)
-		if got := srv.Requests()[args[1]]; (got == want) == neg {
+		got := srv.Requests()[args[1]]
+		if args[1] == "*" {
+			got = 0
+			for _, n := range srv.Requests() {
+				got += n
+			}
+		}
+		if (got == want) == neg {
 			ts.Fatalf("%s was called %d times, want %d", args[1], got, want)
 		}
 	default:
@@ -135,7 +142,7 @@ func cmdCheckOutfile(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// scriptCondition adds [reftools]: true when age and zbarimg are installed,
+// scriptCondition adds [reftools]: true when age, zbarimg and ssh-keygen are installed,
 // or when MFABULK_REQUIRE_TOOLS=1 demands them (so that a missing tool
 // fails the script instead of skipping it).
 func scriptCondition(cond string) (bool, error) {
@@ -145,7 +152,7 @@ func scriptCondition(cond string) (bool, error) {
 	if os.Getenv("MFABULK_REQUIRE_TOOLS") == "1" {
 		return true, nil
 	}
-	for _, p := range []string{"age", "zbarimg"} {
+	for _, p := range []string{"age", "zbarimg", "ssh-keygen"} {
 		if _, err := exec.LookPath(p); err != nil {
 			return false, nil
 		}
