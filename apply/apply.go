@@ -16,14 +16,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"filippo.io/age"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/mfabulk/mfabulk/device"
 	"github.com/mfabulk/mfabulk/iamclient"
-	"github.com/mfabulk/mfabulk/manifest"
 	"github.com/mfabulk/mfabulk/plan"
 	"github.com/mfabulk/mfabulk/seal"
 )
@@ -61,13 +58,21 @@ type Event struct {
 // Outcome is what happened to one device.
 type Outcome struct {
 	Device  string
-	Serial  string // set once IAM created the device
+	Action  plan.Action // Create or Replace
+	Serial  string      // set once IAM created the device
 	Outfile string
 	Err     error  // nil on success
 	Code    string // AWS error code of Err, if any
 	// RolledBack is set when the device was created but its outfile could
 	// not be written, and the device was deleted again.
 	RolledBack bool
+	// SeedLost is set when the device may exist without a durable outfile;
+	// its intent stays in the journal and the next plan proposes to
+	// replace it.
+	SeedLost bool
+	// NotAttempted is set for devices skipped once the account's device
+	// quota was reached.
+	NotAttempted bool
 }
 
 // Result lists every device's outcome, in plan order.
@@ -96,14 +101,15 @@ func (e *PreflightError) Error() string {
 	return fmt.Sprintf("%d problem(s) found before any change was made: %v", len(e.Problems), errors.Join(e.Problems...))
 }
 
-// job is a create with its recipients already parsed.
+// job is a create or replace with its recipients already parsed.
 type job struct {
-	dev        manifest.Device
+	change     plan.Change
 	recipients []age.Recipient
 }
 
-// Run executes the plan's creates. It returns a *PreflightError, and makes
-// no call, when the plan cannot be applied safely.
+// Run executes the plan's creates and replaces. It returns a
+// *PreflightError, and makes no call, when the plan cannot be applied
+// safely.
 func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error) {
 	jobs, err := preflight(p)
 	if err != nil {
@@ -121,13 +127,15 @@ func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error
 			opts.OnEvent(Event{Kind: k, Outcome: o})
 		}
 	}
+	r := runner{api: api, plan: p}
 	res := Result{Outcomes: make([]Outcome, len(jobs))}
 	g := new(errgroup.Group)
 	g.SetLimit(limit)
 	for i, j := range jobs {
 		g.Go(func() error {
-			emit(Started, Outcome{Device: j.dev.Name, Outfile: j.dev.Outfile})
-			o := create(ctx, api, j)
+			d := j.change.Desired
+			emit(Started, Outcome{Device: d.Name, Action: j.change.Action, Outfile: d.Outfile})
+			o := r.do(ctx, j)
 			res.Outcomes[i] = o
 			if o.Err != nil {
 				emit(Failed, o)
@@ -149,7 +157,7 @@ func preflight(p plan.Plan) ([]job, error) {
 	}
 	var jobs []job
 	dirs := map[string]bool{}
-	for _, c := range p.Filter(plan.Create) {
+	for _, c := range append(p.Filter(plan.Create), p.Filter(plan.Replace)...) {
 		d := c.Desired
 		rs, err := seal.ParseRecipients(d.Recipients)
 		if err != nil {
@@ -165,56 +173,10 @@ func preflight(p plan.Plan) ([]job, error) {
 				problems = append(problems, fmt.Errorf("outfile folder %s: %w", dir, err))
 			}
 		}
-		jobs = append(jobs, job{dev: d, recipients: rs})
+		jobs = append(jobs, job{change: c, recipients: rs})
 	}
 	if len(problems) > 0 {
 		return nil, &PreflightError{Problems: problems}
 	}
 	return jobs, nil
-}
-
-// create makes one device and seals its secret; if the secret cannot be
-// made durable the device is deleted again, so no device is left whose
-// seed nobody holds.
-func create(ctx context.Context, api API, j job) Outcome {
-	d := j.dev
-	o := Outcome{Device: d.Name, Outfile: d.Outfile}
-	created, err := api.Create(ctx, d.Name, d.Path, d.Tags)
-	if err != nil {
-		o.Err, o.Code = fmt.Errorf("creating device %q: %w", d.Name, err), iamclient.ErrorCode(err)
-		return o
-	}
-	defer created.Wipe()
-	o.Serial = created.Serial
-	secret := created.QRCodePNG
-	if d.Bootstrap == device.Base32StringSeed {
-		secret = created.Base32StringSeed
-	}
-	werr := writeOutfile(d.Outfile, secret, j.recipients)
-	if werr == nil {
-		return o
-	}
-	o.Err = fmt.Errorf("writing outfile of device %q: %w", d.Name, werr)
-	// The rollback must run even when the run is being interrupted.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	if derr := api.Delete(rctx, created.Serial); derr != nil {
-		o.Err = fmt.Errorf("%w; ROLLBACK FAILED, device %s exists but its seed is lost: delete it by hand: %w", o.Err, created.Serial, derr)
-		o.Code = iamclient.ErrorCode(derr)
-		return o
-	}
-	o.RolledBack = true
-	o.Err = fmt.Errorf("%w; device %s was deleted again", o.Err, created.Serial)
-	return o
-}
-
-func writeOutfile(path string, secret []byte, recipients []age.Recipient) error {
-	if len(secret) == 0 {
-		return errors.New("IAM returned no secret for the chosen bootstrap method")
-	}
-	ct, err := seal.Encrypt(secret, recipients)
-	if err != nil {
-		return err
-	}
-	return seal.WriteNew(path, ct)
 }

@@ -52,7 +52,7 @@ func TestRunSealsEverySecret(t *testing.T) {
 	srv, client := newAccount(t)
 	id, _ := age.GenerateX25519Identity()
 	dir := filepath.Join(t.TempDir(), "out")
-	p := plan.Compute("123456789012", devices(t, dir, id.Recipient().String(), "a", "b", "c", "d", "e"), nil)
+	p := plan.Compute(devices(t, dir, id.Recipient().String(), "a", "b", "c", "d", "e"), plan.Observed{Account: "123456789012"})
 	res, err := apply.Run(context.Background(), client, p, apply.Options{Parallelism: 3})
 	if err != nil || len(res.Failed()) != 0 {
 		t.Fatalf("Run: %v, failed: %v", err, res.Failed())
@@ -73,32 +73,49 @@ func TestRunSealsEverySecret(t *testing.T) {
 	}
 }
 
+// afterCreate is the real client, with a hook that runs once IAM has
+// created a device and before its outfile is written.
+type afterCreate struct {
+	*iamclient.Client
+	hook func()
+}
+
+func (a afterCreate) Create(ctx context.Context, name, path string, tags map[string]string) (*iamclient.Created, error) {
+	c, err := a.Client.Create(ctx, name, path, tags)
+	a.hook()
+	return c, err
+}
+
 // TestRunRollsBackWhenOutfileCannotBeWritten removes the outfile folder
-// after the preflight check, so every write fails: each device must be
-// deleted again, leaving no device whose seed nobody holds.
+// between IAM's create and the write, so every write fails: each device
+// must be deleted again, leaving no device whose seed nobody holds.
 func TestRunRollsBackWhenOutfileCannotBeWritten(t *testing.T) {
 	srv, client := newAccount(t)
 	id, _ := age.GenerateX25519Identity()
 	dir := filepath.Join(t.TempDir(), "out")
-	p := plan.Compute("123456789012", devices(t, dir, id.Recipient().String(), "a", "b", "c"), nil)
-	res, err := apply.Run(context.Background(), client, p, apply.Options{
-		Parallelism: 1,
-		OnEvent: func(e apply.Event) {
-			if e.Kind == apply.Started {
-				os.RemoveAll(dir)
-			}
-		},
-	})
+	p := plan.Compute(devices(t, dir, id.Recipient().String(), "a", "b", "c"), plan.Observed{Account: "123456789012"})
+	api := afterCreate{client, func() { os.RemoveAll(dir) }}
+	res, err := apply.Run(context.Background(), api, p, apply.Options{Parallelism: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Failed()) != 3 {
 		t.Fatalf("%d failed, want 3", len(res.Failed()))
 	}
-	for _, o := range res.Outcomes {
-		if !o.RolledBack || !strings.Contains(o.Err.Error(), "was deleted again") {
-			t.Errorf("%s: not rolled back: %v", o.Device, o.Err)
+	// The first device is created, then its folder vanishes: it is rolled
+	// back. The others cannot record their intent any more, so they are
+	// never created at all.
+	a := res.Outcomes[0]
+	if !a.RolledBack || !strings.Contains(a.Err.Error(), "was deleted again") {
+		t.Errorf("a: not rolled back: %v", a.Err)
+	}
+	for _, o := range res.Outcomes[1:] {
+		if o.RolledBack || o.Serial != "" || !strings.Contains(o.Err.Error(), "journal") {
+			t.Errorf("%s: %+v", o.Device, o)
 		}
+	}
+	if n := srv.Requests()["CreateVirtualMFADevice"]; n != 1 {
+		t.Errorf("%d creates, want 1", n)
 	}
 	if n := len(srv.Devices()); n != 0 {
 		t.Errorf("%d devices remain after rollback, want 0", n)
@@ -111,23 +128,18 @@ func TestRunReportsFailedRollback(t *testing.T) {
 	_, client := newAccount(t)
 	id, _ := age.GenerateX25519Identity()
 	dir := filepath.Join(t.TempDir(), "out")
-	p := plan.Compute("123456789012", devices(t, dir, id.Recipient().String(), "b"), nil)
-	res, _ := apply.Run(context.Background(), deleteFails{client}, p, apply.Options{
-		OnEvent: func(e apply.Event) {
-			if e.Kind == apply.Started {
-				os.RemoveAll(dir)
-			}
-		},
-	})
+	p := plan.Compute(devices(t, dir, id.Recipient().String(), "b"), plan.Observed{Account: "123456789012"})
+	api := deleteFails{afterCreate{client, func() { os.RemoveAll(dir) }}}
+	res, _ := apply.Run(context.Background(), api, p, apply.Options{})
 	o := res.Outcomes[0]
-	if o.RolledBack || !strings.Contains(o.Err.Error(), "ROLLBACK FAILED, device arn:aws:iam::123456789012:mfa/b exists") {
+	if o.RolledBack || !o.SeedLost || !strings.Contains(o.Err.Error(), "ROLLBACK FAILED, device arn:aws:iam::123456789012:mfa/b exists") {
 		t.Fatalf("want a loud failed rollback naming the serial, got %v", o.Err)
 	}
 }
 
 // deleteFails is a real client whose deletes are refused, as when the
 // caller lacks iam:DeleteVirtualMFADevice.
-type deleteFails struct{ *iamclient.Client }
+type deleteFails struct{ afterCreate }
 
 func (deleteFails) Delete(context.Context, string) error {
 	return os.ErrPermission
@@ -136,7 +148,7 @@ func (deleteFails) Delete(context.Context, string) error {
 func TestPreflightChangesNothing(t *testing.T) {
 	srv, client := newAccount(t)
 	dir := t.TempDir()
-	p := plan.Compute("123456789012", devices(t, dir, "age1nope", "a"), nil)
+	p := plan.Compute(devices(t, dir, "age1nope", "a"), plan.Observed{Account: "123456789012"})
 	_, err := apply.Run(context.Background(), client, p, apply.Options{})
 	if _, ok := err.(*apply.PreflightError); !ok {
 		t.Fatalf("want a PreflightError, got %v", err)

@@ -11,16 +11,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/mfabulk/mfabulk/device"
 )
@@ -32,7 +37,9 @@ type Options struct {
 	Profile     string
 	Region      string
 	EndpointURL string
-	MaxAttempts int // per call, including the first; 0: AWS_MAX_ATTEMPTS, else 10
+	MaxAttempts int           // per call, including the first; 0: AWS_MAX_ATTEMPTS, else 10
+	MaxBackoff  time.Duration // longest wait between attempts; 0 means 20s
+	Debug       io.Writer     // where to log requests and retries; nil: nowhere
 }
 
 // Client wraps the SDK clients.
@@ -58,7 +65,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if attempts == 0 {
 		attempts = cfg.RetryMaxAttempts // AWS_MAX_ATTEMPTS or max_attempts in the profile
 	}
-	cfg.Retryer = func() aws.Retryer { return newRetryer(attempts) }
+	cfg.Retryer = func() aws.Retryer { return newRetryer(attempts, opts.MaxBackoff) }
 	if cfg.Region == "" {
 		// IAM is a global service; its endpoint and signature live in us-east-1.
 		cfg.Region = "us-east-1"
@@ -66,6 +73,13 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if opts.EndpointURL != "" {
 		cfg.BaseEndpoint = aws.String(opts.EndpointURL)
 	}
+	if opts.Debug != nil {
+		// Requests and response headers only: a create's response body
+		// holds the seed, so bodies are never logged.
+		cfg.Logger = logging.NewStandardLogger(opts.Debug)
+		cfg.ClientLogMode = aws.LogRetries | aws.LogRequest | aws.LogResponse
+	}
+	cfg.APIOptions = append(cfg.APIOptions, addAttemptCounter)
 	return &Client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg)}, nil
 }
 
@@ -75,13 +89,17 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 // concurrent calls, fails calls with "retry quota exceeded" instead of
 // backing off; ratelimit.None removes that client-side quota so a device
 // only fails when IAM keeps refusing it.
-func newRetryer(maxAttempts int) aws.Retryer {
+func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 	if maxAttempts == 0 {
 		maxAttempts = 10
 	}
+	if maxBackoff == 0 {
+		maxBackoff = 20 * time.Second
+	}
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = maxAttempts
-		o.MaxBackoff = 20 * time.Second
+		o.MaxBackoff = maxBackoff
+		o.Backoff = retry.NewExponentialJitterBackoff(maxBackoff)
 		o.RateLimiter = ratelimit.None
 		o.Retryables = append(o.Retryables, retry.RetryableErrorCode{
 			Codes: map[string]struct{}{"ConcurrentModification": {}, "ServiceFailure": {}},
@@ -89,13 +107,18 @@ func newRetryer(maxAttempts int) aws.Retryer {
 	})
 }
 
-// Account returns the account ID of the caller, from STS.
-func (c *Client) Account(ctx context.Context) (string, error) {
+// Account returns the caller's account ID and ARN partition ("aws",
+// "aws-cn", "aws-us-gov"), from STS.
+func (c *Client) Account(ctx context.Context) (account, partition string, err error) {
 	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", fmt.Errorf("sts:GetCallerIdentity: %w", err)
+		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", err)
 	}
-	return aws.ToString(out.Account), nil
+	partition = "aws"
+	if parts := strings.SplitN(aws.ToString(out.Arn), ":", 3); len(parts) == 3 && parts[1] != "" {
+		partition = parts[1]
+	}
+	return aws.ToString(out.Account), partition, nil
 }
 
 // ListDevices returns every virtual MFA device in the account, following
@@ -149,14 +172,24 @@ func (c *Created) Wipe() {
 	clear(c.QRCodePNG)
 }
 
+// ErrSeedLost is wrapped by Create's error when IAM answered
+// EntityAlreadyExists to a retried create: the device was created by an
+// earlier attempt of the same call, whose response (and seed) was lost.
+var ErrSeedLost = errors.New("an earlier attempt of this create was committed and its response lost")
+
 // Create creates a virtual MFA device.
 func (c *Client) Create(ctx context.Context, name, path string, tags map[string]string) (*Created, error) {
 	in := &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String(name), Path: aws.String(path)}
 	for k, v := range tags {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
-	out, err := c.iam.CreateVirtualMFADevice(ctx, in)
+	var attempts atomic.Int32
+	out, err := c.iam.CreateVirtualMFADevice(withAttempts(ctx, &attempts), in)
 	if err != nil {
+		var exists *types.EntityAlreadyExistsException
+		if errors.As(err, &exists) && attempts.Load() > 1 {
+			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", attempts.Load(), ErrSeedLost, err)
+		}
 		return nil, fmt.Errorf("iam:CreateVirtualMFADevice: %w", err)
 	}
 	d := out.VirtualMFADevice
@@ -183,4 +216,16 @@ func ErrorCode(err error) string {
 		return apiErr.ErrorCode()
 	}
 	return ""
+}
+
+// Refused reports whether err is IAM's answer refusing a call (a 4xx
+// error), so that nothing changed. Network errors, cancelled calls and
+// server faults are not refusals: the call may have taken effect.
+func Refused(err error) bool {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		return false
+	}
+	status := re.HTTPStatusCode()
+	return status >= 400 && status < 500
 }

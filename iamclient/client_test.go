@@ -87,8 +87,8 @@ func TestErrorsAreTyped(t *testing.T) {
 	if err := c.Delete(ctx, created.Serial); err != nil {
 		t.Errorf("delete: %v", err)
 	}
-	account, err := c.Account(ctx)
-	if err != nil || account != "123456789012" {
-		t.Errorf("Account = %q, %v", account, err)
+	account, partition, err := c.Account(ctx)
+	if err != nil || account != "123456789012" || partition != "aws" {
+		t.Errorf("Account = %q, %q, %v", account, partition, err)
 	}
 }

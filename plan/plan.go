@@ -19,6 +19,10 @@ type Action string
 const (
 	// Create makes a device the manifest lists and the account lacks.
 	Create Action = "create"
+	// Replace deletes an unassigned device and creates it again with a new
+	// secret: an earlier run created it but its outfile was never written
+	// (seed lost), as its leftover intent shows.
+	Replace Action = "replace"
 	// Conflict is a listed device whose name the account already uses at
 	// another path or in another case. IAM cannot move or rename a device,
 	// so apply refuses until a person resolves it.
@@ -27,7 +31,7 @@ const (
 	Unchanged Action = "unchanged"
 )
 
-var actionOrder = map[Action]int{Create: 0, Conflict: 1, Unchanged: 2}
+var actionOrder = map[Action]int{Create: 0, Replace: 1, Conflict: 2, Unchanged: 3}
 
 // Change is the plan for one device of the manifest.
 type Change struct {
@@ -42,24 +46,49 @@ type Change struct {
 
 // Plan is the set of changes for one manifest against one account.
 type Plan struct {
-	Account string
-	Changes []Change
+	Account   string
+	Partition string
+	Changes   []Change
+}
+
+// Serial returns the serial number (ARN) IAM gives device d in the plan's
+// account.
+func (p Plan) Serial(d manifest.Device) string {
+	partition := p.Partition
+	if partition == "" {
+		partition = "aws"
+	}
+	return "arn:" + partition + ":iam::" + p.Account + ":mfa" + d.Path + d.Name
+}
+
+// Observed is what plan knows of the world outside the manifest.
+type Observed struct {
+	Account   string
+	Partition string // ARN partition: "aws", "aws-cn", "aws-us-gov"
+	Devices []device.Observed
+	// SeedLost names the manifest devices that an earlier run meant to
+	// create and whose outfile does not exist (the journal's pending
+	// intents).
+	SeedLost map[string]bool
 }
 
 // Compute diffs the desired devices against the observed ones by name,
 // case-insensitively, as IAM compares names.
-func Compute(account string, desired []manifest.Device, observed []device.Observed) Plan {
-	byName := make(map[string]device.Observed, len(observed))
-	for _, o := range observed {
+func Compute(desired []manifest.Device, obs Observed) Plan {
+	byName := make(map[string]device.Observed, len(obs.Devices))
+	for _, o := range obs.Devices {
 		byName[strings.ToLower(o.Name)] = o
 	}
-	p := Plan{Account: account}
+	p := Plan{Account: obs.Account, Partition: obs.Partition}
 	for _, d := range desired {
 		o, ok := byName[strings.ToLower(d.Name)]
 		c := Change{Action: Create, Desired: d}
 		if ok {
 			c.Existing = &o
 			c.Action, c.Reason = compare(d, o)
+			if c.Action == Unchanged && obs.SeedLost[d.Name] {
+				c.Action, c.Reason = seedLost(o)
+			}
 		}
 		p.Changes = append(p.Changes, c)
 	}
@@ -83,6 +112,23 @@ func compare(d manifest.Device, o device.Observed) (Action, string) {
 		return Conflict, "it exists at path " + o.Path + "; IAM cannot move a device"
 	}
 	return Unchanged, ""
+}
+
+// seedLost decides what to do with a device whose secret an earlier run
+// never sealed: replace it, unless a user has enabled it, which only a
+// person may undo.
+func seedLost(o device.Observed) (Action, string) {
+	if o.Assigned() {
+		return Conflict, "seed lost (an earlier run created it but never wrote its outfile), and it is assigned to " + userOr(o.User) + ": mfabulk never deletes an assigned device"
+	}
+	return Replace, "seed lost: an earlier run created it but never wrote its outfile"
+}
+
+func userOr(u string) string {
+	if u == "" {
+		return "a user"
+	}
+	return u
 }
 
 // Count returns how many changes have action a.

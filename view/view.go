@@ -29,8 +29,12 @@ func Rel(path string) string {
 
 // Summary is the closing line of a plan, "Plan: 2 to create, …".
 func Summary(p plan.Plan) string {
-	return fmt.Sprintf("Plan: %d to create, %d unchanged, %d in conflict.",
-		p.Count(plan.Create), p.Count(plan.Unchanged), p.Count(plan.Conflict))
+	replace := ""
+	if n := p.Count(plan.Replace); n > 0 {
+		replace = fmt.Sprintf(" %d to replace,", n)
+	}
+	return fmt.Sprintf("Plan: %d to create,%s %d unchanged, %d in conflict.",
+		p.Count(plan.Create), replace, p.Count(plan.Unchanged), p.Count(plan.Conflict))
 }
 
 // PlanText writes p in the style of terraform plan. An account that
@@ -46,6 +50,8 @@ func PlanText(w io.Writer, p plan.Plan) {
 		switch c.Action {
 		case plan.Create:
 			fmt.Fprintf(w, "  + create    %s%s  (%s → %s)\n", d.Path, d.Name, d.Bootstrap, Rel(d.Outfile))
+		case plan.Replace:
+			fmt.Fprintf(w, "  ~ replace   %s%s: %s (new secret → %s)\n", d.Path, d.Name, c.Reason, Rel(d.Outfile))
 		case plan.Conflict:
 			fmt.Fprintf(w, "  ! conflict  %s%s: %s\n", d.Path, d.Name, c.Reason)
 		}
@@ -58,22 +64,46 @@ func Event(w io.Writer, e apply.Event) {
 	o := e.Outcome
 	switch e.Kind {
 	case apply.Created:
-		fmt.Fprintf(w, "%s: created %s, secret sealed to %s\n", o.Device, o.Serial, Rel(o.Outfile))
+		verb := "created"
+		if o.Action == plan.Replace {
+			verb = "replaced"
+		}
+		fmt.Fprintf(w, "%s: %s %s, secret sealed to %s\n", o.Device, verb, o.Serial, Rel(o.Outfile))
 	case apply.Failed:
 		fmt.Fprintf(w, "%s: failed: %v\n", o.Device, o.Err)
 	}
 }
 
 // ApplySummary writes the closing lines of an apply: counts, then every
-// failure with its AWS error code.
+// failure with its AWS error code, and what a seed-lost device needs.
 func ApplySummary(w io.Writer, r apply.Result) {
-	failed := r.Failed()
-	fmt.Fprintf(w, "\nApply complete: %d created, %d failed.\n", len(r.Outcomes)-len(failed), len(failed))
-	if len(failed) == 0 {
+	var created, replaced, failed, skipped int
+	for _, o := range r.Outcomes {
+		switch {
+		case o.NotAttempted:
+			skipped++
+		case o.Err != nil:
+			failed++
+		case o.Action == plan.Replace:
+			replaced++
+		default:
+			created++
+		}
+	}
+	fmt.Fprintf(w, "\nApply complete: %d created, ", created)
+	if replaced > 0 {
+		fmt.Fprintf(w, "%d replaced, ", replaced)
+	}
+	fmt.Fprintf(w, "%d failed", failed)
+	if skipped > 0 {
+		fmt.Fprintf(w, ", %d not attempted (device quota reached)", skipped)
+	}
+	fmt.Fprintln(w, ".")
+	if failed+skipped == 0 {
 		return
 	}
 	fmt.Fprintf(w, "\nFailures:\n")
-	for _, o := range failed {
+	for _, o := range r.Failed() {
 		code := o.Code
 		if code == "" {
 			code = "-"

@@ -2,8 +2,10 @@
 // protocol for virtual MFA devices, for mfabulk's demo and for trying
 // mfabulk, the AWS CLI or boto3 without an AWS account.
 //
-//	iamlocal [-addr 127.0.0.1:0] [-url-file FILE]
+//	iamlocal [-addr 127.0.0.1:0] [-url-file FILE] [fault flags]
 //
+// Fault flags (-latency, -rate, -p-service-failure, …; see -help) make it
+// misbehave as IAM can, reproducibly from -seed.
 // It prints its URL on the first line of standard output and serves until
 // interrupted. Point a client at it with --endpoint-url URL and any
 // credentials.
@@ -23,10 +25,19 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "loopback `address` to listen on")
 	urlFile := flag.String("url-file", "", "also write the URL to `file` once listening")
 	account := flag.String("account", iamlocal.DefaultAccount, "account `ID` to report")
-	maxDevices := flag.Int("max-devices", 0, "VirtualMFADevicesPerAccount quota (0: none)")
+	maxDevices := flag.Int("max-devices", 0, "VirtualMFADevicesPerAccount quota, past which creates get LimitExceeded (0: none)")
+	var f iamlocal.Faults
+	flag.Int64Var(&f.Seed, "seed", 1, "seed of every random fault")
+	flag.DurationVar(&f.Latency, "latency", 0, "latency added to every request")
+	flag.DurationVar(&f.Jitter, "jitter", 0, "up to this much more latency, at random")
+	flag.Float64Var(&f.RateLimit, "rate", 0, "requests a second past which calls get Throttling (0: no limit)")
+	flag.IntVar(&f.Burst, "burst", 10, "token bucket size for -rate")
+	flag.Float64Var(&f.ServiceFailure, "p-service-failure", 0, "probability of ServiceFailure (500) per request")
+	flag.Float64Var(&f.ConcurrentModification, "p-concurrent-modification", 0, "probability of ConcurrentModification (409) per mutating request")
+	flag.Float64Var(&f.DropAfterCommit, "p-drop-after-commit", 0, "probability that a create is committed and its connection dropped")
 	flag.Parse()
 
-	srv := iamlocal.New(iamlocal.Options{Account: *account, MaxDevices: *maxDevices})
+	srv := iamlocal.New(iamlocal.Options{Account: *account, MaxDevices: *maxDevices, Faults: f})
 	url, err := srv.Listen(*addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "iamlocal: %v\n", err)

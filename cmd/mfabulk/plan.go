@@ -6,6 +6,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/iamclient"
+	"github.com/mfabulk/mfabulk/journal"
+	"github.com/mfabulk/mfabulk/manifest"
 	"github.com/mfabulk/mfabulk/plan"
 	"github.com/mfabulk/mfabulk/view"
 )
@@ -46,11 +48,11 @@ func computePlan(ctx context.Context, s settings, streams IO) (plan.Plan, *iamcl
 	if err != nil {
 		return plan.Plan{}, nil, err
 	}
-	client, err := iamclient.New(ctx, s.awsOptions())
+	client, err := iamclient.New(ctx, s.awsOptions(streams))
 	if err != nil {
 		return plan.Plan{}, nil, err
 	}
-	account, err := client.Account(ctx)
+	account, partition, err := client.Account(ctx)
 	if err != nil {
 		return plan.Plan{}, nil, err
 	}
@@ -58,5 +60,26 @@ func computePlan(ctx context.Context, s settings, streams IO) (plan.Plan, *iamcl
 	if err != nil {
 		return plan.Plan{}, nil, err
 	}
-	return plan.Compute(account, m.Devices, observed), client, nil
+	lost, err := seedLost(m.Devices)
+	if err != nil {
+		return plan.Plan{}, nil, err
+	}
+	obs := plan.Observed{Account: account, Partition: partition, Devices: observed, SeedLost: lost}
+	return plan.Compute(m.Devices, obs), client, nil
+}
+
+// seedLost reads the journal: the devices an earlier run meant to create
+// and whose outfile does not exist.
+func seedLost(devices []manifest.Device) (map[string]bool, error) {
+	lost := map[string]bool{}
+	for _, d := range devices {
+		in, err := journal.Pending(d.Outfile)
+		if err != nil {
+			return nil, err
+		}
+		if in != nil {
+			lost[d.Name] = true
+		}
+	}
+	return lost, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -48,4 +49,6 @@ func addAWSFlags(cmd *cobra.Command) {
 	cmd.Flags().String("profile", "", "AWS shared config `profile` (default: AWS_PROFILE)")
 	cmd.Flags().String("region", "", "AWS `region` (default: AWS_REGION, then us-east-1; IAM is global)")
 	cmd.Flags().String("endpoint-url", "", "IAM and STS endpoint `URL` (default: AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL)")
+	cmd.Flags().Duration("max-backoff", 20*time.Second, "longest wait between retries of a throttled or failed call (attempts: AWS_MAX_ATTEMPTS, default 10)")
+	cmd.Flags().Bool("debug", false, "log every AWS request, response status and retry to stderr (never bodies, so never a secret)")
 }

@@ -144,10 +144,15 @@ func (s settings) str(key string) string   { return s.v.GetString(key) }
 func (s settings) boolean(key string) bool { return s.v.GetBool(key) }
 func (s settings) integer(key string) int  { return s.v.GetInt(key) }
 
-func (s settings) awsOptions() iamclient.Options {
-	return iamclient.Options{
+func (s settings) awsOptions(streams IO) iamclient.Options {
+	o := iamclient.Options{
 		Profile:     s.str("profile"),
 		Region:      s.str("region"),
 		EndpointURL: s.str("endpoint-url"),
+		MaxBackoff:  s.v.GetDuration("max-backoff"),
 	}
+	if s.boolean("debug") {
+		o.Debug = streams.Err
+	}
+	return o
 }

@@ -29,6 +29,8 @@ func checkLayers(t *testing.T, command string, f *pflag.Flag) {
 	switch f.Value.Type() {
 	case "int":
 		vals = map[string]string{"file": "11", "env": "12", "flag": "13"}
+	case "duration":
+		vals = map[string]string{"file": "11s", "env": "12s", "flag": "13s"}
 	case "bool":
 		vals = map[string]string{"file": "true", "env": "false", "flag": "true"}
 	}

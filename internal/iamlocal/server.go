@@ -29,6 +29,7 @@ const DefaultAccount = "123456789012"
 type Options struct {
 	Account    string // account ID; DefaultAccount when empty
 	MaxDevices int    // VirtualMFADevicesPerAccount quota; 0 means none
+	Faults     Faults // none by default
 }
 
 // Server is an in-memory IAM account. It is safe for concurrent use.
@@ -41,6 +42,7 @@ type Server struct {
 	devices  map[string]*Device // by lower-case name: IAM names ignore case
 	failures map[string]string  // device name → error code to answer with
 	requests map[string]int     // action → count
+	faults   *faults
 
 	httpSrv *http.Server
 }
@@ -57,6 +59,7 @@ func New(opts Options) *Server {
 		devices:  map[string]*Device{},
 		failures: map[string]string{},
 		requests: map[string]int{},
+		faults:   newFaults(opts.Faults),
 	}
 }
 
@@ -102,6 +105,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := r.Form.Get("Action")
 	s.mu.Lock()
 	s.requests[action]++
+	f := s.faults
 	s.mu.Unlock()
 	h, ok := handlers[action]
 	if action == "" {
@@ -112,9 +116,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, Errorf("InvalidAction", "Could not find operation %s for version 2010-05-08", action), requestID)
 		return
 	}
+	if apiErr := f.before(action); apiErr != nil {
+		writeError(w, apiErr, requestID)
+		return
+	}
 	result, apiErr := h(s, formValues(r.Form))
 	if apiErr != nil {
 		writeError(w, apiErr, requestID)
+		return
+	}
+	if f.dropAfter(action) {
+		drop(w)
 		return
 	}
 	ns := iamNS

@@ -1,0 +1,156 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/mfabulk/mfabulk/device"
+	"github.com/mfabulk/mfabulk/iamclient"
+	"github.com/mfabulk/mfabulk/journal"
+	"github.com/mfabulk/mfabulk/manifest"
+	"github.com/mfabulk/mfabulk/plan"
+	"github.com/mfabulk/mfabulk/seal"
+)
+
+// runner carries one apply's shared state across its goroutines.
+type runner struct {
+	api  API
+	plan plan.Plan // for the account and its serial numbers
+	// quotaReached stops new creates once IAM answers LimitExceeded; calls
+	// already in flight finish.
+	quotaReached atomic.Bool
+}
+
+// do creates (or replaces) one device and seals its secret. The intent is
+// in the journal before IAM is called and leaves it only once the outcome
+// is settled, so that no device can exist with its seed lost unnoticed.
+func (r *runner) do(ctx context.Context, j job) Outcome {
+	d := j.change.Desired
+	o := Outcome{Device: d.Name, Action: j.change.Action, Outfile: d.Outfile}
+	if r.quotaReached.Load() {
+		o.Err, o.Code, o.NotAttempted = fmt.Errorf("device %q not created: the account's virtual MFA device quota was reached", d.Name), "LimitExceeded", true
+		return o
+	}
+	lock, err := journal.Begin(journal.Intent{
+		Device: d.Name, Path: d.Path, Account: r.plan.Account, Outfile: d.Outfile,
+		Action: string(j.change.Action), Started: time.Now().UTC(), PID: os.Getpid(),
+	})
+	if err != nil {
+		o.Err = fmt.Errorf("device %q: %w", d.Name, err)
+		return o
+	}
+	if _, err := os.Lstat(d.Outfile); err == nil {
+		lock.Done() // another run finished it since we planned
+		o.Err = fmt.Errorf("device %q: outfile %s appeared while planning: another mfabulk run created it", d.Name, d.Outfile)
+		return o
+	}
+	if j.change.Action == plan.Replace {
+		if err := r.api.Delete(ctx, j.change.Existing.Serial); err != nil && iamclient.ErrorCode(err) != "NoSuchEntity" {
+			lock.Keep()
+			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), iamclient.ErrorCode(err)
+			return o
+		}
+	}
+	created, err := r.create(ctx, d)
+	if err != nil {
+		return r.createFailed(o, lock, err)
+	}
+	defer created.Wipe()
+	o.Serial = created.Serial
+	secret := created.QRCodePNG
+	if d.Bootstrap == device.Base32StringSeed {
+		secret = created.Base32StringSeed
+	}
+	if err := writeOutfile(d.Outfile, secret, j.recipients); err != nil {
+		return r.rollback(ctx, o, lock, created.Serial, err)
+	}
+	lock.Done()
+	return o
+}
+
+// maxSeedLostRecoveries bounds how often one run deletes and recreates a
+// device whose create response was lost.
+const maxSeedLostRecoveries = 3
+
+// create calls IAM, and recovers a create whose response was lost (the
+// SDK retried it and met EntityAlreadyExists): that device is ours, just
+// made, unassigned and with a seed nobody saw, so it is deleted and made
+// again. The intent stays held throughout.
+func (r *runner) create(ctx context.Context, d manifest.Device) (*iamclient.Created, error) {
+	for try := 0; ; try++ {
+		created, err := r.api.Create(ctx, d.Name, d.Path, d.Tags)
+		if err == nil || !errors.Is(err, iamclient.ErrSeedLost) || try == maxSeedLostRecoveries {
+			return created, err
+		}
+		if derr := r.api.Delete(ctx, r.plan.Serial(d)); derr != nil && iamclient.ErrorCode(derr) != "NoSuchEntity" {
+			return nil, fmt.Errorf("%w; deleting it to recreate it failed: %w", err, derr)
+		}
+	}
+}
+
+// createFailed settles the intent of a create that returned an error.
+func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome {
+	o.Code = iamclient.ErrorCode(err)
+	o.Err = fmt.Errorf("creating device %q: %w", o.Device, err)
+	switch {
+	case errors.Is(err, iamclient.ErrSeedLost):
+		// Recovery did not succeed: the device may exist with its seed
+		// lost. The intent stays; the next plan proposes to replace it.
+		lock.Keep()
+		o.SeedLost = true
+		o.Err = fmt.Errorf("%w: seed lost, run apply again to replace the device", o.Err)
+	case o.Code == "EntityAlreadyExists":
+		// The first attempt met an existing device: someone else created
+		// it after the plan was made. It is not ours to touch.
+		lock.Done()
+		o.Err = fmt.Errorf("%w: it was created by someone else after the plan was made; run plan again", o.Err)
+	case iamclient.Refused(err):
+		if o.Code == "LimitExceeded" {
+			r.quotaReached.Store(true)
+		}
+		lock.Done() // IAM refused the call: nothing was created
+	default:
+		// A network error, a cancelled call or a server fault: the create
+		// may have been committed. Keep the intent for the next plan.
+		lock.Keep()
+		o.SeedLost = true
+	}
+	return o
+}
+
+// rollback deletes a device whose outfile could not be written, so that
+// no device is left whose seed nobody holds.
+func (r *runner) rollback(ctx context.Context, o Outcome, lock *journal.Lock, serial string, werr error) Outcome {
+	o.Err = fmt.Errorf("writing outfile of device %q: %w", o.Device, werr)
+	// The rollback must run even when the run is being interrupted.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if derr := r.api.Delete(rctx, serial); derr != nil {
+		lock.Keep()
+		o.SeedLost = true
+		o.Code = iamclient.ErrorCode(derr)
+		o.Err = fmt.Errorf("%w; ROLLBACK FAILED, device %s exists but its seed is lost: run apply again to replace it, or delete it by hand: %w", o.Err, serial, derr)
+		return o
+	}
+	lock.Done()
+	o.RolledBack = true
+	o.Err = fmt.Errorf("%w; device %s was deleted again", o.Err, serial)
+	return o
+}
+
+func writeOutfile(path string, secret []byte, recipients []age.Recipient) error {
+	if len(secret) == 0 {
+		return errors.New("IAM returned no secret for the chosen bootstrap method")
+	}
+	ct, err := seal.Encrypt(secret, recipients)
+	if err != nil {
+		return err
+	}
+	return seal.WriteNew(path, ct)
+}
