@@ -76,7 +76,7 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 
 // maxSeedLostRecoveries bounds how often one run deletes and recreates a
 // device whose create response was lost.
-const maxSeedLostRecoveries = 3
+const maxSeedLostRecoveries = 5
 
 // create calls IAM, and recovers a create whose response was lost (the
 // SDK retried it and met EntityAlreadyExists): that device is ours, just

@@ -65,7 +65,7 @@ func (p Plan) Serial(d manifest.Device) string {
 type Observed struct {
 	Account   string
 	Partition string // ARN partition: "aws", "aws-cn", "aws-us-gov"
-	Devices []device.Observed
+	Devices   []device.Observed
 	// SeedLost names the manifest devices that an earlier run meant to
 	// create and whose outfile does not exist (the journal's pending
 	// intents).

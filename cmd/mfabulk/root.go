@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -9,6 +11,12 @@ import (
 
 // run executes one command line and returns the process exit code.
 func run(ctx context.Context, args []string, streams IO) int {
+	// Apply's progress and the --debug log are written from several
+	// goroutines; one lock keeps each write whole, even when a caller
+	// hands in one buffer for both streams.
+	var mu sync.Mutex
+	streams.Out = &lockedWriter{mu: &mu, w: streams.Out}
+	streams.Err = &lockedWriter{mu: &mu, w: streams.Err}
 	root := newRootCmd(streams)
 	root.SetArgs(args)
 	root.SetIn(streams.In)
@@ -51,4 +59,15 @@ func addAWSFlags(cmd *cobra.Command) {
 	cmd.Flags().String("endpoint-url", "", "IAM and STS endpoint `URL` (default: AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL)")
 	cmd.Flags().Duration("max-backoff", 20*time.Second, "longest wait between retries of a throttled or failed call (attempts: AWS_MAX_ATTEMPTS, default 10)")
 	cmd.Flags().Bool("debug", false, "log every AWS request, response status and retry to stderr (never bodies, so never a secret)")
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

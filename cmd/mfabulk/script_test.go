@@ -19,6 +19,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("MFABULK_TEST_AS_MAIN") == "1" {
+		os.Exit(mainExit()) // a subprocess of the crash tests
+	}
 	testscript.Main(m, map[string]func(){
 		"mfabulk": func() { os.Exit(mainExit()) },
 	})

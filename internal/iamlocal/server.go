@@ -41,6 +41,7 @@ type Server struct {
 	mu       sync.Mutex
 	devices  map[string]*Device // by lower-case name: IAM names ignore case
 	failures map[string]string  // device name → error code to answer with
+	issued   []Device           // every device ever created, for leak scans
 	requests map[string]int     // action → count
 	faults   *faults
 
@@ -168,6 +169,14 @@ func (s *Server) CreateDevice(name, path string, tags ...Tag) error {
 		return err
 	}
 	return nil
+}
+
+// Issued returns every device ever created, deleted ones included, with
+// the secrets they were issued: what a leak scan must look for.
+func (s *Server) Issued() []Device {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Device(nil), s.issued...)
 }
 
 // Fail makes every later call naming device name (create, delete, tag

@@ -112,6 +112,7 @@ func (s *Server) create(name, path string, tags []Tag, withQR bool) (*Device, *A
 		d.QRCodePNG = png
 	}
 	s.devices[key] = d
+	s.issued = append(s.issued, *d)
 	return d, nil
 }
 

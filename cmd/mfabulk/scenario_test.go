@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base32"
+	"encoding/base64"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/reftools"
+)
+
+// A scenario is one account (an in-process iamlocal), one folder with a
+// manifest of n devices, and every byte mfabulk printed in it, for the
+// fault, crash and leak tests.
+type scenario struct {
+	t        *testing.T
+	srv      *iamlocal.Server
+	dir      string
+	names    []string
+	mu       sync.Mutex
+	captured bytes.Buffer // stdout and stderr of every run
+}
+
+func newScenario(t *testing.T, opts iamlocal.Options, n int) *scenario {
+	t.Helper()
+	reftools.Require(t, "age", "age")
+	srv := iamlocal.New(opts)
+	url, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	s := &scenario{t: t, srv: srv, dir: t.TempDir()}
+	t.Chdir(s.dir)
+	for k, v := range map[string]string{
+		"MFABULK_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": filepath.Join(s.dir, "absent"),
+		"MFABULK_MAX_BACKOFF": "50ms", "MFABULK_DEBUG": "true",
+	} {
+		t.Setenv(k, v)
+	}
+	id, _ := age.GenerateX25519Identity()
+	os.WriteFile("identity.txt", []byte(id.String()+"\n"), 0o600)
+	var m strings.Builder
+	fmt.Fprintf(&m, "version: 1\ndefaults:\n  path: /faults/\n  recipients: [%s]\ndevices:\n", id.Recipient())
+	for i := range n {
+		name, bootstrap := fmt.Sprintf("d%03d", i), "QRCodePNG"
+		if i%2 == 1 {
+			bootstrap = "Base32StringSeed"
+		}
+		s.names = append(s.names, name)
+		fmt.Fprintf(&m, "  - {name: %s, bootstrap: %s}\n", name, bootstrap)
+	}
+	os.WriteFile("m.yaml", []byte(m.String()), 0o644)
+	return s
+}
+
+// mfabulk runs the CLI in-process and records what it printed.
+func (s *scenario) mfabulk(args ...string) (string, int) {
+	var out bytes.Buffer
+	code := run(context.Background(), args, IO{In: strings.NewReader(""), Out: &out, Err: &out})
+	s.record(out.Bytes())
+	return out.String(), code
+}
+
+func (s *scenario) record(b []byte) {
+	s.mu.Lock()
+	s.captured.Write(b)
+	s.mu.Unlock()
+}
+
+// converge applies until the account matches, as a cron job would, and
+// returns how many applies it took.
+func (s *scenario) converge(maxRuns int) int {
+	s.t.Helper()
+	for runs := 1; runs <= maxRuns; runs++ {
+		out, code := s.mfabulk("apply", "-f", "m.yaml", "--auto-approve")
+		if code == 0 {
+			if _, code := s.mfabulk("plan", "-f", "m.yaml", "--detailed-exitcode"); code == 0 {
+				return runs
+			}
+		}
+		s.t.Logf("apply %d did not converge:\n%s", runs, lastLines(out, 12))
+	}
+	s.t.Fatalf("no convergence after %d applies", maxRuns)
+	return 0
+}
+
+// outfile is where the manifest puts device i's secret.
+func (s *scenario) outfile(name string) string {
+	var i int
+	fmt.Sscanf(name, "d%03d", &i)
+	if i%2 == 1 {
+		return filepath.Join("out", name+".txt.age")
+	}
+	return filepath.Join("out", name+".png.age")
+}
+
+// checkDurable is invariant 1 once converged: the account holds exactly the
+// manifest's devices, each with an outfile that the reference age CLI
+// decrypts to the secret IAM issued for it.
+func (s *scenario) checkDurable() {
+	s.t.Helper()
+	devs := s.srv.Devices()
+	if len(devs) != len(s.names) {
+		s.t.Errorf("account has %d devices, manifest %d", len(devs), len(s.names))
+	}
+	for _, d := range devs {
+		s.checkOutfile(d)
+	}
+}
+
+func (s *scenario) checkOutfile(d iamlocal.Device) bool {
+	s.t.Helper()
+	file := s.outfile(d.Name)
+	if _, err := os.Stat(file); err != nil {
+		s.t.Errorf("device %s has no outfile: %v", d.Name, err)
+		return false
+	}
+	want := d.QRCodePNG
+	if strings.HasSuffix(file, ".txt.age") {
+		want = d.Seed
+	}
+	if got := reftools.AgeDecrypt(s.t, "identity.txt", file); !bytes.Equal(got, want) {
+		s.t.Errorf("%s does not decrypt to the secret issued for %s", file, d.Name)
+		return false
+	}
+	return true
+}
+
+// leakScan is invariant 2: no secret ever issued, in any encoding, is in
+// any file of the scenario's folder other than age ciphertext, nor in
+// anything mfabulk printed (--debug was on throughout).
+func (s *scenario) leakScan() {
+	s.t.Helper()
+	var needles [][]byte
+	for _, d := range s.srv.Issued() {
+		raw, _ := base32.StdEncoding.DecodeString(string(d.Seed))
+		needles = append(needles, d.Seed, bytes.ToLower(d.Seed), raw,
+			[]byte(base64.StdEncoding.EncodeToString(d.Seed)), []byte(base64.StdEncoding.EncodeToString(raw)))
+		if len(d.QRCodePNG) > 0 {
+			needles = append(needles, d.QRCodePNG[8:64], []byte(base64.StdEncoding.EncodeToString(d.QRCodePNG)[:64]))
+		}
+	}
+	scan := func(where string, data []byte) {
+		for _, n := range needles {
+			if bytes.Contains(data, n) {
+				s.t.Errorf("LEAK: a secret appears in %s", where)
+				return
+			}
+		}
+	}
+	files := 0
+	filepath.WalkDir(s.dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || !e.Type().IsRegular() {
+			return nil
+		}
+		data, _ := os.ReadFile(path)
+		if bytes.HasPrefix(data, []byte("age-encryption.org/v1\n")) {
+			return nil
+		}
+		files++
+		scan(path, data)
+		return nil
+	})
+	s.mu.Lock()
+	scan("mfabulk's output", s.captured.Bytes())
+	s.mu.Unlock()
+	s.t.Logf("leak scan: %d secrets × %d encodings over %d plaintext files and %d bytes of output: clean",
+		len(s.srv.Issued()), len(needles)/max(len(s.srv.Issued()), 1), files, s.captured.Len())
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// subprocess starts this test binary as mfabulk (see TestMain).
+func subprocess(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "MFABULK_TEST_AS_MAIN=1")
+	return cmd
+}
