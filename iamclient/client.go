@@ -25,7 +25,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/logging"
 
 	"github.com/mfabulk/mfabulk/device"
 )
@@ -39,7 +38,7 @@ type Options struct {
 	EndpointURL string
 	MaxAttempts int           // per call, including the first; 0: AWS_MAX_ATTEMPTS, else 10
 	MaxBackoff  time.Duration // longest wait between attempts; 0 means 20s
-	Debug       io.Writer     // where to log requests and retries; nil: nowhere
+	Debug       io.Writer     // where to log each attempt of each call; nil: nowhere
 }
 
 // Client wraps the SDK clients.
@@ -73,13 +72,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if opts.EndpointURL != "" {
 		cfg.BaseEndpoint = aws.String(opts.EndpointURL)
 	}
-	if opts.Debug != nil {
-		// Requests and response headers only: a create's response body
-		// holds the seed, so bodies are never logged.
-		cfg.Logger = logging.NewStandardLogger(opts.Debug)
-		cfg.ClientLogMode = aws.LogRetries | aws.LogRequest | aws.LogResponse
-	}
-	cfg.APIOptions = append(cfg.APIOptions, addAttemptCounter)
+	cfg.APIOptions = append(cfg.APIOptions, addMiddleware(opts.Debug))
 	return &Client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg)}, nil
 }
 
