@@ -29,6 +29,8 @@ import (
 type API interface {
 	Create(ctx context.Context, name, path string, tags map[string]string) (*iamclient.Created, error)
 	Delete(ctx context.Context, serial string) error
+	Tag(ctx context.Context, serial string, tags map[string]string) error
+	Untag(ctx context.Context, serial string, keys []string) error
 }
 
 // Options tune a run.
@@ -58,10 +60,12 @@ type Event struct {
 // Outcome is what happened to one device.
 type Outcome struct {
 	Device  string
-	Action  plan.Action // Create or Replace
+	Action  plan.Action
 	Serial  string      // set once IAM created the device
 	Outfile string
-	Err     error  // nil on success
+	// OldOutfile is where a replaced device's previous outfile was moved.
+	OldOutfile string
+	Err        error  // nil on success
 	Code    string // AWS error code of Err, if any
 	// RolledBack is set when the device was created but its outfile could
 	// not be written, and the device was deleted again.
@@ -107,7 +111,7 @@ type job struct {
 	recipients []age.Recipient
 }
 
-// Run executes the plan's creates and replaces. It returns a
+// Run executes the plan's changes. It returns a
 // *PreflightError, and makes no call, when the plan cannot be applied
 // safely.
 func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error) {
@@ -133,9 +137,8 @@ func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error
 	g.SetLimit(limit)
 	for i, j := range jobs {
 		g.Go(func() error {
-			d := j.change.Desired
-			emit(Started, Outcome{Device: d.Name, Action: j.change.Action, Outfile: d.Outfile})
-			o := r.do(ctx, j)
+			emit(Started, Outcome{Device: j.change.Name, Action: j.change.Action})
+			o := r.dispatch(ctx, j)
 			res.Outcomes[i] = o
 			if o.Err != nil {
 				emit(Failed, o)
@@ -157,13 +160,21 @@ func preflight(p plan.Plan) ([]job, error) {
 	}
 	var jobs []job
 	dirs := map[string]bool{}
-	for _, c := range append(p.Filter(plan.Create), p.Filter(plan.Replace)...) {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case plan.UpdateTags, plan.Delete:
+			jobs = append(jobs, job{change: c})
+			continue
+		case plan.Create, plan.Replace:
+		default:
+			continue
+		}
 		d := c.Desired
 		rs, err := seal.ParseRecipients(d.Recipients)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("device %q: %w", d.Name, err))
 		}
-		if _, err := os.Lstat(d.Outfile); err == nil {
+		if _, err := os.Lstat(d.Outfile); err == nil && c.Action == plan.Create {
 			problems = append(problems, fmt.Errorf("device %q: outfile %s already exists; mfabulk never overwrites an outfile", d.Name, d.Outfile))
 		}
 		dir := filepath.Dir(d.Outfile)

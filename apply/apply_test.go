@@ -52,7 +52,7 @@ func TestRunSealsEverySecret(t *testing.T) {
 	srv, client := newAccount(t)
 	id, _ := age.GenerateX25519Identity()
 	dir := filepath.Join(t.TempDir(), "out")
-	p := plan.Compute(devices(t, dir, id.Recipient().String(), "a", "b", "c", "d", "e"), plan.Observed{Account: "123456789012"})
+	p := mustPlan(t, devices(t, dir, id.Recipient().String(), "a", "b", "c", "d", "e"))
 	res, err := apply.Run(context.Background(), client, p, apply.Options{Parallelism: 3})
 	if err != nil || len(res.Failed()) != 0 {
 		t.Fatalf("Run: %v, failed: %v", err, res.Failed())
@@ -93,7 +93,7 @@ func TestRunRollsBackWhenOutfileCannotBeWritten(t *testing.T) {
 	srv, client := newAccount(t)
 	id, _ := age.GenerateX25519Identity()
 	dir := filepath.Join(t.TempDir(), "out")
-	p := plan.Compute(devices(t, dir, id.Recipient().String(), "a", "b", "c"), plan.Observed{Account: "123456789012"})
+	p := mustPlan(t, devices(t, dir, id.Recipient().String(), "a", "b", "c"))
 	api := afterCreate{client, func() { os.RemoveAll(dir) }}
 	res, err := apply.Run(context.Background(), api, p, apply.Options{Parallelism: 1})
 	if err != nil {
@@ -128,7 +128,7 @@ func TestRunReportsFailedRollback(t *testing.T) {
 	_, client := newAccount(t)
 	id, _ := age.GenerateX25519Identity()
 	dir := filepath.Join(t.TempDir(), "out")
-	p := plan.Compute(devices(t, dir, id.Recipient().String(), "b"), plan.Observed{Account: "123456789012"})
+	p := mustPlan(t, devices(t, dir, id.Recipient().String(), "b"))
 	api := deleteFails{afterCreate{client, func() { os.RemoveAll(dir) }}}
 	res, _ := apply.Run(context.Background(), api, p, apply.Options{})
 	o := res.Outcomes[0]
@@ -148,7 +148,7 @@ func (deleteFails) Delete(context.Context, string) error {
 func TestPreflightChangesNothing(t *testing.T) {
 	srv, client := newAccount(t)
 	dir := t.TempDir()
-	p := plan.Compute(devices(t, dir, "age1nope", "a"), plan.Observed{Account: "123456789012"})
+	p := mustPlan(t, devices(t, dir, "age1nope", "a"))
 	_, err := apply.Run(context.Background(), client, p, apply.Options{})
 	if _, ok := err.(*apply.PreflightError); !ok {
 		t.Fatalf("want a PreflightError, got %v", err)
@@ -156,4 +156,13 @@ func TestPreflightChangesNothing(t *testing.T) {
 	if n := srv.Requests()["CreateVirtualMFADevice"]; n != 0 {
 		t.Errorf("%d creates after a failed preflight", n)
 	}
+}
+
+func mustPlan(t *testing.T, devs []manifest.Device) plan.Plan {
+	t.Helper()
+	p, err := plan.Compute(devs, plan.Observed{Account: "123456789012"}, plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

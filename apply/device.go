@@ -27,6 +27,54 @@ type runner struct {
 	quotaReached atomic.Bool
 }
 
+// dispatch carries out one change.
+func (r *runner) dispatch(ctx context.Context, j job) Outcome {
+	switch j.change.Action {
+	case plan.UpdateTags:
+		return r.updateTags(ctx, j.change)
+	case plan.Delete:
+		return r.delete(ctx, j.change)
+	}
+	return r.do(ctx, j)
+}
+
+// updateTags makes a device's tags the manifest's. Keys are removed first:
+// IAM tag keys ignore case, so a key renamed from "Team" to "team" must go
+// before the new one is set.
+func (r *runner) updateTags(ctx context.Context, c plan.Change) Outcome {
+	o := Outcome{Device: c.Name, Action: c.Action, Serial: c.Existing.Serial}
+	var remove []string
+	set := map[string]string{}
+	for _, t := range c.Tags {
+		if t.After == nil {
+			remove = append(remove, t.Key)
+		} else {
+			set[t.Key] = *t.After
+		}
+	}
+	if len(remove) > 0 {
+		if err := r.api.Untag(ctx, c.Existing.Serial, remove); err != nil {
+			o.Err, o.Code = fmt.Errorf("untagging device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+			return o
+		}
+	}
+	if len(set) > 0 {
+		if err := r.api.Tag(ctx, c.Existing.Serial, set); err != nil {
+			o.Err, o.Code = fmt.Errorf("tagging device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+		}
+	}
+	return o
+}
+
+// delete prunes a device the manifest no longer lists.
+func (r *runner) delete(ctx context.Context, c plan.Change) Outcome {
+	o := Outcome{Device: c.Name, Action: c.Action, Serial: c.Existing.Serial}
+	if err := r.api.Delete(ctx, c.Existing.Serial); err != nil {
+		o.Err, o.Code = fmt.Errorf("deleting device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+	}
+	return o
+}
+
 // do creates (or replaces) one device and seals its secret. The intent is
 // in the journal before IAM is called and leaves it only once the outcome
 // is settled, so that no device can exist with its seed lost unnoticed.
@@ -45,19 +93,17 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		o.Err = fmt.Errorf("device %q: %w", d.Name, err)
 		return o
 	}
-	if _, err := os.Lstat(d.Outfile); err == nil {
+	if _, err := os.Lstat(d.Outfile); err == nil && j.change.Action == plan.Create {
 		lock.Done() // another run finished it since we planned
 		o.Err = fmt.Errorf("device %q: outfile %s appeared while planning: another mfabulk run created it", d.Name, d.Outfile)
 		return o
 	}
 	if j.change.Action == plan.Replace {
-		if err := r.api.Delete(ctx, j.change.Existing.Serial); err != nil && iamclient.ErrorCode(err) != "NoSuchEntity" {
-			lock.Keep()
-			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), iamclient.ErrorCode(err)
-			return o
+		if failed, ok := r.clearForReplace(ctx, &o, lock, j.change); !ok {
+			return failed
 		}
 	}
-	created, err := r.create(ctx, d)
+	created, err := r.create(ctx, *d)
 	if err != nil {
 		return r.createFailed(o, lock, err)
 	}
@@ -72,6 +118,26 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	}
 	lock.Done()
 	return o
+}
+
+// clearForReplace deletes the device being replaced and moves its old
+// outfile aside, so that the new one can take its name.
+func (r *runner) clearForReplace(ctx context.Context, o *Outcome, lock *journal.Lock, c plan.Change) (Outcome, bool) {
+	if err := r.api.Delete(ctx, c.Existing.Serial); err != nil && iamclient.ErrorCode(err) != "NoSuchEntity" {
+		lock.Keep()
+		o.Err, o.Code = fmt.Errorf("replacing device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+		return *o, false
+	}
+	if _, err := os.Lstat(c.Desired.Outfile); err == nil {
+		old, err := seal.MoveAside(c.Desired.Outfile, time.Now().UTC().Format("20060102T150405Z"))
+		if err != nil {
+			lock.Keep()
+			o.Err = fmt.Errorf("replacing device %q: moving its old outfile aside: %w", c.Name, err)
+			return *o, false
+		}
+		o.OldOutfile = old
+	}
+	return Outcome{}, true
 }
 
 // maxSeedLostRecoveries bounds how often one run deletes and recreates a

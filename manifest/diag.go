@@ -52,9 +52,10 @@ func (ds Diagnostics) sort() {
 
 // collector gathers diagnostics while one manifest file is walked.
 type collector struct {
-	file  string
-	x     *crossFile
-	diags Diagnostics
+	file         string
+	x            *crossFile
+	diags        Diagnostics
+	tagsDeclared bool // a "tags" key appears anywhere in the file
 }
 
 // crossFile holds what must be unique across every manifest of a run.

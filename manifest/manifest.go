@@ -9,6 +9,8 @@ package manifest
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -32,10 +34,15 @@ const DefaultOutfile = "out/{{.Name}}{{.Ext}}.age"
 // Manifest is one or more validated manifest files taken together.
 type Manifest struct {
 	Files   []string // the manifest files, as given or found in a folder
+	Digests []string // SHA-256 of each file's content, hex, as read
 	Devices []Device // in file order, then manifest order
 	// Scopes are the IAM path prefixes the manifests manage (scope.paths),
 	// from every file that declares some.
 	Scopes []string
+	// ManagesTags is set when any manifest declares tags anywhere: then
+	// mfabulk owns the full tag set of every device it lists. Otherwise
+	// tags are left alone and no tag call is made.
+	ManagesTags bool
 }
 
 // Device is one desired virtual MFA device with every default applied.
@@ -70,10 +77,13 @@ func Load(paths ...string) (*Manifest, error) {
 		if err != nil {
 			return nil, err
 		}
+		sum := sha256.Sum256(data)
+		m.Digests = append(m.Digests, hex.EncodeToString(sum[:]))
 		c := &collector{file: file, x: x}
 		devs, scopes := c.check(root, data)
 		m.Devices = append(m.Devices, devs...)
 		m.Scopes = append(m.Scopes, scopes...)
+		m.ManagesTags = m.ManagesTags || c.tagsDeclared
 		diags = append(diags, c.diags...)
 	}
 	if len(diags) > 0 {
@@ -92,7 +102,7 @@ func Parse(file, root string, data []byte) (*Manifest, error) {
 		c.diags.sort()
 		return nil, c.diags
 	}
-	return &Manifest{Files: []string{file}, Devices: devs, Scopes: scopes}, nil
+	return &Manifest{Files: []string{file}, Devices: devs, Scopes: scopes, ManagesTags: c.tagsDeclared}, nil
 }
 
 // expand replaces folders by the manifests in them.

@@ -117,6 +117,7 @@ func (c *collector) device(n *yaml.Node, what string, allowed []string) rawDevic
 		}
 	}
 	if v := f["tags"]; v != nil {
+		c.tagsDeclared = true
 		d.tags = c.tags(v, what+".tags")
 	}
 	return d

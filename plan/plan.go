@@ -1,10 +1,11 @@
 // Package plan computes what mfabulk must do to make an account match a
-// manifest. [Compute] is pure: the desired devices and the observed ones go
-// in, a [Plan] value comes out. Showing a plan is the view package's job;
-// carrying it out is the apply package's.
+// manifest. [Compute] is pure: the desired devices, what was observed in
+// the account and the user's options go in, a [Plan] value comes out.
+// Showing a plan is the view package's job; carrying it out is apply's.
 package plan
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -20,36 +21,132 @@ const (
 	// Create makes a device the manifest lists and the account lacks.
 	Create Action = "create"
 	// Replace deletes an unassigned device and creates it again with a new
-	// secret: an earlier run created it but its outfile was never written
-	// (seed lost), as its leftover intent shows.
+	// secret: asked for with --replace, or because an earlier run created
+	// it and never wrote its outfile (seed lost), as its intent shows.
 	Replace Action = "replace"
-	// Conflict is a listed device whose name the account already uses at
-	// another path or in another case. IAM cannot move or rename a device,
-	// so apply refuses until a person resolves it.
+	// UpdateTags makes a device's tags the manifest's, when it manages tags.
+	UpdateTags Action = "update-tags"
+	// Delete removes a device inside the manifest's scope that it does not
+	// list; planned only with --prune.
+	Delete Action = "delete"
+	// Conflict is a device the plan cannot reconcile: its name is taken at
+	// another path or in another case (IAM cannot move or rename a device),
+	// or it must be replaced but is assigned to a user. Apply refuses a plan
+	// with conflicts.
 	Conflict Action = "conflict"
+	// Refused is a device prune would delete but never will: a user has it.
+	Refused Action = "refused"
 	// Unchanged is a listed device that already exists as declared.
 	Unchanged Action = "unchanged"
 )
 
-var actionOrder = map[Action]int{Create: 0, Replace: 1, Conflict: 2, Unchanged: 3}
+// Actions lists every action in plan order.
+var Actions = []Action{Create, Replace, UpdateTags, Delete, Conflict, Refused, Unchanged}
 
-// Change is the plan for one device of the manifest.
+func (a Action) order() int {
+	for i, x := range Actions {
+		if x == a {
+			return i
+		}
+	}
+	return len(Actions)
+}
+
+// TagChange is one tag key's change; a nil Before is an added key, a nil
+// After a removed one.
+type TagChange struct {
+	Key    string
+	Before *string
+	After  *string
+}
+
+// Change is the plan for one device.
 type Change struct {
-	Action  Action
-	Desired manifest.Device
+	Action Action
+	Name   string // the device's name, as the manifest (or, for deletes, IAM) spells it
+	Path   string
+	// Desired is the manifest's device; nil for Delete and Refused.
+	Desired *manifest.Device
 	// Existing is the device found in the account under the same
 	// case-insensitive name, if any.
 	Existing *device.Observed
-	// Reason says why, for conflicts.
-	Reason string
+	Reason   string
+	Tags     []TagChange // for UpdateTags
 }
 
-// Plan is the set of changes for one manifest against one account.
+// Observed is what plan knows of the world outside the manifest.
+type Observed struct {
+	Account   string
+	Partition string // ARN partition: "aws", "aws-cn", "aws-us-gov"
+	Devices   []device.Observed
+	// Tags are the current tags of the listed devices that exist, by
+	// device name; read only when the manifest manages tags.
+	Tags map[string]map[string]string
+	// SeedLost names the manifest devices that an earlier run meant to
+	// create and whose outfile does not exist (the journal's intents).
+	SeedLost map[string]bool
+}
+
+// Options are the user's choices for one plan.
+type Options struct {
+	ManageTags bool     // the manifest declares tags: it owns every tag set
+	Scopes     []string // scope.paths: where pruning may act
+	Prune      bool     // delete devices in scope that the manifest omits
+	Targets    []string // limit the plan to these device names
+	Replace    []string // recreate these devices with new secrets
+}
+
+// Plan is the set of changes for a manifest against one account.
 type Plan struct {
 	Account   string
 	Partition string
 	Changes   []Change
+	// Unlisted are devices inside the scope that the manifest omits, when
+	// prune was not asked for: a hint, not a change.
+	Unlisted []device.Observed
 }
+
+// Compute diffs the desired devices against the observed ones by name,
+// case-insensitively, as IAM compares names. It fails only when the
+// options ask for something impossible.
+func Compute(desired []manifest.Device, obs Observed, opts Options) (Plan, error) {
+	if opts.Prune && len(opts.Scopes) == 0 {
+		return Plan{}, fmt.Errorf("--prune needs scope.paths in the manifest: mfabulk deletes only inside a scope the manifest declares")
+	}
+	c := newComputation(desired, obs, opts)
+	if err := c.checkNames(); err != nil {
+		return Plan{}, err
+	}
+	p := Plan{Account: obs.Account, Partition: obs.Partition}
+	for i := range desired {
+		if d := &desired[i]; c.targeted(d.Name) {
+			p.Changes = append(p.Changes, c.forDesired(d))
+		}
+	}
+	for _, o := range c.unlistedInScope() {
+		switch {
+		case !c.targeted(o.Name):
+		case !opts.Prune:
+			p.Unlisted = append(p.Unlisted, o)
+		case o.Assigned():
+			p.Changes = append(p.Changes, Change{Action: Refused, Name: o.Name, Path: o.Path, Existing: ptr(o),
+				Reason: "not in the manifest, but assigned to " + userOr(o.User) + ": mfabulk never deletes an assigned device"})
+		default:
+			p.Changes = append(p.Changes, Change{Action: Delete, Name: o.Name, Path: o.Path, Existing: ptr(o),
+				Reason: "in scope " + scopeOf(o.Path, opts.Scopes) + " but not in the manifest"})
+		}
+	}
+	sort.SliceStable(p.Changes, func(i, j int) bool {
+		a, b := p.Changes[i], p.Changes[j]
+		if a.Action != b.Action {
+			return a.Action.order() < b.Action.order()
+		}
+		return a.Name < b.Name
+	})
+	return p, nil
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // Serial returns the serial number (ARN) IAM gives device d in the plan's
 // account.
@@ -61,89 +158,19 @@ func (p Plan) Serial(d manifest.Device) string {
 	return "arn:" + partition + ":iam::" + p.Account + ":mfa" + d.Path + d.Name
 }
 
-// Observed is what plan knows of the world outside the manifest.
-type Observed struct {
-	Account   string
-	Partition string // ARN partition: "aws", "aws-cn", "aws-us-gov"
-	Devices   []device.Observed
-	// SeedLost names the manifest devices that an earlier run meant to
-	// create and whose outfile does not exist (the journal's pending
-	// intents).
-	SeedLost map[string]bool
-}
-
-// Compute diffs the desired devices against the observed ones by name,
-// case-insensitively, as IAM compares names.
-func Compute(desired []manifest.Device, obs Observed) Plan {
-	byName := make(map[string]device.Observed, len(obs.Devices))
-	for _, o := range obs.Devices {
-		byName[strings.ToLower(o.Name)] = o
-	}
-	p := Plan{Account: obs.Account, Partition: obs.Partition}
-	for _, d := range desired {
-		o, ok := byName[strings.ToLower(d.Name)]
-		c := Change{Action: Create, Desired: d}
-		if ok {
-			c.Existing = &o
-			c.Action, c.Reason = compare(d, o)
-			if c.Action == Unchanged && obs.SeedLost[d.Name] {
-				c.Action, c.Reason = seedLost(o)
-			}
-		}
-		p.Changes = append(p.Changes, c)
-	}
-	sort.SliceStable(p.Changes, func(i, j int) bool {
-		a, b := p.Changes[i], p.Changes[j]
-		if a.Action != b.Action {
-			return actionOrder[a.Action] < actionOrder[b.Action]
-		}
-		return a.Desired.Name < b.Desired.Name
-	})
-	return p
-}
-
-func compare(d manifest.Device, o device.Observed) (Action, string) {
-	switch {
-	case o.Name != d.Name && o.Path != d.Path:
-		return Conflict, "the account has " + o.Path + o.Name + ": same IAM name in another case, at another path; IAM cannot rename or move a device"
-	case o.Name != d.Name:
-		return Conflict, "the account has " + o.Name + ": same IAM name in another case; IAM cannot rename a device"
-	case o.Path != d.Path:
-		return Conflict, "it exists at path " + o.Path + "; IAM cannot move a device"
-	}
-	return Unchanged, ""
-}
-
-// seedLost decides what to do with a device whose secret an earlier run
-// never sealed: replace it, unless a user has enabled it, which only a
-// person may undo.
-func seedLost(o device.Observed) (Action, string) {
-	if o.Assigned() {
-		return Conflict, "seed lost (an earlier run created it but never wrote its outfile), and it is assigned to " + userOr(o.User) + ": mfabulk never deletes an assigned device"
-	}
-	return Replace, "seed lost: an earlier run created it but never wrote its outfile"
-}
-
-func userOr(u string) string {
-	if u == "" {
-		return "a user"
-	}
-	return u
-}
-
 // Count returns how many changes have action a.
-func (p Plan) Count(a Action) int {
-	n := 0
+func (p Plan) Count(a Action) int { return len(p.Filter(a)) }
+
+// HasChanges reports whether apply has anything to do or refuse: any
+// change but Unchanged and Refused (which apply will never act on).
+func (p Plan) HasChanges() bool {
 	for _, c := range p.Changes {
-		if c.Action == a {
-			n++
+		if c.Action != Unchanged && c.Action != Refused {
+			return true
 		}
 	}
-	return n
+	return false
 }
-
-// HasChanges reports whether the account differs from the manifest.
-func (p Plan) HasChanges() bool { return p.Count(Unchanged) != len(p.Changes) }
 
 // Filter returns the changes with action a.
 func (p Plan) Filter(a Action) []Change {
@@ -154,4 +181,20 @@ func (p Plan) Filter(a Action) []Change {
 		}
 	}
 	return out
+}
+
+func userOr(u string) string {
+	if u == "" {
+		return "a user"
+	}
+	return u
+}
+
+func scopeOf(path string, scopes []string) string {
+	for _, s := range scopes {
+		if strings.HasPrefix(path, s) {
+			return s
+		}
+	}
+	return ""
 }

@@ -1,61 +1,135 @@
 package plan
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/mfabulk/mfabulk/device"
 	"github.com/mfabulk/mfabulk/manifest"
 )
 
+func compute(t *testing.T, desired []manifest.Device, obs Observed, opts Options) map[string]Change {
+	t.Helper()
+	p, err := Compute(desired, obs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]Change{}
+	for _, c := range p.Changes {
+		out[c.Name] = c
+	}
+	return out
+}
+
 func TestCompute(t *testing.T) {
 	desired := []manifest.Device{
-		{Name: "alice", Path: "/q4/"},
-		{Name: "bob", Path: "/q4/"},
-		{Name: "carol", Path: "/q4/"},
-		{Name: "dave", Path: "/q4/"},
-		{Name: "erin", Path: "/q4/"},
+		{Name: "alice", Path: "/q4/"}, {Name: "bob", Path: "/q4/"}, {Name: "carol", Path: "/q4/"},
+		{Name: "dave", Path: "/q4/"}, {Name: "erin", Path: "/q4/"},
 	}
 	observed := []device.Observed{
-		{Name: "bob", Path: "/q4/"},
-		{Name: "carol", Path: "/other/"},
-		{Name: "Dave", Path: "/q4/"},
-		{Name: "zed", Path: "/q4/"}, // not in the manifest: left alone
+		{Name: "bob", Path: "/q4/"}, {Name: "carol", Path: "/other/"}, {Name: "Dave", Path: "/q4/"},
+		{Name: "zed", Path: "/q4/"}, // not in the manifest, no scope: left alone
 	}
-	p := Compute(desired, Observed{Account: "123", Devices: observed})
-	want := map[string]Action{"alice": Create, "bob": Unchanged, "carol": Conflict, "dave": Conflict, "erin": Create}
-	if len(p.Changes) != len(want) {
-		t.Fatalf("got %d changes, want %d", len(p.Changes), len(want))
+	p, err := Compute(desired, Observed{Account: "123", Devices: observed}, Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	var got []string
 	for _, c := range p.Changes {
-		if want[c.Desired.Name] != c.Action {
-			t.Errorf("%s: got %s, want %s", c.Desired.Name, c.Action, want[c.Desired.Name])
-		}
+		got = append(got, string(c.Action)+":"+c.Name)
 	}
-	order := []string{"alice", "erin", "carol", "dave", "bob"}
-	for i, c := range p.Changes {
-		if c.Desired.Name != order[i] {
-			t.Errorf("change %d is %s, want %s", i, c.Desired.Name, order[i])
-		}
+	want := "create:alice create:erin conflict:carol conflict:dave unchanged:bob"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %v, want %s", got, want)
 	}
-	if !p.HasChanges() || p.Count(Create) != 2 || p.Count(Conflict) != 2 {
-		t.Errorf("counts wrong: %+v", p)
+	if !p.HasChanges() || len(p.Unlisted) != 0 {
+		t.Errorf("HasChanges %v, unlisted %v", p.HasChanges(), p.Unlisted)
 	}
-	if Compute(desired[1:2], Observed{Account: "1", Devices: observed}).HasChanges() {
+	p, _ = Compute(desired[1:2], Observed{Devices: observed}, Options{})
+	if p.HasChanges() {
 		t.Error("matching account reported changes")
 	}
 }
 
-func TestComputeSeedLost(t *testing.T) {
-	desired := []manifest.Device{{Name: "alice", Path: "/"}, {Name: "bob", Path: "/"}, {Name: "carol", Path: "/"}}
-	observed := []device.Observed{{Name: "alice", Path: "/"}, {Name: "bob", Path: "/", User: "bob"}}
-	p := Compute(desired, Observed{Devices: observed, SeedLost: map[string]bool{"alice": true, "bob": true, "carol": true}})
-	got := map[string]Action{}
-	for _, c := range p.Changes {
-		got[c.Desired.Name] = c.Action
-	}
+func TestSeedLostAndReplace(t *testing.T) {
+	desired := []manifest.Device{{Name: "alice", Path: "/"}, {Name: "bob", Path: "/"}, {Name: "carol", Path: "/"}, {Name: "dan", Path: "/"}}
+	observed := []device.Observed{{Name: "alice", Path: "/"}, {Name: "bob", Path: "/", User: "bob"}, {Name: "dan", Path: "/"}}
+	got := compute(t, desired, Observed{Devices: observed, SeedLost: map[string]bool{"alice": true, "bob": true, "carol": true}},
+		Options{Replace: []string{"DAN"}})
 	// alice: ours, unassigned → replace; bob: assigned → never deleted;
-	// carol: the create never reached IAM → plain create.
-	if got["alice"] != Replace || got["bob"] != Conflict || got["carol"] != Create {
-		t.Errorf("got %v", got)
+	// carol: the create never reached IAM → plain create; dan: asked for.
+	for name, want := range map[string]Action{"alice": Replace, "bob": Conflict, "carol": Create, "dan": Replace} {
+		if got[name].Action != want {
+			t.Errorf("%s: %s (%s), want %s", name, got[name].Action, got[name].Reason, want)
+		}
+	}
+}
+
+func TestTags(t *testing.T) {
+	desired := []manifest.Device{
+		{Name: "a", Path: "/", Tags: map[string]string{"team": "x", "cohort": "q4"}},
+		{Name: "b", Path: "/"},
+		{Name: "c", Path: "/", Tags: map[string]string{"team": "y"}},
+	}
+	observed := []device.Observed{{Name: "a", Path: "/"}, {Name: "b", Path: "/"}, {Name: "c", Path: "/"}}
+	tags := map[string]map[string]string{"a": {"team": "old", "stale": "1"}, "b": {"k": "v"}, "c": {"team": "y"}}
+	got := compute(t, desired, Observed{Devices: observed, Tags: tags}, Options{ManageTags: true})
+	if got["a"].Action != UpdateTags || len(got["a"].Tags) != 3 {
+		t.Fatalf("a: %+v", got["a"])
+	}
+	var lines []string
+	for _, tc := range got["a"].Tags {
+		lines = append(lines, tc.Key+":"+deref(tc.Before)+">"+deref(tc.After))
+	}
+	if strings.Join(lines, " ") != "cohort:->q4 stale:1>- team:old>x" {
+		t.Errorf("a's tag changes: %v", lines)
+	}
+	if got["b"].Action != UpdateTags || got["b"].Tags[0].After != nil {
+		t.Errorf("b: a manifest that manages tags removes unlisted ones: %+v", got["b"])
+	}
+	if got["c"].Action != Unchanged {
+		t.Errorf("c: %+v", got["c"])
+	}
+	if got := compute(t, desired, Observed{Devices: observed, Tags: tags}, Options{}); got["a"].Action != Unchanged {
+		t.Error("tags compared although the manifest does not manage them")
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "-"
+	}
+	return *s
+}
+
+func TestPruneAndTarget(t *testing.T) {
+	desired := []manifest.Device{{Name: "a", Path: "/q4/"}}
+	observed := []device.Observed{
+		{Name: "a", Path: "/q4/"}, {Name: "old", Path: "/q4/"}, {Name: "kept", Path: "/q4/", User: "kim", EnableDate: time.Now()},
+		{Name: "outside", Path: "/other/"},
+	}
+	obs := Observed{Devices: observed}
+	scope := []string{"/q4/"}
+	p, _ := Compute(desired, obs, Options{Scopes: scope})
+	if p.HasChanges() || len(p.Unlisted) != 2 {
+		t.Errorf("without --prune: changes %v, unlisted %v", p.Changes, p.Unlisted)
+	}
+	got := compute(t, desired, obs, Options{Scopes: scope, Prune: true})
+	if got["old"].Action != Delete || got["kept"].Action != Refused || !strings.Contains(got["kept"].Reason, "kim") {
+		t.Errorf("prune: %+v", got)
+	}
+	if _, ok := got["outside"]; ok {
+		t.Error("prune reached outside the scope")
+	}
+	if _, err := Compute(desired, obs, Options{Prune: true}); err == nil {
+		t.Error("prune without a scope was accepted")
+	}
+	got = compute(t, desired, obs, Options{Scopes: scope, Prune: true, Targets: []string{"old"}})
+	if len(got) != 1 || got["old"].Action != Delete {
+		t.Errorf("target: %+v", got)
+	}
+	if _, err := Compute(desired, obs, Options{Targets: []string{"nobody"}}); err == nil {
+		t.Error("a target naming nothing was accepted")
 	}
 }

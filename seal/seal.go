@@ -10,6 +10,8 @@ package seal
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +21,7 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
+	"golang.org/x/crypto/ssh"
 )
 
 // ErrExists is returned by [WriteNew] when the outfile already exists; the
@@ -162,4 +165,41 @@ func abbreviate(s string) string {
 		return s[:12] + "…"
 	}
 	return s
+}
+
+// MoveAside renames an outfile that is being replaced to
+// PATH.replaced-TIMESTAMP (adding -2, -3, … if that exists), never
+// overwriting anything, and returns the new name.
+func MoveAside(path, timestamp string) (string, error) {
+	for i := 1; ; i++ {
+		dst := path + ".replaced-" + timestamp
+		if i > 1 {
+			dst = fmt.Sprintf("%s-%d", dst, i)
+		}
+		err := os.Link(path, dst)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if err := os.Remove(path); err != nil {
+			return "", err
+		}
+		return dst, syncDir(filepath.Dir(path))
+	}
+}
+
+// Fingerprint identifies a recipient without being it, for audit records:
+// an SSH key's usual SHA256:… fingerprint, or for an age key the SHA-256
+// of its text in the same form.
+func Fingerprint(recipient string) string {
+	recipient = strings.TrimSpace(recipient)
+	if strings.HasPrefix(recipient, "ssh-") {
+		if pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(recipient)); err == nil {
+			return ssh.FingerprintSHA256(pub)
+		}
+	}
+	sum := sha256.Sum256([]byte(recipient))
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }

@@ -2,66 +2,138 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/apply"
 	"github.com/mfabulk/mfabulk/plan"
+	"github.com/mfabulk/mfabulk/report"
+	"github.com/mfabulk/mfabulk/savedplan"
 	"github.com/mfabulk/mfabulk/view"
 )
 
 func newApplyCmd(streams IO) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "apply -f MANIFEST",
-		Short: "Create the missing devices and seal their secrets into outfiles",
+		Use:   "apply [-f MANIFEST | SAVED-PLAN]",
+		Short: "Carry out the plan: create, replace, retag and prune devices",
 		Long: `apply computes the plan, shows it, asks for "yes" (unless --auto-approve),
-then creates the missing devices concurrently. Each device's secret is
-encrypted with age to the device's recipients and written to its outfile,
-which is never overwritten. A device whose outfile cannot be written is
-deleted again. Exit status is 1 if any device failed.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+then carries it out concurrently. Each new device's secret is encrypted with
+age to the device's recipients and written to its outfile, which is never
+overwritten; a device whose outfile cannot be written is deleted again.
+
+Given a plan saved with "plan --out FILE", apply recomputes it from the same
+manifests and options and applies it without asking, or refuses it as stale
+if the manifest or the account changed since. Exit status is 1 if any
+change failed.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := loadSettings(cmd)
 			if err != nil {
 				return err
 			}
-			p, client, err := computePlan(cmd.Context(), s, streams)
+			files, so, saved, err := applyInputs(s, args)
 			if err != nil {
 				return err
 			}
-			view.PlanText(streams.Out, p)
-			if !p.HasChanges() {
-				return nil
-			}
-			if n := p.Count(plan.Conflict); n > 0 {
-				return withHint(fmt.Errorf("refusing to apply: %d device(s) in conflict", n),
-					"rename the device in the manifest, or delete the existing device, then run apply again")
-			}
-			if err := confirm(streams, s.boolean("auto-approve")); err != nil {
-				return err
-			}
-			res, err := apply.Run(cmd.Context(), client, p, apply.Options{
-				Parallelism: s.integer("parallelism"),
-				OnEvent:     func(e apply.Event) { view.Event(streams.Out, e) },
-			})
+			pl, err := computePlan(cmd.Context(), s, streams, files, so)
 			if err != nil {
 				return err
 			}
-			view.ApplySummary(streams.Out, res)
-			if len(res.Failed()) > 0 {
-				return exitCodeError{exitError}
+			if saved != nil {
+				if err := saved.Check(pl.fp); err != nil {
+					return withHint(err, "run plan --out again, review it, then apply the new file")
+				}
 			}
-			return nil
+			return runApply(cmd, s, streams, pl, saved != nil)
 		},
 	}
 	addManifestFlag(cmd)
 	addAWSFlags(cmd)
+	addPlanFlags(cmd)
 	cmd.Flags().Bool("auto-approve", false, "apply without asking for confirmation")
-	cmd.Flags().Int("parallelism", 8, "devices to create at once")
+	cmd.Flags().String("report", "", "write a JSON audit record of the apply to `file`")
+	cmd.Flags().StringP("output", "o", "text", "summary `format`: text, or json (the audit record)")
 	return cmd
+}
+
+// applyInputs picks the manifests and options: from a saved plan, or from
+// the flags.
+func applyInputs(s settings, args []string) ([]string, savedplan.Options, *savedplan.File, error) {
+	if len(args) == 0 {
+		return manifestFiles(s), planOptionsFrom(s), nil, nil
+	}
+	if len(manifestFiles(s)) > 0 || s.boolean("prune") || len(s.v.GetStringSlice("target")) > 0 || len(s.v.GetStringSlice("replace")) > 0 {
+		return nil, savedplan.Options{}, nil, withHint(errors.New("a saved plan carries its own manifests and options"),
+			"drop -f, --prune, --target and --replace when applying a saved plan")
+	}
+	f, err := savedplan.Read(args[0])
+	if err != nil {
+		return nil, savedplan.Options{}, nil, err
+	}
+	return f.Manifests, f.Options, &f, nil
+}
+
+func runApply(cmd *cobra.Command, s settings, streams IO, pl planned, approved bool) error {
+	p := pl.plan
+	jsonOut := s.str("output") == "json"
+	if !jsonOut {
+		view.PlanText(streams.Out, p, styleFor(streams))
+	}
+	if !p.HasChanges() {
+		return writeReport(s, streams, p, apply.Result{}, time.Now(), jsonOut)
+	}
+	if n := p.Count(plan.Conflict); n > 0 {
+		return withHint(fmt.Errorf("refusing to apply: %d device(s) in conflict", n),
+			"rename the device in the manifest, or delete the existing device, then run apply again")
+	}
+	if !approved {
+		if err := confirm(streams, s.boolean("auto-approve")); err != nil {
+			return err
+		}
+	}
+	started := time.Now()
+	progress := view.NewProgress(streams.Out, streams.OutTTY && !jsonOut, len(p.Changes)-p.Count(plan.Unchanged)-p.Count(plan.Refused))
+	if jsonOut {
+		progress = view.NewProgress(streams.Err, false, 0)
+	}
+	res, err := apply.Run(cmd.Context(), pl.client, p, apply.Options{
+		Parallelism: s.integer("parallelism"),
+		OnEvent:     progress.Event,
+	})
+	if err != nil {
+		return err
+	}
+	progress.Done()
+	if !jsonOut {
+		view.ApplySummary(streams.Out, res)
+	}
+	if err := writeReport(s, streams, p, res, started, jsonOut); err != nil {
+		return err
+	}
+	if len(res.Failed()) > 0 {
+		return exitCodeError{exitError}
+	}
+	return nil
+}
+
+func writeReport(s settings, streams IO, p plan.Plan, res apply.Result, started time.Time, jsonOut bool) error {
+	doc := report.Build(p, res, version, started, time.Now(), view.Rel)
+	if path := s.str("report"); path != "" {
+		if err := report.Write(path, doc); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+	}
+	if jsonOut {
+		enc := json.NewEncoder(streams.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	}
+	return nil
 }
 
 // confirm asks for "yes" on a terminal; without one, only --auto-approve

@@ -44,7 +44,7 @@ func TestDiskFull(t *testing.T) {
 		s.checkOutfile(d)
 	}
 	plan, _ := s.mfabulk("plan", "-f", "m.yaml")
-	if strings.Contains(plan, "replace") {
+	if !strings.Contains(plan, " 0 to replace") {
 		t.Errorf("a device was left with its seed lost:\n%s", plan)
 	}
 

@@ -61,7 +61,7 @@ func TestQuotaStopsNewCreates(t *testing.T) {
 		s.checkOutfile(d)
 	}
 	plan, _ := s.mfabulk("plan", "-f", "m.yaml")
-	if !strings.Contains(plan, "Plan: 30 to create, 50 unchanged") {
+	if !strings.Contains(plan, "Plan: 30 to create, 0 to replace, 0 to update tags, 0 to delete; 50 unchanged") {
 		t.Errorf("plan after the quota stop:\n%s", plan)
 	}
 	s.leakScan()
@@ -104,7 +104,7 @@ func TestKillAtRandomMoments(t *testing.T) {
 					s.checkOutfile(d)
 					continue
 				}
-				if !strings.Contains(plan, "~ replace   /faults/"+d.Name+": seed lost") {
+				if !strings.Contains(plan, "~ replace     /faults/"+d.Name+": seed lost") {
 					t.Errorf("device %s exists without an outfile and plan does not propose to replace it:\n%s", d.Name, plan)
 				}
 				replaced++

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/mfabulk/mfabulk/view"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -35,6 +37,12 @@ func mainExit() int {
 	defer stop()
 	streams := IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, InTTY: isTerminal(os.Stdin), OutTTY: isTerminal(os.Stdout)}
 	return run(ctx, os.Args[1:], streams)
+}
+
+// styleFor turns colour on for terminals, unless NO_COLOR is set.
+func styleFor(streams IO) view.Style {
+	_, noColor := os.LookupEnv("NO_COLOR")
+	return view.Style{Color: streams.OutTTY && !noColor}
 }
 
 func isTerminal(f *os.File) bool {

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -52,7 +51,7 @@ func checkLayers(t *testing.T, command string, f *pflag.Flag) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return settingString(s, cmd, f.Name)
+		return settingString(s, f)
 	}
 	if got := effective(); got != defaultString(f) {
 		t.Errorf("default: got %q, want %q", got, defaultString(f))
@@ -77,15 +76,15 @@ func checkLayers(t *testing.T, command string, f *pflag.Flag) {
 	}
 }
 
-func settingString(s settings, _ *cobra.Command, key string) string {
-	if key == "file" {
-		files := manifestFiles(s)
-		if len(files) == 0 {
+func settingString(s settings, f *pflag.Flag) string {
+	if f.Value.Type() == "stringArray" {
+		list := s.v.GetStringSlice(f.Name)
+		if len(list) == 0 {
 			return ""
 		}
-		return files[0]
+		return list[0]
 	}
-	return s.v.GetString(key)
+	return s.v.GetString(f.Name)
 }
 
 func defaultString(f *pflag.Flag) string {

@@ -66,7 +66,10 @@ func manifestFiles(s settings) []string { return s.v.GetStringSlice("file") }
 // loadManifest loads and validates the manifests named by the settings,
 // printing every problem, so plan and apply stop before any AWS call.
 func loadManifest(s settings, streams IO) (*manifest.Manifest, error) {
-	files := manifestFiles(s)
+	return loadManifestFiles(manifestFiles(s), streams)
+}
+
+func loadManifestFiles(files []string, streams IO) (*manifest.Manifest, error) {
 	if len(files) == 0 {
 		return nil, withHint(errors.New("no manifest given"), "pass -f MANIFEST")
 	}

@@ -1,0 +1,107 @@
+// Package refresh reads what plan needs to know about an account: its
+// virtual MFA devices, the tags of the manifest's devices (only when the
+// manifest manages tags, so that tagless manifests make no tag call and
+// work against endpoints without tag support), and the journal's intents.
+package refresh
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mfabulk/mfabulk/device"
+	"github.com/mfabulk/mfabulk/journal"
+	"github.com/mfabulk/mfabulk/manifest"
+	"github.com/mfabulk/mfabulk/plan"
+)
+
+// API is what refresh reads from IAM and STS.
+type API interface {
+	Account(ctx context.Context) (account, partition string, err error)
+	ListDevices(ctx context.Context) ([]device.Observed, error)
+	ListTags(ctx context.Context, serial string) (map[string]string, error)
+}
+
+// Options tune a refresh.
+type Options struct {
+	Parallelism int      // tag reads in flight at once; 0 means 8
+	Targets     []string // when set, read tags of these devices only
+}
+
+// Observe reads the account and the journal for manifest m.
+func Observe(ctx context.Context, api API, m *manifest.Manifest, opts Options) (plan.Observed, error) {
+	account, partition, err := api.Account(ctx)
+	if err != nil {
+		return plan.Observed{}, err
+	}
+	devices, err := api.ListDevices(ctx)
+	if err != nil {
+		return plan.Observed{}, err
+	}
+	obs := plan.Observed{Account: account, Partition: partition, Devices: devices}
+	if obs.SeedLost, err = seedLost(m.Devices); err != nil {
+		return plan.Observed{}, err
+	}
+	if m.ManagesTags {
+		if obs.Tags, err = readTags(ctx, api, m, devices, opts); err != nil {
+			return plan.Observed{}, err
+		}
+	}
+	return obs, nil
+}
+
+// readTags lists the tags of every manifest device that exists,
+// concurrently.
+func readTags(ctx context.Context, api API, m *manifest.Manifest, devices []device.Observed, opts Options) (map[string]map[string]string, error) {
+	listed := map[string]bool{}
+	for _, d := range m.Devices {
+		listed[strings.ToLower(d.Name)] = true
+	}
+	targets := map[string]bool{}
+	for _, t := range opts.Targets {
+		targets[strings.ToLower(t)] = true
+	}
+	limit := opts.Parallelism
+	if limit <= 0 {
+		limit = 8
+	}
+	var mu sync.Mutex
+	tags := map[string]map[string]string{}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for _, o := range devices {
+		l := strings.ToLower(o.Name)
+		if !listed[l] || (len(targets) > 0 && !targets[l]) {
+			continue
+		}
+		g.Go(func() error {
+			t, err := api.ListTags(ctx, o.Serial)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			tags[o.Name] = t
+			mu.Unlock()
+			return nil
+		})
+	}
+	return tags, g.Wait()
+}
+
+// seedLost reads the journal: the devices an earlier run meant to create
+// and whose outfile does not exist.
+func seedLost(devices []manifest.Device) (map[string]bool, error) {
+	lost := map[string]bool{}
+	for _, d := range devices {
+		in, err := journal.Pending(d.Outfile)
+		if err != nil {
+			return nil, err
+		}
+		if in != nil {
+			lost[d.Name] = true
+		}
+	}
+	return lost, nil
+}

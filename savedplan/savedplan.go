@@ -1,0 +1,146 @@
+// Package savedplan writes a plan to a file for a later apply, and checks
+// on apply that nothing it was computed from has changed since.
+//
+// A saved plan records the manifests it read (paths), the options, the
+// plan itself (as a jsonplan document, for reviewers and tools) and a
+// fingerprint: a SHA-256 over the tool version, each manifest file's
+// content, every observed device (serial, user, enable date), the tags
+// read, the journal's seed-lost devices and the options. Apply recomputes
+// the plan from the same manifests and options and refuses when the
+// fingerprint differs. A saved plan holds no secret.
+package savedplan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/mfabulk/mfabulk/jsonplan"
+	"github.com/mfabulk/mfabulk/manifest"
+	"github.com/mfabulk/mfabulk/plan"
+)
+
+// FormatVersion is the saved plan file's format.
+const FormatVersion = "1"
+
+// ErrStale is returned by [File.Check] when the plan no longer matches.
+var ErrStale = errors.New("saved plan is stale: the manifest or the account changed since it was made; run plan again")
+
+// File is a saved plan.
+type File struct {
+	FormatVersion string       `json:"format_version"`
+	Fingerprint   string       `json:"fingerprint"`
+	Manifests     []string     `json:"manifests"`
+	Options       Options      `json:"options"`
+	Plan          jsonplan.Doc `json:"plan"`
+}
+
+// Options are the plan options a saved plan was made with.
+type Options struct {
+	Prune   bool     `json:"prune"`
+	Targets []string `json:"targets"`
+	Replace []string `json:"replace"`
+}
+
+// Fingerprint hashes everything a plan was computed from.
+func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, opts plan.Options) string {
+	h := sha256.New()
+	line := func(parts ...any) { fmt.Fprintln(h, parts...) }
+	line("mfabulk", toolVersion, "savedplan", FormatVersion)
+	for i, f := range m.Files {
+		line("manifest", f, m.Digests[i])
+	}
+	line("account", obs.Account, obs.Partition)
+	devices := append(obs.Devices[:0:0], obs.Devices...)
+	sort.Slice(devices, func(i, j int) bool { return devices[i].Serial < devices[j].Serial })
+	for _, d := range devices {
+		line("device", d.Serial, d.User, d.EnableDate.UTC().Format(time.RFC3339))
+	}
+	for _, name := range sortedKeys(obs.Tags) {
+		for _, k := range sortedKeys(obs.Tags[name]) {
+			line("tag", name, k, obs.Tags[name][k])
+		}
+	}
+	for _, name := range sortedKeys(obs.SeedLost) {
+		line("seed-lost", name)
+	}
+	line("options", opts.ManageTags, opts.Prune, sorted(opts.Scopes), sorted(opts.Targets), sorted(opts.Replace))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Write saves f as indented JSON to path, replacing it atomically.
+func Write(path string, f File) error {
+	f.FormatVersion = FormatVersion
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dirOf(path), ".plan-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Read loads a saved plan.
+func Read(path string) (File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return File{}, err
+	}
+	defer fh.Close()
+	var f File
+	if err := json.NewDecoder(io.LimitReader(fh, 64<<20)).Decode(&f); err != nil {
+		return File{}, fmt.Errorf("%s is not a saved plan: %w", path, err)
+	}
+	if f.FormatVersion != FormatVersion || f.Fingerprint == "" {
+		return File{}, fmt.Errorf("%s is not a saved plan of this mfabulk (format %q)", path, f.FormatVersion)
+	}
+	return f, nil
+}
+
+// Check compares a recomputed fingerprint with the saved one.
+func (f File) Check(fingerprint string) error {
+	if fingerprint != f.Fingerprint {
+		return ErrStale
+	}
+	return nil
+}
+
+func dirOf(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if os.IsPathSeparator(path[i]) {
+			return path[:i+1]
+		}
+	}
+	return "."
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func sorted(ss []string) []string {
+	out := append([]string(nil), ss...)
+	sort.Strings(out)
+	return out
+}
