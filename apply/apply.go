@@ -61,12 +61,12 @@ type Event struct {
 type Outcome struct {
 	Device  string
 	Action  plan.Action
-	Serial  string      // set once IAM created the device
+	Serial  string // set once IAM created the device
 	Outfile string
 	// OldOutfile is where a replaced device's previous outfile was moved.
 	OldOutfile string
 	Err        error  // nil on success
-	Code    string // AWS error code of Err, if any
+	Code       string // AWS error code of Err, if any
 	// RolledBack is set when the device was created but its outfile could
 	// not be written, and the device was deleted again.
 	RolledBack bool

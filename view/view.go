@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
 )
 
 // Rel shows an outfile relative to the working folder when it is inside
@@ -22,4 +21,3 @@ func Rel(path string) string {
 	}
 	return r
 }
-

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,6 +84,10 @@ func setupScript(env *testscript.Env) error {
 //
 //	iamlocal create NAME PATH   a device made by someone else
 //	iamlocal fail NAME CODE     calls naming NAME fail with CODE ("" clears)
+//	iamlocal assign NAME USER   enables the device for a user
+//	iamlocal tags NAME K=V…     sets a device's tags by hand
+//	iamlocal showtags NAME      prints a device's tags, K=V a line
+//	iamlocal mutations N        asserts N requests that change something
 //	iamlocal devices            prints PATH+NAME of every device
 //	iamlocal requests ACTION N  asserts ACTION was called N times (* for all)
 func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
@@ -95,6 +100,40 @@ func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(srv.CreateDevice(args[1], args[2]))
 	case args[0] == "fail" && len(args) == 3:
 		srv.Fail(args[1], args[2])
+	case args[0] == "assign" && len(args) == 3:
+		ts.Check(srv.Assign(args[1], args[2]))
+	case args[0] == "tags" && len(args) >= 2:
+		var tags []iamlocal.Tag
+		for _, kv := range args[2:] {
+			k, v, _ := strings.Cut(kv, "=")
+			tags = append(tags, iamlocal.Tag{Key: k, Value: v})
+		}
+		ts.Check(srv.SetTags(args[1], tags...))
+	case args[0] == "showtags" && len(args) == 2:
+		d, ok := srv.Device(args[1])
+		if !ok {
+			ts.Fatalf("no device %s", args[1])
+		}
+		var lines []string
+		for _, t := range d.Tags {
+			lines = append(lines, t.Key+"="+t.Value)
+		}
+		sort.Strings(lines)
+		for _, l := range lines {
+			fmt.Fprintln(ts.Stdout(), l)
+		}
+	case args[0] == "mutations" && len(args) == 2:
+		want, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		got := 0
+		for a, n := range srv.Requests() {
+			if !strings.HasPrefix(a, "List") && !strings.HasPrefix(a, "Get") {
+				got += n
+			}
+		}
+		if (got == want) == neg {
+			ts.Fatalf("%d mutating requests, want %d", got, want)
+		}
 	case args[0] == "devices" && len(args) == 1:
 		for _, d := range srv.Devices() {
 			fmt.Fprintln(ts.Stdout(), d.Path+d.Name)

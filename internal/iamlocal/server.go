@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultAccount is the account ID the endpoint pretends to be.
@@ -168,6 +169,30 @@ func (s *Server) CreateDevice(name, path string, tags ...Tag) error {
 	if _, err := s.create(name, path, tags, false); err != nil {
 		return err
 	}
+	return nil
+}
+
+// Assign marks a device as enabled for user, as EnableMFADevice would.
+func (s *Server) Assign(name, user string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.devices[strings.ToLower(name)]
+	if !ok {
+		return Errorf("NoSuchEntity", "VirtualMFADevice %s doesn't exist.", name)
+	}
+	d.User, d.EnableDate = user, time.Now().UTC().Truncate(time.Second)
+	return nil
+}
+
+// SetTags replaces a device's tags, as if someone changed them by hand.
+func (s *Server) SetTags(name string, tags ...Tag) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.devices[strings.ToLower(name)]
+	if !ok {
+		return Errorf("NoSuchEntity", "VirtualMFADevice %s doesn't exist.", name)
+	}
+	d.Tags = append([]Tag(nil), tags...)
 	return nil
 }
 
