@@ -14,9 +14,9 @@ import (
 func PlanMarkdown(w io.Writer, p plan.Plan) {
 	fmt.Fprintf(w, "### mfabulk plan for account %s\n\n", p.Account)
 	if !p.HasChanges() {
-		fmt.Fprintf(w, "**No changes.** %d device(s) match the manifest.\n", p.Count(plan.Unchanged)+p.Count(plan.Refused))
+		fmt.Fprintf(w, "**No changes.** %d device(s) match the manifest.\n\n", p.Count(plan.Unchanged)+p.Count(plan.Refused))
 	}
-	fmt.Fprintf(w, "\n| action | devices |\n|---|---:|\n")
+	fmt.Fprintf(w, "| action | devices |\n|---|---:|\n")
 	for _, a := range plan.Actions {
 		fmt.Fprintf(w, "| %s | %d |\n", a, p.Count(a))
 	}

@@ -37,6 +37,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
 		RequireExplicitExec: false,
 		RequireUniqueNames:  true,
+		UpdateScripts:       os.Getenv("MFABULK_UPDATE_GOLDEN") == "1", // rewrites cmp goldens in place
 		Setup:               setupScript,
 		Condition:           scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
