@@ -136,3 +136,46 @@ func motoSecrets(t *testing.T, url string) map[string]struct{ Base32StringSeed, 
 	}
 	return out
 }
+
+// TestMotoReconcileAndPrune reconciles a tagless manifest with a scope
+// against moto_server (which has no tag calls): a device made outside
+// mfabulk inside the scope is pruned, one outside the scope is not, and
+// the next plan is quiet.
+func TestMotoReconcileAndPrune(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts moto_server; skipped with -short")
+	}
+	url := startMoto(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for k, v := range map[string]string{
+		"MFABULK_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": filepath.Join(dir, "absent"),
+	} {
+		t.Setenv(k, v)
+	}
+	os.WriteFile("m.yaml", []byte("version: 1\nscope: {paths: [/team/]}\ndefaults: {path: /team/, recipients: [age1rx5zrrd45u7mmgrrpjr5j2utf3fs7m7gl7twncerl5d96cmm53fs9avgcs]}\ndevices:\n  - name: a\n  - name: b\n"), 0o644)
+	if out, code := runInProcess("apply", "-f", "m.yaml", "--auto-approve"); code != 0 {
+		t.Fatalf("apply: %s", out)
+	}
+	cfg, _ := config.LoadDefaultConfig(context.Background())
+	client := iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(url) })
+	for _, d := range []struct{ name, path string }{{"stray", "/team/"}, {"elsewhere", "/other/"}} {
+		if _, err := client.CreateVirtualMFADevice(context.Background(), &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String(d.name), Path: aws.String(d.path)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, code := runInProcess("plan", "-f", "m.yaml", "--prune", "--detailed-exitcode")
+	if code != 2 || !strings.Contains(out, "- delete      /team/stray") || strings.Contains(out, "elsewhere") {
+		t.Fatalf("plan --prune exited %d:\n%s", code, out)
+	}
+	if out, code = runInProcess("apply", "-f", "m.yaml", "--prune", "--auto-approve"); code != 0 || !strings.Contains(out, "1 deleted") {
+		t.Fatalf("apply --prune exited %d:\n%s", code, out)
+	}
+	if out, code = runInProcess("plan", "-f", "m.yaml", "--prune", "--detailed-exitcode"); code != 0 {
+		t.Errorf("plan after prune exited %d:\n%s", code, out)
+	}
+	if n := len(motoSecrets(t, url)); n != 3 {
+		t.Errorf("moto has %d devices, want a, b and elsewhere", n)
+	}
+}
