@@ -28,6 +28,9 @@ type API interface {
 type Options struct {
 	Parallelism int      // tag reads in flight at once; 0 means 8
 	Targets     []string // when set, read tags of these devices only
+	// Progress, if set, is told how many tag reads are done of how many,
+	// from one goroutine at a time.
+	Progress func(done, total int)
 }
 
 // Observe reads the account and the journal for manifest m.
@@ -67,23 +70,29 @@ func readTags(ctx context.Context, api API, m *manifest.Manifest, devices []devi
 	if limit <= 0 {
 		limit = 8
 	}
+	var todo []device.Observed
+	for _, o := range devices {
+		l := strings.ToLower(o.Name)
+		if listed[l] && (len(targets) == 0 || targets[l]) {
+			todo = append(todo, o)
+		}
+	}
 	var mu sync.Mutex
 	tags := map[string]map[string]string{}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
-	for _, o := range devices {
-		l := strings.ToLower(o.Name)
-		if !listed[l] || (len(targets) > 0 && !targets[l]) {
-			continue
-		}
+	for _, o := range todo {
 		g.Go(func() error {
 			t, err := api.ListTags(ctx, o.Serial)
 			if err != nil {
 				return err
 			}
 			mu.Lock()
+			defer mu.Unlock()
 			tags[o.Name] = t
-			mu.Unlock()
+			if opts.Progress != nil {
+				opts.Progress(len(tags), len(todo))
+			}
 			return nil
 		})
 	}

@@ -168,3 +168,33 @@ func hint(o apply.Outcome) string {
 	}
 	return ""
 }
+
+// RefreshProgress shows plan's reading of tags on a terminal, once it has
+// taken more than a second: quick refreshes stay silent.
+type RefreshProgress struct {
+	w     io.Writer
+	tty   bool
+	start time.Time
+	shown bool
+}
+
+// NewRefreshProgress starts timing a refresh.
+func NewRefreshProgress(w io.Writer, tty bool) *RefreshProgress {
+	return &RefreshProgress{w: w, tty: tty, start: time.Now()}
+}
+
+// Update redraws the count.
+func (r *RefreshProgress) Update(done, total int) {
+	if !r.tty || time.Since(r.start) < time.Second {
+		return
+	}
+	r.shown = true
+	fmt.Fprintf(r.w, "\r\x1b[KRefreshing: read the tags of %d/%d devices", done, total)
+}
+
+// Done clears the line.
+func (r *RefreshProgress) Done() {
+	if r.shown {
+		fmt.Fprint(r.w, "\r\x1b[K")
+	}
+}

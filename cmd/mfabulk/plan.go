@@ -98,7 +98,9 @@ func computePlan(ctx context.Context, s settings, streams IO, files []string, so
 	if err != nil {
 		return planned{}, err
 	}
-	obs, err := refresh.Observe(ctx, client, m, refresh.Options{Parallelism: s.integer("parallelism"), Targets: so.Targets})
+	rp := view.NewRefreshProgress(streams.Err, streams.OutTTY)
+	obs, err := refresh.Observe(ctx, client, m, refresh.Options{Parallelism: s.integer("parallelism"), Targets: so.Targets, Progress: rp.Update})
+	rp.Done()
 	if err != nil {
 		return planned{}, err
 	}
