@@ -20,6 +20,7 @@ import (
 	"filippo.io/age"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mfabulk/mfabulk/atomicfile"
 	"github.com/mfabulk/mfabulk/iamclient"
 	"github.com/mfabulk/mfabulk/plan"
 	"github.com/mfabulk/mfabulk/seal"
@@ -180,7 +181,7 @@ func preflight(p plan.Plan) ([]job, error) {
 		dir := filepath.Dir(d.Outfile)
 		if !dirs[dir] {
 			dirs[dir] = true
-			if err := seal.EnsureDir(dir); err != nil {
+			if err := atomicfile.EnsureDir(dir); err != nil {
 				problems = append(problems, fmt.Errorf("outfile folder %s: %w", dir, err))
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/mfabulk/mfabulk/apply"
 	"github.com/mfabulk/mfabulk/iamclient"
 	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/iamlocal/localtest"
 	"github.com/mfabulk/mfabulk/manifest"
 	"github.com/mfabulk/mfabulk/plan"
 	"github.com/mfabulk/mfabulk/seal"
@@ -20,15 +21,7 @@ import (
 // newAccount starts iamlocal and a real SDK client talking to it over HTTP.
 func newAccount(t *testing.T) (*iamlocal.Server, *iamclient.Client) {
 	t.Helper()
-	srv := iamlocal.New(iamlocal.Options{})
-	url, err := srv.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "absent"))
+	srv, url := localtest.Start(t, iamlocal.Options{})
 	c, err := iamclient.New(context.Background(), iamclient.Options{EndpointURL: url, MaxAttempts: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/mfabulk/mfabulk/atomicfile"
 	"github.com/mfabulk/mfabulk/device"
 	"github.com/mfabulk/mfabulk/iamclient"
 	"github.com/mfabulk/mfabulk/journal"
@@ -129,7 +130,7 @@ func (r *runner) clearForReplace(ctx context.Context, o *Outcome, lock *journal.
 		return *o, false
 	}
 	if _, err := os.Lstat(c.Desired.Outfile); err == nil {
-		old, err := seal.MoveAside(c.Desired.Outfile, time.Now().UTC().Format("20060102T150405Z"))
+		old, err := atomicfile.MoveAside(c.Desired.Outfile, time.Now().UTC().Format("20060102T150405Z"))
 		if err != nil {
 			lock.Keep()
 			o.Err = fmt.Errorf("replacing device %q: moving its old outfile aside: %w", c.Name, err)
@@ -218,5 +219,5 @@ func writeOutfile(path string, secret []byte, recipients []age.Recipient) error 
 	if err != nil {
 		return err
 	}
-	return seal.WriteNew(path, ct)
+	return atomicfile.WriteNew(path, ct)
 }

@@ -23,6 +23,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/mfabulk/mfabulk/atomicfile"
 )
 
 // ErrBusy is returned by [Begin] when another live run holds the intent.
@@ -87,7 +89,7 @@ func (l *Lock) write(in Intent) error {
 	if err := l.f.Sync(); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(l.path))
+	return atomicfile.SyncDir(filepath.Dir(l.path))
 }
 
 // Done removes the intent: the outcome is settled (outfile durable, device
@@ -95,7 +97,7 @@ func (l *Lock) write(in Intent) error {
 func (l *Lock) Done() error {
 	err := os.Remove(l.path)
 	if err == nil {
-		err = syncDir(filepath.Dir(l.path))
+		err = atomicfile.SyncDir(filepath.Dir(l.path))
 	}
 	l.f.Close()
 	return err
@@ -130,13 +132,4 @@ func Pending(outfile string) (*Intent, error) {
 		return nil, nil
 	}
 	return &in, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

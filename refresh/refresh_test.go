@@ -7,6 +7,7 @@ import (
 
 	"github.com/mfabulk/mfabulk/iamclient"
 	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/iamlocal/localtest"
 	"github.com/mfabulk/mfabulk/manifest"
 	"github.com/mfabulk/mfabulk/refresh"
 )
@@ -18,9 +19,7 @@ func TestObserveReadsTagsOnlyWhenManaged(t *testing.T) {
 	}
 	url, _ := srv.Listen("127.0.0.1:0")
 	defer srv.Close()
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "absent"))
+	localtest.UseEndpoint(t, url)
 	client, err := iamclient.New(context.Background(), iamclient.Options{EndpointURL: url})
 	if err != nil {
 		t.Fatal(err)

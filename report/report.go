@@ -9,10 +9,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/mfabulk/mfabulk/apply"
+	"github.com/mfabulk/mfabulk/atomicfile"
 	"github.com/mfabulk/mfabulk/plan"
 	"github.com/mfabulk/mfabulk/seal"
 )
@@ -105,17 +105,5 @@ func Write(path string, d Doc) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Replace(path, append(b, '\n'))
 }

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mfabulk/mfabulk/atomicfile"
 	"github.com/mfabulk/mfabulk/jsonplan"
 	"github.com/mfabulk/mfabulk/manifest"
 	"github.com/mfabulk/mfabulk/plan"
@@ -81,19 +82,7 @@ func Write(path string, f File) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dirOf(path), ".plan-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Replace(path, append(b, '\n'))
 }
 
 // Read loads a saved plan.
@@ -119,15 +108,6 @@ func (f File) Check(fingerprint string) error {
 		return ErrStale
 	}
 	return nil
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if os.IsPathSeparator(path[i]) {
-			return path[:i+1]
-		}
-	}
-	return "."
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mfabulk/mfabulk/internal/iamlocal"
 )
 
 // TestApplyAsksOnATerminal runs apply in-process with a terminal on stdin:
@@ -23,18 +20,7 @@ func TestApplyAsksOnATerminal(t *testing.T) {
 		{"", exitError, 0},
 		{"yes\n", exitOK, 1},
 	} {
-		srv := iamlocal.New(iamlocal.Options{})
-		url, err := srv.Listen("127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Close()
-		dir := t.TempDir()
-		t.Chdir(dir)
-		t.Setenv("MFABULK_ENDPOINT_URL", url)
-		t.Setenv("AWS_ACCESS_KEY_ID", "test")
-		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-		t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "absent"))
+		srv := startLocal(t)
 		os.WriteFile("m.yaml", []byte("version: 1\ndevices:\n  - name: alice\n    recipients: [age1rx5zrrd45u7mmgrrpjr5j2utf3fs7m7gl7twncerl5d96cmm53fs9avgcs]\n"), 0o644)
 
 		var out, errOut bytes.Buffer

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/mfabulk/mfabulk/internal/iamlocal/localtest"
 	"github.com/mfabulk/mfabulk/internal/reftools"
 )
 
@@ -58,14 +58,8 @@ func TestMotoServer(t *testing.T) {
 		t.Skip("starts moto_server; skipped with -short")
 	}
 	url := startMoto(t)
-	dir := t.TempDir()
-	t.Chdir(dir)
-	for k, v := range map[string]string{
-		"MFABULK_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": filepath.Join(dir, "absent"),
-	} {
-		t.Setenv(k, v)
-	}
+	t.Chdir(t.TempDir())
+	localtest.UseEndpoint(t, url)
 	id, _ := age.GenerateX25519Identity()
 	os.WriteFile("identity.txt", []byte(id.String()+"\n"), 0o600)
 	const n = 200
@@ -146,14 +140,8 @@ func TestMotoReconcileAndPrune(t *testing.T) {
 		t.Skip("starts moto_server; skipped with -short")
 	}
 	url := startMoto(t)
-	dir := t.TempDir()
-	t.Chdir(dir)
-	for k, v := range map[string]string{
-		"MFABULK_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": filepath.Join(dir, "absent"),
-	} {
-		t.Setenv(k, v)
-	}
+	t.Chdir(t.TempDir())
+	localtest.UseEndpoint(t, url)
 	os.WriteFile("m.yaml", []byte("version: 1\nscope: {paths: [/team/]}\ndefaults: {path: /team/, recipients: [age1rx5zrrd45u7mmgrrpjr5j2utf3fs7m7gl7twncerl5d96cmm53fs9avgcs]}\ndevices:\n  - name: a\n  - name: b\n"), 0o644)
 	if out, code := runInProcess("apply", "-f", "m.yaml", "--auto-approve"); code != 0 {
 		t.Fatalf("apply: %s", out)

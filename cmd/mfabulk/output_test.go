@@ -5,30 +5,18 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/iamlocal/localtest"
 )
 
 // startLocal runs iamlocal for one in-process test.
 func startLocal(t *testing.T) *iamlocal.Server {
 	t.Helper()
-	srv := iamlocal.New(iamlocal.Options{})
-	url, err := srv.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	dir := t.TempDir()
-	t.Chdir(dir)
-	for k, v := range map[string]string{
-		"MFABULK_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_CONFIG_FILE": filepath.Join(dir, "absent"),
-	} {
-		t.Setenv(k, v)
-	}
+	srv, _ := localtest.Start(t, iamlocal.Options{})
+	t.Chdir(t.TempDir())
 	return srv
 }
 

@@ -17,6 +17,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/iamlocal/localtest"
 	"github.com/mfabulk/mfabulk/internal/reftools"
 )
 
@@ -35,21 +36,11 @@ type scenario struct {
 func newScenario(t *testing.T, opts iamlocal.Options, n int) *scenario {
 	t.Helper()
 	reftools.Require(t, "age", "age")
-	srv := iamlocal.New(opts)
-	url, err := srv.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, _ := localtest.Start(t, opts)
 	s := &scenario{t: t, srv: srv, dir: t.TempDir()}
 	t.Chdir(s.dir)
-	for k, v := range map[string]string{
-		"MFABULK_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": filepath.Join(s.dir, "absent"),
-		"MFABULK_MAX_BACKOFF": "50ms", "MFABULK_DEBUG": "true",
-	} {
-		t.Setenv(k, v)
-	}
+	t.Setenv("MFABULK_MAX_BACKOFF", "50ms")
+	t.Setenv("MFABULK_DEBUG", "true")
 	id, _ := age.GenerateX25519Identity()
 	os.WriteFile("identity.txt", []byte(id.String()+"\n"), 0o600)
 	var m strings.Builder
