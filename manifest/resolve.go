@@ -2,9 +2,10 @@ package manifest
 
 import (
 	"bytes"
+	"maps"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -168,7 +169,7 @@ func (c *collector) mergeTags(rd, def rawDevice) map[string]string {
 		src[t.key.Value] = t
 	}
 	lower := map[string]rawTag{}
-	for _, k := range sortedKeys(src) {
+	for _, k := range slices.Sorted(maps.Keys(src)) {
 		t := src[k]
 		c.checkTag(t)
 		if prev, dup := lower[strings.ToLower(k)]; dup {
@@ -256,13 +257,4 @@ func escapesBySymlink(root, abs string) bool {
 		return real != realRoot && !strings.HasPrefix(real, realRoot+string(filepath.Separator))
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

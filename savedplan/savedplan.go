@@ -17,7 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -63,12 +65,12 @@ func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, op
 	for _, d := range devices {
 		line("device", d.Serial, d.User, d.EnableDate.UTC().Format(time.RFC3339))
 	}
-	for _, name := range sortedKeys(obs.Tags) {
-		for _, k := range sortedKeys(obs.Tags[name]) {
+	for _, name := range slices.Sorted(maps.Keys(obs.Tags)) {
+		for _, k := range slices.Sorted(maps.Keys(obs.Tags[name])) {
 			line("tag", name, k, obs.Tags[name][k])
 		}
 	}
-	for _, name := range sortedKeys(obs.SeedLost) {
+	for _, name := range slices.Sorted(maps.Keys(obs.SeedLost)) {
 		line("seed-lost", name)
 	}
 	line("options", opts.ManageTags, opts.Prune, sorted(opts.Scopes), sorted(opts.Targets), sorted(opts.Replace))
@@ -108,15 +110,6 @@ func (f File) Check(fingerprint string) error {
 		return ErrStale
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func sorted(ss []string) []string {
