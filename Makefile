@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 FUZZTIME ?= 5m
 
-.PHONY: build demo test vet fuzz fuzz-short bench clean
+.PHONY: build demo test vet fuzz fuzz-short clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal

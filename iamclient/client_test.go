@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -89,5 +90,13 @@ func TestErrorsAreTyped(t *testing.T) {
 	account, partition, err := c.Account(ctx)
 	if err != nil || account != "123456789012" || partition != "aws" {
 		t.Errorf("Account = %q, %q, %v", account, partition, err)
+	}
+}
+
+func TestOverlongNameIsAValidationError(t *testing.T) {
+	c := newClient(t, iamlocal.New(iamlocal.Options{}))
+	_, err := c.Create(context.Background(), strings.Repeat("a", 227), "/", nil)
+	if iamclient.ErrorCode(err) != "ValidationError" {
+		t.Errorf("227-character name: %v", err)
 	}
 }

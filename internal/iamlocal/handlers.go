@@ -68,13 +68,20 @@ func page[T any](f formValues, items []T, key func(T) string) ([]T, string, *API
 }
 
 func (s *Server) handleCreate(f formValues) (any, *APIError) {
+	name := f.get("VirtualMFADeviceName")
+	if err := validateName(name); err != nil {
+		return nil, err // before rendering a QR code of a name IAM refuses
+	}
+	seed, png, err := s.secret(name, true)
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	name := f.get("VirtualMFADeviceName")
 	if err := s.injected(name); err != nil {
 		return nil, err
 	}
-	d, err := s.create(name, f.get("Path"), f.tags(), true)
+	d, err := s.create(name, f.get("Path"), f.tags(), seed, png)
 	if err != nil {
 		return nil, err
 	}

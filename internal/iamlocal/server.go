@@ -164,9 +164,10 @@ func (s *Server) Devices() []Device {
 // CreateDevice adds a device as if some other tool had created it; its
 // secret went to that tool, so no QR code is rendered.
 func (s *Server) CreateDevice(name, path string, tags ...Tag) error {
+	seed, _, _ := s.secret(name, false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.create(name, path, tags, false); err != nil {
+	if _, err := s.create(name, path, tags, seed, nil); err != nil {
 		return err
 	}
 	return nil

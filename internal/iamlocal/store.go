@@ -81,9 +81,23 @@ func validateTags(tags []Tag) *APIError {
 	return nil
 }
 
-// create adds a device; the caller holds s.mu. Rendering the QR code is
-// most of a create's cost, so devices that nobody will scan skip it.
-func (s *Server) create(name, path string, tags []Tag, withQR bool) (*Device, *APIError) {
+// secret is a new device's seed and, unless nobody will scan it, its QR
+// code. It is made before s.mu is taken: rendering the QR code is most of a
+// create's cost, and creates must not queue behind it.
+func (s *Server) secret(name string, withQR bool) (seed, png []byte, err *APIError) {
+	seed = newSeed()
+	if !withQR {
+		return seed, nil, nil
+	}
+	png, qerr := qrPNG("otpauth://totp/" + name + "@" + s.account + "?secret=" + string(seed))
+	if qerr != nil {
+		return nil, nil, Errorf("ServiceFailure", "rendering QR code: %v", qerr)
+	}
+	return seed, png, nil
+}
+
+// create adds a device with the given secret; the caller holds s.mu.
+func (s *Server) create(name, path string, tags []Tag, seed, png []byte) (*Device, *APIError) {
 	if path == "" {
 		path = "/"
 	}
@@ -103,14 +117,7 @@ func (s *Server) create(name, path string, tags []Tag, withQR bool) (*Device, *A
 	if s.opts.MaxDevices > 0 && len(s.devices) >= s.opts.MaxDevices {
 		return nil, Errorf("LimitExceeded", "Cannot exceed quota for VirtualMFADevicesPerAccount: %d", s.opts.MaxDevices)
 	}
-	d := &Device{Serial: s.serial(path, name), Name: name, Path: path, Seed: newSeed(), Tags: tags}
-	if withQR {
-		png, err := qrPNG("otpauth://totp/" + name + "@" + s.account + "?secret=" + string(d.Seed))
-		if err != nil {
-			return nil, Errorf("ServiceFailure", "rendering QR code: %v", err)
-		}
-		d.QRCodePNG = png
-	}
+	d := &Device{Serial: s.serial(path, name), Name: name, Path: path, Seed: seed, QRCodePNG: png, Tags: tags}
 	s.devices[key] = d
 	s.issued = append(s.issued, *d)
 	return d, nil
