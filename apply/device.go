@@ -100,8 +100,8 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		return o
 	}
 	if j.change.Action == plan.Replace {
-		if failed, ok := r.clearForReplace(ctx, &o, lock, j.change); !ok {
-			return failed
+		if !r.clearForReplace(ctx, &o, lock, j.change) {
+			return o
 		}
 	}
 	created, err := r.create(ctx, *d)
@@ -122,23 +122,24 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 }
 
 // clearForReplace deletes the device being replaced and moves its old
-// outfile aside, so that the new one can take its name.
-func (r *runner) clearForReplace(ctx context.Context, o *Outcome, lock *journal.Lock, c plan.Change) (Outcome, bool) {
+// outfile aside, so that the new one can take its name. On failure it
+// records the error in o, keeps the intent, and reports false.
+func (r *runner) clearForReplace(ctx context.Context, o *Outcome, lock *journal.Lock, c plan.Change) bool {
 	if err := r.api.Delete(ctx, c.Existing.Serial); err != nil && iamclient.ErrorCode(err) != "NoSuchEntity" {
 		lock.Keep()
 		o.Err, o.Code = fmt.Errorf("replacing device %q: %w", c.Name, err), iamclient.ErrorCode(err)
-		return *o, false
+		return false
 	}
 	if _, err := os.Lstat(c.Desired.Outfile); err == nil {
 		old, err := atomicfile.MoveAside(c.Desired.Outfile, time.Now().UTC().Format("20060102T150405Z"))
 		if err != nil {
 			lock.Keep()
 			o.Err = fmt.Errorf("replacing device %q: moving its old outfile aside: %w", c.Name, err)
-			return *o, false
+			return false
 		}
 		o.OldOutfile = old
 	}
-	return Outcome{}, true
+	return true
 }
 
 // maxSeedLostRecoveries bounds how often one run deletes and recreates a

@@ -19,8 +19,6 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/mfabulk/mfabulk/device"
 )
 
 // MaxFileSize bounds what Load reads, so that a huge or hostile file
@@ -199,6 +197,3 @@ func firstInvalidUTF8(b []byte) (line, col int) {
 	}
 	return line, col
 }
-
-// Ext is exported to templates as .Ext; kept here to tie it to bootstrap.
-func ext(bootstrap string) string { return device.Extension(bootstrap) }

@@ -218,7 +218,7 @@ func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 		return ""
 	}
 	var b bytes.Buffer
-	data := struct{ Name, Path, Bootstrap, Ext string }{d.Name, d.Path, d.Bootstrap, ext(d.Bootstrap)}
+	data := struct{ Name, Path, Bootstrap, Ext string }{d.Name, d.Path, d.Bootstrap, device.Extension(d.Bootstrap)}
 	if err := tmpl.Execute(&b, data); err != nil {
 		c.at(line, col, "outfile-template", "outfile template: %v (fields: .Name .Path .Bootstrap .Ext)", err)
 		return ""

@@ -78,14 +78,13 @@ func planOptionsFrom(s settings) savedplan.Options {
 type planned struct {
 	plan     plan.Plan
 	fp       string
-	files    []string
 	opts     savedplan.Options
 	client   *iamclient.Client
 	manifest *manifest.Manifest
 }
 
 func (p planned) saved() savedplan.File {
-	return savedplan.File{Fingerprint: p.fp, Manifests: p.files, Options: p.opts, Plan: jsonplan.From(p.plan, version, view.Rel)}
+	return savedplan.File{Fingerprint: p.fp, Manifests: p.manifest.Files, Options: p.opts, Plan: jsonplan.From(p.plan, version, view.Rel)}
 }
 
 // computePlan validates the manifests, reads the account and diffs.
@@ -110,7 +109,7 @@ func computePlan(ctx context.Context, s settings, streams IO, files []string, so
 		return planned{}, err
 	}
 	fp := savedplan.Fingerprint(version, m, obs, opts)
-	return planned{plan: p, fp: fp, files: m.Files, opts: so, client: client, manifest: m}, nil
+	return planned{plan: p, fp: fp, opts: so, client: client, manifest: m}, nil
 }
 
 func renderPlan(s settings, streams IO, p plan.Plan) error {

@@ -231,7 +231,7 @@ func (s *Server) handleCallerIdentity(formValues) (any, *APIError) {
 func toXMLTags(tags []Tag) *xmlTags {
 	x := &xmlTags{}
 	for _, t := range tags {
-		x.Members = append(x.Members, xmlTag{Key: t.Key, Value: t.Value})
+		x.Members = append(x.Members, xmlTag(t))
 	}
 	return x
 }
