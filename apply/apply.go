@@ -13,8 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"filippo.io/age"
@@ -106,17 +104,22 @@ func (e *PreflightError) Error() string {
 	return fmt.Sprintf("%d problem(s) found before any change was made: %v", len(e.Problems), errors.Join(e.Problems...))
 }
 
-// job is a create or replace with its recipients already parsed.
+// job is a create or replace with its recipients already parsed and its
+// outfile folder open.
 type job struct {
 	change     plan.Change
 	recipients []age.Recipient
+	dir        *atomicfile.Dir // the outfile's folder, held open
+	name       string          // the outfile's name in dir
 }
 
 // Run executes the plan's changes. It returns a
 // *PreflightError, and makes no call, when the plan cannot be applied
 // safely.
 func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error) {
-	jobs, err := preflight(p)
+	folders := atomicfile.NewFolders(true)
+	defer folders.Close()
+	jobs, err := preflight(p, folders)
 	if err != nil {
 		return Result{}, err
 	}
@@ -153,14 +156,17 @@ func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error
 	return res, nil
 }
 
-// preflight checks everything that can be checked without AWS.
-func preflight(p plan.Plan) ([]job, error) {
+// preflight checks everything that can be checked without AWS, and opens
+// every outfile folder: from here on, outfiles and intents are reached only
+// through these open folders, so a folder renamed or swapped for a link
+// during the run cannot redirect a write.
+func preflight(p plan.Plan, folders *atomicfile.Folders) ([]job, error) {
 	var problems []error
 	for _, c := range p.Filter(plan.Conflict) {
 		problems = append(problems, fmt.Errorf("device %q conflicts: %s", c.Desired.Name, c.Reason))
 	}
 	var jobs []job
-	dirs := map[string]bool{}
+	probed := map[*atomicfile.Dir]bool{}
 	for _, c := range p.Changes {
 		switch c.Action {
 		case plan.UpdateTags, plan.Delete:
@@ -175,20 +181,41 @@ func preflight(p plan.Plan) ([]job, error) {
 		if err != nil {
 			problems = append(problems, fmt.Errorf("device %q: %w", d.Name, err))
 		}
-		if _, err := os.Lstat(d.Outfile); err == nil && c.Action == plan.Create {
-			problems = append(problems, fmt.Errorf("device %q: outfile %s already exists; mfabulk never overwrites an outfile", d.Name, d.Outfile))
+		base, rel, name := d.Location()
+		dir, err := folders.Open(base, rel)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("outfile folder: %w", err))
+			continue
 		}
-		dir := filepath.Dir(d.Outfile)
-		if !dirs[dir] {
-			dirs[dir] = true
-			if err := atomicfile.EnsureDir(dir); err != nil {
-				problems = append(problems, fmt.Errorf("outfile folder %s: %w", dir, err))
+		if !probed[dir] {
+			probed[dir] = true
+			if err := dir.Probe(); err != nil {
+				problems = append(problems, err)
 			}
 		}
-		jobs = append(jobs, job{change: c, recipients: rs})
+		if exists, err := dir.Exists(name); err != nil {
+			problems = append(problems, fmt.Errorf("device %q: %w", d.Name, err))
+		} else if exists && c.Action == plan.Create {
+			problems = append(problems, fmt.Errorf("device %q: outfile %s already exists; mfabulk never overwrites an outfile", d.Name, d.Outfile))
+		}
+		jobs = append(jobs, job{change: c, recipients: rs, dir: dir, name: name})
 	}
 	if len(problems) > 0 {
-		return nil, &PreflightError{Problems: problems}
+		return nil, &PreflightError{Problems: dedupe(problems)}
 	}
 	return jobs, nil
+}
+
+// dedupe drops repeated problems: a bad folder is one problem, not one per
+// device in it.
+func dedupe(errs []error) []error {
+	seen := map[string]bool{}
+	var out []error
+	for _, e := range errs {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -36,6 +36,7 @@ func devices(t *testing.T, dir string, recipient string, names ...string) []mani
 			Name: n, Path: "/", Bootstrap: "Base32StringSeed",
 			Outfile:    filepath.Join(dir, n+".txt.age"),
 			Recipients: []string{recipient},
+			Pos:        manifest.Pos{File: filepath.Join(filepath.Dir(dir), "m.yaml")},
 		})
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -86,7 +87,7 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		o.Err, o.Code, o.NotAttempted = fmt.Errorf("device %q not created: the account's virtual MFA device quota was reached", d.Name), "LimitExceeded", true
 		return o
 	}
-	lock, err := journal.Begin(journal.Intent{
+	lock, err := journal.Begin(j.dir, j.name, journal.Intent{
 		Device: d.Name, Path: d.Path, Account: r.plan.Account, Outfile: d.Outfile,
 		Action: string(j.change.Action), Started: time.Now().UTC(), PID: os.Getpid(),
 	})
@@ -94,13 +95,22 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		o.Err = fmt.Errorf("device %q: %w", d.Name, err)
 		return o
 	}
-	if _, err := os.Lstat(d.Outfile); err == nil && j.change.Action == plan.Create {
-		lock.Done() // another run finished it since we planned
-		o.Err = fmt.Errorf("device %q: outfile %s appeared while planning: another mfabulk run created it", d.Name, d.Outfile)
+	// Holding the intent, no live run can be writing this outfile: the
+	// temporary files of a killed run can go.
+	if _, err := j.dir.CleanTemp(j.name); err != nil {
+		lock.Keep()
+		o.Err = fmt.Errorf("device %q: cleaning up after an earlier run: %w", d.Name, err)
 		return o
 	}
+	if exists, err := j.dir.Exists(j.name); (err != nil || exists) && j.change.Action == plan.Create {
+		o.Err = fmt.Errorf("device %q: outfile %s appeared while planning: another mfabulk run created it", d.Name, d.Outfile)
+		if err != nil {
+			o.Err = fmt.Errorf("device %q: %w", d.Name, err)
+		}
+		return r.settle(o, lock)
+	}
 	if j.change.Action == plan.Replace {
-		if !r.clearForReplace(ctx, &o, lock, j.change) {
+		if !r.clearForReplace(ctx, &o, lock, j) {
 			return o
 		}
 	}
@@ -114,30 +124,41 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	if d.Bootstrap == device.Base32StringSeed {
 		secret = created.Base32StringSeed
 	}
-	if err := writeOutfile(d.Outfile, secret, j.recipients); err != nil {
+	if err := writeOutfile(j.dir, j.name, secret, j.recipients); err != nil {
 		return r.rollback(ctx, o, lock, created.Serial, err)
 	}
-	lock.Done()
+	return r.settle(o, lock)
+}
+
+// settle removes a settled intent; failing to is the device's error, so
+// that a folder in trouble is not reported as success.
+func (r *runner) settle(o Outcome, lock *journal.Lock) Outcome {
+	if err := lock.Done(); err != nil {
+		o.Err = errors.Join(o.Err, fmt.Errorf("device %q: %w", o.Device, err))
+	}
 	return o
 }
 
 // clearForReplace deletes the device being replaced and moves its old
 // outfile aside, so that the new one can take its name. On failure it
 // records the error in o, keeps the intent, and reports false.
-func (r *runner) clearForReplace(ctx context.Context, o *Outcome, lock *journal.Lock, c plan.Change) bool {
+func (r *runner) clearForReplace(ctx context.Context, o *Outcome, lock *journal.Lock, j job) bool {
+	c := j.change
 	if err := r.api.Delete(ctx, c.Existing.Serial); err != nil && iamclient.ErrorCode(err) != "NoSuchEntity" {
 		lock.Keep()
 		o.Err, o.Code = fmt.Errorf("replacing device %q: %w", c.Name, err), iamclient.ErrorCode(err)
 		return false
 	}
-	if _, err := os.Lstat(c.Desired.Outfile); err == nil {
-		old, err := atomicfile.MoveAside(c.Desired.Outfile, time.Now().UTC().Format("20060102T150405Z"))
-		if err != nil {
-			lock.Keep()
-			o.Err = fmt.Errorf("replacing device %q: moving its old outfile aside: %w", c.Name, err)
-			return false
-		}
-		o.OldOutfile = old
+	exists, err := j.dir.Exists(j.name)
+	if err == nil && exists {
+		var old string
+		old, err = j.dir.MoveAside(j.name, time.Now().UTC().Format("20060102T150405Z"))
+		o.OldOutfile = filepath.Join(filepath.Dir(c.Desired.Outfile), old)
+	}
+	if err != nil {
+		lock.Keep()
+		o.Err = fmt.Errorf("replacing device %q: moving its old outfile aside: %w", c.Name, err)
+		return false
 	}
 	return true
 }
@@ -176,13 +197,13 @@ func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome 
 	case o.Code == "EntityAlreadyExists":
 		// The first attempt met an existing device: someone else created
 		// it after the plan was made. It is not ours to touch.
-		lock.Done()
 		o.Err = fmt.Errorf("%w: it was created by someone else after the plan was made; run plan again", o.Err)
+		return r.settle(o, lock)
 	case iamclient.Refused(err):
 		if o.Code == "LimitExceeded" {
 			r.quotaReached.Store(true)
 		}
-		lock.Done() // IAM refused the call: nothing was created
+		return r.settle(o, lock) // IAM refused the call: nothing was created
 	default:
 		// A network error, a cancelled call or a server fault: the create
 		// may have been committed. Keep the intent for the next plan.
@@ -206,13 +227,12 @@ func (r *runner) rollback(ctx context.Context, o Outcome, lock *journal.Lock, se
 		o.Err = fmt.Errorf("%w; ROLLBACK FAILED, device %s exists but its seed is lost: run apply again to replace it, or delete it by hand: %w", o.Err, serial, derr)
 		return o
 	}
-	lock.Done()
 	o.RolledBack = true
 	o.Err = fmt.Errorf("%w; device %s was deleted again", o.Err, serial)
-	return o
+	return r.settle(o, lock)
 }
 
-func writeOutfile(path string, secret []byte, recipients []age.Recipient) error {
+func writeOutfile(dir *atomicfile.Dir, name string, secret []byte, recipients []age.Recipient) error {
 	if len(secret) == 0 {
 		return errors.New("IAM returned no secret for the chosen bootstrap method")
 	}
@@ -220,5 +240,5 @@ func writeOutfile(path string, secret []byte, recipients []age.Recipient) error 
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteNew(path, ct)
+	return dir.WriteNew(name, ct)
 }

@@ -1,11 +1,17 @@
 // Package atomicfile writes files so that a crash or a power loss leaves
-// either the old state or the new one, never a torn file, and so that an
-// existing file is never overwritten by accident.
+// either the old state or the new one, never a torn file; so that an
+// existing file is never overwritten by accident; and so that a hostile
+// file system (a symbolic or hard link planted where mfabulk writes, a
+// folder swapped for a link mid-run, a folder other users can write) can
+// neither redirect a write nor make mfabulk trust a file it did not make.
 //
-// [WriteNew] is for outfiles: it fails rather than replace anything.
-// [Replace] is for files that are meant to be rewritten (reports, saved
-// plans). Both write a temporary file in the same folder, fsync it, put it
-// in place, and fsync the folder.
+// Outfiles, intents and their temporary files are written inside a [Dir]:
+// a folder opened once, checked, and held open, so that every later name is
+// resolved relative to that open folder (openat) and a rename or a symbolic
+// link swapped in on the path cannot redirect anything. [Dir.WriteNew] is
+// for outfiles: it fails rather than replace anything. [ReplaceOwn] is for
+// files meant to be rewritten (reports, saved plans): it replaces only a
+// file that its caller recognises as its own earlier output.
 package atomicfile
 
 import (
@@ -15,105 +21,27 @@ import (
 	"path/filepath"
 )
 
-// ErrExists is returned by [WriteNew] when the file already exists; the
-// existing file is left untouched.
+// ErrExists is returned by [Dir.WriteNew] when the file already exists;
+// the existing file is left untouched.
 var ErrExists = errors.New("file already exists")
 
-// WriteNew writes data to path with mode 0600 and never replaces an
-// existing file: the temporary file is hard-linked to path, which fails if
-// path exists, so two writers can never clobber each other.
-func WriteNew(path string, data []byte) error {
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%s: %w", path, ErrExists)
-	}
-	tmp, err := writeTemp(path, data)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%s: %w", path, ErrExists)
-		}
-		return err
-	}
-	return SyncDir(filepath.Dir(path))
+// ErrNotOwn is returned by [ReplaceOwn] and [CheckReplaceable] when the
+// path holds something that is not the caller's earlier output.
+var ErrNotOwn = errors.New("refusing to replace a file mfabulk did not write")
+
+// MaxNameLen is the longest file name most file systems allow, in bytes.
+const MaxNameLen = 255
+
+// tempName is the name of a temporary file for name: hidden, beside it, and
+// recognisable so that a later run can clean up after a killed one.
+func tempName(name, random string) string {
+	return "." + name + ".tmp-" + random
 }
 
-// Replace writes data to path with mode 0600, replacing any file there in
-// one rename.
-func Replace(path string, data []byte) error {
-	tmp, err := writeTemp(path, data)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return SyncDir(filepath.Dir(path))
-}
-
-// writeTemp writes data, fsync'd, to a new temporary file beside path.
-func writeTemp(path string, data []byte) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return "", err
-	}
-	err = f.Chmod(0o600)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
-}
-
-// MoveAside renames a file that is being superseded to
-// PATH.replaced-TIMESTAMP (adding -2, -3, … if that exists), never
-// overwriting anything, and returns the new name.
-func MoveAside(path, timestamp string) (string, error) {
-	for i := 1; ; i++ {
-		dst := path + ".replaced-" + timestamp
-		if i > 1 {
-			dst = fmt.Sprintf("%s-%d", dst, i)
-		}
-		err := os.Link(path, dst)
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		if err := os.Remove(path); err != nil {
-			return "", err
-		}
-		return dst, SyncDir(filepath.Dir(path))
-	}
-}
-
-// EnsureDir creates dir (and parents) with mode 0700, so that only the
-// operator can list what is in it, and checks that a file can be created
-// there.
-func EnsureDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".mfabulk-probe-*")
-	if err != nil {
-		return fmt.Errorf("folder is not writable: %w", err)
-	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
+// IsTemp reports whether file is a temporary file of name.
+func IsTemp(file, name string) bool {
+	p := "." + name + ".tmp-"
+	return len(file) > len(p) && file[:len(p)] == p
 }
 
 // SyncDir makes a folder's entries durable: without it a power loss can
@@ -125,4 +53,59 @@ func SyncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// ReplaceOwn writes data to path with mode 0600, replacing what is there in
+// one rename, but only when path does not exist or holds a regular file,
+// with no other hard link, that own recognises as the caller's earlier
+// output (a previous report, a previous saved plan). Anything else (a
+// symbolic link, a device, the manifest, an identity) is refused with
+// [ErrNotOwn]. The temporary file is created without following links.
+func ReplaceOwn(path string, data []byte, own func([]byte) bool) error {
+	d, name, err := openParent(path)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.checkReplaceable(name, own); err != nil {
+		return err
+	}
+	tmp, err := d.writeTemp(name, data)
+	if err != nil {
+		return err
+	}
+	if err := d.rename(tmp, name); err != nil {
+		d.Remove(tmp)
+		return fmt.Errorf("replacing %s: %w", path, err)
+	}
+	return d.Sync()
+}
+
+// CheckReplaceable tells, before any change is made, whether
+// [ReplaceOwn] would accept path: its folder exists and is writable, and
+// path is absent or the caller's own earlier output.
+func CheckReplaceable(path string, own func([]byte) bool) error {
+	d, name, err := openParent(path)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.checkReplaceable(name, own); err != nil {
+		return err
+	}
+	return d.probe()
+}
+
+// openParent opens the folder of path, which the user named: links on
+// the way to it are the user's own choice and are followed.
+func openParent(path string) (*Dir, string, error) {
+	name := filepath.Base(path)
+	if name == "." || name == ".." || name == string(filepath.Separator) {
+		return nil, "", fmt.Errorf("%s: not a file name", path)
+	}
+	d, err := openDirPath(filepath.Dir(path))
+	if err != nil {
+		return nil, "", err
+	}
+	return d, name, nil
 }

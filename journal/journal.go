@@ -10,17 +10,23 @@
 // exclusive flock on the intent, so two runs cannot work on one device at
 // once, and a run that is killed releases its locks with its life.
 //
+// An intent is evidence that can be planted, so it is trusted only when it
+// is a regular file with one link, owned by the caller, small, well formed,
+// and names exactly the account, device and path being planned; anything
+// else is reported by [Inspect] as [Foreign] and never acted on, and
+// [Begin] refuses to overwrite another account's or device's intent.
+//
 // Use [Begin] before creating, then [Lock.Done] once the outfile is
 // durable (or the device is rolled back) or [Lock.Keep] when the outcome
-// is unknown. [Pending] tells plan which devices have an intent left over.
+// is unknown. [Inspect] tells plan what an intent left over means.
 package journal
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -30,50 +36,83 @@ import (
 // ErrBusy is returned by [Begin] when another live run holds the intent.
 var ErrBusy = errors.New("another mfabulk run is working on this device")
 
-// Intent is what a run meant to do; it holds no secret.
-type Intent struct {
-	Device  string    `json:"device"`
-	Path    string    `json:"path"`
-	Account string    `json:"account"`
-	Outfile string    `json:"outfile"`
-	Action  string    `json:"action"` // create or replace
-	Started time.Time `json:"started"`
-	PID     int       `json:"pid"`
+// MaxIntentSize bounds what is read of an intent: a real one is a few
+// hundred bytes, and a planted huge one must not exhaust memory.
+const MaxIntentSize = 64 << 10
+
+// Key is what an intent must name to be this plan's.
+type Key struct {
+	Account string
+	Device  string
+	Path    string
 }
 
-// File returns the intent file of an outfile.
-func File(outfile string) string {
-	return filepath.Join(filepath.Dir(outfile), "."+filepath.Base(outfile)+".intent")
+// Intent is what a run meant to do; it holds no secret.
+type Intent struct {
+	Device  string `json:"device"`
+	Path    string `json:"path"`
+	Account string `json:"account"`
+	Outfile string `json:"outfile"`
+	Action  string `json:"action"` // create or replace
+	// CreateID is the random, non-secret ID this run tags the device with,
+	// so that a later plan or run can tell its own device from another
+	// run's device of the same name.
+	CreateID string    `json:"create_id,omitempty"`
+	Started  time.Time `json:"started"`
+	PID      int       `json:"pid"`
 }
+
+// Key returns the account, device and path the intent names.
+func (in Intent) Key() Key { return Key{Account: in.Account, Device: in.Device, Path: in.Path} }
+
+// Name returns the intent file's name for an outfile's name.
+func Name(outName string) string { return "." + outName + ".intent" }
 
 // Lock is a held intent.
 type Lock struct {
 	f    *os.File
-	path string
+	dir  *atomicfile.Dir
+	name string
 }
 
-// Begin durably records the intent for in.Outfile and locks it. The
-// intent is on disk, fsync'd with its folder entry, before Begin returns.
-func Begin(in Intent) (*Lock, error) {
-	path := File(in.Outfile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+// Begin durably records the intent for the outfile outName in dir and
+// locks it. The intent is on disk, fsync'd with its folder entry, before
+// Begin returns. An intent left by an earlier run for the same account,
+// device and path is taken over; one that names anything else, or a file
+// that mfabulk did not make (a link, another user's file), is refused.
+func Begin(dir *atomicfile.Dir, outName string, in Intent) (*Lock, error) {
+	name := Name(outName)
+	f, err := dir.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("intent %s is a symbolic link: mfabulk never follows a link it did not make; remove it", f2(dir, name))
+		}
+		return nil, fmt.Errorf("recording the intent in the journal: %w", err)
+	}
+	if err := atomicfile.CheckOwnFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("intent %s was not made by mfabulk (%w); remove it", f2(dir, name), err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, ErrBusy
 		}
-		return nil, fmt.Errorf("journal: locking %s: %w", path, err)
+		return nil, fmt.Errorf("locking intent %s: %w", f2(dir, name), err)
 	}
-	l := &Lock{f: f, path: path}
+	l := &Lock{f: f, dir: dir, name: name}
+	if prev, err := read(f); err == nil && prev.Key() != in.Key() {
+		l.Keep()
+		return nil, fmt.Errorf("intent %s belongs to device %q at %s in account %s, not to this plan: mfabulk acts on an intent only for what it names; run plan against that account, or remove the file", f2(dir, name), prev.Device, prev.Path, prev.Account)
+	}
 	if err := l.write(in); err != nil {
 		l.Keep()
-		return nil, fmt.Errorf("journal: writing %s: %w", path, err)
+		return nil, fmt.Errorf("writing intent %s: %w", f2(dir, name), err)
 	}
 	return l, nil
 }
+
+func f2(dir *atomicfile.Dir, name string) string { return dir.Path() + string(os.PathSeparator) + name }
 
 func (l *Lock) write(in Intent) error {
 	b, err := json.Marshal(in)
@@ -89,47 +128,101 @@ func (l *Lock) write(in Intent) error {
 	if err := l.f.Sync(); err != nil {
 		return err
 	}
-	return atomicfile.SyncDir(filepath.Dir(l.path))
+	return l.dir.Sync()
 }
 
 // Done removes the intent: the outcome is settled (outfile durable, device
 // rolled back, or the create refused), and releases the lock.
 func (l *Lock) Done() error {
-	err := os.Remove(l.path)
+	err := l.dir.Remove(l.name)
 	if err == nil {
-		err = atomicfile.SyncDir(filepath.Dir(l.path))
+		err = l.dir.Sync()
 	}
-	l.f.Close()
-	return err
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("removing intent: %w", err)
+	}
+	return nil
 }
 
 // Keep releases the lock and leaves the intent for the next plan: the
 // device may exist without a durable outfile.
-func (l *Lock) Keep() { l.f.Close() }
+func (l *Lock) Keep() error { return l.f.Close() }
 
-// Pending returns the intent left for outfile by a run that did not
-// settle it, if the outfile itself does not exist. A live run's intent is
-// not pending: it is still being settled.
-func Pending(outfile string) (*Intent, error) {
-	if _, err := os.Lstat(outfile); err == nil {
-		return nil, nil
-	}
-	path := File(outfile)
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+// State is what an intent file means to a plan.
+type State int
+
+const (
+	// None: no intent file.
+	None State = iota
+	// Pending: an earlier run of this account meant to create the device
+	// and did not settle it; with the outfile absent the seed may be lost.
+	Pending
+	// Busy: a live run holds the intent and is working on the device.
+	Busy
+	// Foreign: something is at the intent's name that is not this plan's
+	// intent (another account's or device's, malformed, too large, a link,
+	// another user's file). It is reported, never acted on.
+	Foreign
+)
+
+// Status is an intent file's state, with the intent when it could be read
+// and, for Foreign, why it is not trusted.
+type Status struct {
+	State  State
+	Intent *Intent
+	Reason string
+}
+
+// Inspect reads the intent of the outfile outName in dir, checking it
+// names want. It does not look at the outfile.
+func Inspect(dir *atomicfile.Dir, outName string, want Key) (Status, error) {
+	name := Name(outName)
+	f, err := dir.OpenFile(name, os.O_RDONLY, 0)
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		return Status{State: None}, nil
+	case errors.Is(err, syscall.ELOOP):
+		return Status{State: Foreign, Reason: "it is a symbolic link"}, nil
+	case err != nil:
+		return Status{}, fmt.Errorf("reading intent: %w", err)
 	}
 	defer f.Close()
+	if err := atomicfile.CheckOwnFile(f); err != nil {
+		return Status{State: Foreign, Reason: err.Error()}, nil
+	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
-		return nil, nil // held by a live run
+		st := Status{State: Busy}
+		return st, nil // held by a live run
+	}
+	in, err := read(f)
+	if err != nil {
+		return Status{State: Foreign, Reason: err.Error()}, nil
+	}
+	if in.Key() != want {
+		return Status{State: Foreign, Intent: &in, Reason: fmt.Sprintf("it names device %q at %s in account %s", in.Device, in.Path, in.Account)}, nil
+	}
+	return Status{State: Pending, Intent: &in}, nil
+}
+
+// read parses an intent strictly: bounded, one JSON object with every
+// identifying field set.
+func read(f *os.File) (Intent, error) {
+	data, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, 0, MaxIntentSize+1), MaxIntentSize+1))
+	if err != nil {
+		return Intent{}, err
+	}
+	if len(data) > MaxIntentSize {
+		return Intent{}, fmt.Errorf("it is larger than %d bytes", MaxIntentSize)
 	}
 	var in Intent
-	if err := json.NewDecoder(f).Decode(&in); err != nil {
-		// Torn by a crash during Begin: the create call was never made.
-		return nil, nil
+	if err := json.Unmarshal(data, &in); err != nil {
+		return Intent{}, errors.New("it is not a well-formed intent")
 	}
-	return &in, nil
+	if in.Device == "" || in.Path == "" || in.Account == "" {
+		return Intent{}, errors.New("it does not name a device, path and account")
+	}
+	return in, nil
 }

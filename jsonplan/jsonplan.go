@@ -25,6 +25,16 @@ type Doc struct {
 	Summary       map[string]int `json:"summary"` // every action, zeros included
 	Changes       []Change       `json:"changes"`
 	Unlisted      []Device       `json:"unlisted_in_scope"` // devices in scope the manifest omits (without --prune)
+	// Notices: devices another live run is working on (in_progress), and
+	// intent files the plan did not trust. Omitted when there are none.
+	Notices []Notice `json:"notices,omitempty"`
+}
+
+// Notice is something about a device that is not a change.
+type Notice struct {
+	Device     string `json:"device"`
+	InProgress bool   `json:"in_progress"`
+	Message    string `json:"message"`
 }
 
 // Change is one device's change.
@@ -81,6 +91,9 @@ func From(p plan.Plan, toolVersion string, rel func(string) string) Doc {
 	}
 	for _, o := range p.Unlisted {
 		d.Unlisted = append(d.Unlisted, Device{Device: o.Name, Path: o.Path, Serial: o.Serial})
+	}
+	for _, n := range p.Notices {
+		d.Notices = append(d.Notices, Notice{Device: n.Device, InProgress: n.InProgress, Message: n.Message})
 	}
 	return d
 }

@@ -89,6 +89,23 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 	return ch
 }
 
+// notices reports the journal's findings on the targeted devices.
+func (c *computation) notices(desired []manifest.Device) []Notice {
+	var out []Notice
+	for _, d := range desired {
+		switch {
+		case !c.targeted(d.Name):
+		case c.obs.Busy[d.Name]:
+			out = append(out, Notice{Device: d.Name, InProgress: true,
+				Message: "another mfabulk run is working on it now; plan again when it has finished"})
+		case c.obs.Untrusted[d.Name] != "":
+			out = append(out, Notice{Device: d.Name,
+				Message: "its intent file is not this plan's and is ignored (" + c.obs.Untrusted[d.Name] + "); remove it, or plan against the account it names"})
+		}
+	}
+	return out
+}
+
 // replaceOr replaces an unassigned device; an assigned one has a user,
 // and only a person may take it away.
 func replaceOr(o device.Observed, reason string) (Action, string) {

@@ -85,6 +85,12 @@ type Observed struct {
 	// SeedLost names the manifest devices that an earlier run meant to
 	// create and whose outfile does not exist (the journal's intents).
 	SeedLost map[string]bool
+	// Busy names the manifest devices another live run is working on.
+	Busy map[string]bool
+	// Untrusted names the manifest devices whose intent file is not this
+	// plan's (another account's, malformed, a link), with why: reported,
+	// never acted on.
+	Untrusted map[string]string
 }
 
 // Options are the user's choices for one plan.
@@ -104,6 +110,19 @@ type Plan struct {
 	// Unlisted are devices inside the scope that the manifest omits, when
 	// prune was not asked for: a hint, not a change.
 	Unlisted []device.Observed
+	// Notices are what a person must know about devices the plan does not
+	// change: another run working on them, or a journal file not trusted.
+	Notices []Notice
+}
+
+// Notice is something about one device that is not a change.
+type Notice struct {
+	Device string
+	// InProgress is set when another live run is working on the device:
+	// the account may not match the manifest yet, so the plan is not
+	// "no changes".
+	InProgress bool
+	Message    string
 }
 
 // Compute diffs the desired devices against the observed ones by name,
@@ -123,6 +142,7 @@ func Compute(desired []manifest.Device, obs Observed, opts Options) (Plan, error
 			p.Changes = append(p.Changes, c.forDesired(d))
 		}
 	}
+	p.Notices = c.notices(desired)
 	for _, o := range c.unlistedInScope() {
 		switch {
 		case !c.targeted(o.Name):
@@ -162,10 +182,16 @@ func (p Plan) Serial(d manifest.Device) string {
 func (p Plan) Count(a Action) int { return len(p.Filter(a)) }
 
 // HasChanges reports whether apply has anything to do or refuse: any
-// change but Unchanged and Refused (which apply will never act on).
+// change but Unchanged and Refused (which apply will never act on), or a
+// device another live run is still working on.
 func (p Plan) HasChanges() bool {
 	for _, c := range p.Changes {
 		if c.Action != Unchanged && c.Action != Refused {
+			return true
+		}
+	}
+	for _, n := range p.Notices {
+		if n.InProgress {
 			return true
 		}
 	}

@@ -6,11 +6,15 @@ package refresh
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mfabulk/mfabulk/atomicfile"
 	"github.com/mfabulk/mfabulk/device"
 	"github.com/mfabulk/mfabulk/journal"
 	"github.com/mfabulk/mfabulk/manifest"
@@ -44,7 +48,7 @@ func Observe(ctx context.Context, api API, m *manifest.Manifest, opts Options) (
 		return plan.Observed{}, err
 	}
 	obs := plan.Observed{Account: account, Partition: partition, Devices: devices}
-	if obs.SeedLost, err = seedLost(m.Devices); err != nil {
+	if err := readJournal(&obs, m.Devices); err != nil {
 		return plan.Observed{}, err
 	}
 	if m.ManagesTags {
@@ -99,18 +103,43 @@ func readTags(ctx context.Context, api API, m *manifest.Manifest, devices []devi
 	return tags, g.Wait()
 }
 
-// seedLost reads the journal: the devices an earlier run meant to create
-// and whose outfile does not exist.
-func seedLost(devices []manifest.Device) (map[string]bool, error) {
-	lost := map[string]bool{}
+// readJournal reads the intents of the manifest's devices: the devices an
+// earlier run of this account meant to create and whose outfile does not
+// exist (seed lost), those a live run is working on, and intent files that
+// are not this plan's. Folders are opened without following links and
+// checked as apply will check them, so that plan trusts no file apply
+// would refuse; a folder that does not exist yet holds nothing.
+func readJournal(obs *plan.Observed, devices []manifest.Device) error {
+	obs.SeedLost, obs.Busy, obs.Untrusted = map[string]bool{}, map[string]bool{}, map[string]string{}
+	folders := atomicfile.NewFolders(false)
+	defer folders.Close()
 	for _, d := range devices {
-		in, err := journal.Pending(d.Outfile)
-		if err != nil {
-			return nil, err
+		base, rel, name := d.Location()
+		dir, err := folders.Open(base, rel)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
 		}
-		if in != nil {
-			lost[d.Name] = true
+		if err != nil {
+			return fmt.Errorf("reading the outfile folder of device %q: %w", d.Name, err)
+		}
+		st, err := journal.Inspect(dir, name, journal.Key{Account: obs.Account, Device: d.Name, Path: d.Path})
+		if err != nil {
+			return fmt.Errorf("reading the journal of device %q: %w", d.Name, err)
+		}
+		switch st.State {
+		case journal.Busy:
+			obs.Busy[d.Name] = true
+		case journal.Foreign:
+			obs.Untrusted[d.Name] = st.Reason
+		case journal.Pending:
+			exists, err := dir.Exists(name)
+			if err != nil {
+				return fmt.Errorf("reading the outfile of device %q: %w", d.Name, err)
+			}
+			if !exists {
+				obs.SeedLost[d.Name] = true
+			}
 		}
 	}
-	return lost, nil
+	return nil
 }

@@ -99,11 +99,30 @@ func fileSHA256(path string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Write saves d to path, replacing it atomically.
+// Write saves d to path, replacing it atomically, but only when path is
+// new or holds an earlier report: a report never takes the place of
+// another file (the manifest, a device node, a link).
 func Write(path string, d Doc) error {
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return err
 	}
-	return atomicfile.Replace(path, append(b, '\n'))
+	return atomicfile.ReplaceOwn(path, append(b, '\n'), IsReport)
+}
+
+// Check tells, before apply changes anything, whether a report can be
+// written to path.
+func Check(path string) error {
+	return atomicfile.CheckReplaceable(path, IsReport)
+}
+
+// IsReport recognises an apply report by its shape.
+func IsReport(data []byte) bool {
+	var d struct {
+		FormatVersion *string          `json:"format_version"`
+		ToolVersion   *string          `json:"tool_version"`
+		Started       *string          `json:"started"`
+		Changes       *json.RawMessage `json:"changes"`
+	}
+	return json.Unmarshal(data, &d) == nil && d.FormatVersion != nil && d.ToolVersion != nil && d.Started != nil && d.Changes != nil
 }

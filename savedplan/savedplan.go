@@ -59,6 +59,16 @@ func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, op
 	for i, f := range m.Files {
 		line("manifest", f, m.Digests[i])
 	}
+	// What apply acts on, resolved: above all the recipients, which decide
+	// who can decrypt and may come from recipients files that the
+	// manifests' digests do not cover.
+	for _, d := range m.Devices {
+		line("desired", d.Name, d.Path, d.Bootstrap, d.Outfile)
+		line("recipients", d.Name, d.Recipients)
+		for _, k := range slices.Sorted(maps.Keys(d.Tags)) {
+			line("desired-tag", d.Name, k, d.Tags[k])
+		}
+	}
 	line("account", obs.Account, obs.Partition)
 	devices := append(obs.Devices[:0:0], obs.Devices...)
 	sort.Slice(devices, func(i, j int) bool { return devices[i].Serial < devices[j].Serial })
@@ -73,18 +83,33 @@ func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, op
 	for _, name := range slices.Sorted(maps.Keys(obs.SeedLost)) {
 		line("seed-lost", name)
 	}
+	for _, name := range slices.Sorted(maps.Keys(obs.Busy)) {
+		line("busy", name)
+	}
 	line("options", opts.ManageTags, opts.Prune, sorted(opts.Scopes), sorted(opts.Targets), sorted(opts.Replace))
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Write saves f as indented JSON to path, replacing it atomically.
+// Write saves f as indented JSON to path, replacing it atomically, but
+// only when path is new or holds an earlier saved plan: a saved plan never
+// takes the place of another file (an identity, a manifest, a link).
 func Write(path string, f File) error {
 	f.FormatVersion = FormatVersion
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}
-	return atomicfile.Replace(path, append(b, '\n'))
+	return atomicfile.ReplaceOwn(path, append(b, '\n'), IsSavedPlan)
+}
+
+// IsSavedPlan recognises a saved plan of any mfabulk version by its shape.
+func IsSavedPlan(data []byte) bool {
+	var f struct {
+		FormatVersion *string          `json:"format_version"`
+		Fingerprint   *string          `json:"fingerprint"`
+		Plan          *json.RawMessage `json:"plan"`
+	}
+	return json.Unmarshal(data, &f) == nil && f.FormatVersion != nil && f.Fingerprint != nil && f.Plan != nil
 }
 
 // Read loads a saved plan.

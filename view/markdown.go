@@ -31,6 +31,9 @@ func PlanMarkdown(w io.Writer, p plan.Plan) {
 		fmt.Fprintf(w, "\n<details><summary>%d change(s)</summary>\n\n| action | device | details |\n|---|---|---|\n%s\n\n</details>\n",
 			len(rows), strings.Join(rows, "\n"))
 	}
+	for _, n := range p.Notices {
+		fmt.Fprintf(w, "\n> **%s** `%s`: %s\n", map[bool]string{true: "In progress:", false: "Journal:"}[n.InProgress], mdEscape(n.Device), mdEscape(n.Message))
+	}
 	if len(p.Unlisted) > 0 {
 		fmt.Fprintf(w, "\n%d device(s) in scope are not in the manifest; `plan --prune` shows them as deletions.\n", len(p.Unlisted))
 	}

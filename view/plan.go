@@ -31,9 +31,13 @@ var symbols = map[plan.Action]struct{ sym, color, label string }{
 
 // Summary is the closing line of a plan: every count, in plan order.
 func Summary(p plan.Plan) string {
-	return fmt.Sprintf("Plan: %d to create, %d to replace, %d to update tags, %d to delete; %d unchanged, %d in conflict, %d refused.",
+	s := fmt.Sprintf("Plan: %d to create, %d to replace, %d to update tags, %d to delete; %d unchanged, %d in conflict, %d refused.",
 		p.Count(plan.Create), p.Count(plan.Replace), p.Count(plan.UpdateTags), p.Count(plan.Delete),
 		p.Count(plan.Unchanged), p.Count(plan.Conflict), p.Count(plan.Refused))
+	if n := InProgress(p); n > 0 {
+		s += fmt.Sprintf(" %d device(s) are being worked on by another run.", n)
+	}
+	return s
 }
 
 // PlanText writes p in the style of terraform plan. An account that
@@ -44,6 +48,7 @@ func PlanText(w io.Writer, p plan.Plan, st Style) {
 		for _, c := range p.Filter(plan.Refused) {
 			writeChange(w, c, st)
 		}
+		writeNotices(w, p, st)
 		writeUnlisted(w, p)
 		return
 	}
@@ -51,8 +56,32 @@ func PlanText(w io.Writer, p plan.Plan, st Style) {
 	for _, c := range p.Changes {
 		writeChange(w, c, st)
 	}
+	writeNotices(w, p, st)
 	fmt.Fprintf(w, "\n%s\n", Summary(p))
 	writeUnlisted(w, p)
+}
+
+// writeNotices lists devices another run is working on and journal files
+// the plan did not trust.
+func writeNotices(w io.Writer, p plan.Plan, st Style) {
+	for _, n := range p.Notices {
+		label := "journal"
+		if n.InProgress {
+			label = "in progress"
+		}
+		fmt.Fprintf(w, "%s %s: %s\n", st.paint("35", fmt.Sprintf("  ! %-11s", label)), n.Device, n.Message)
+	}
+}
+
+// InProgress counts the devices another live run is working on.
+func InProgress(p plan.Plan) int {
+	n := 0
+	for _, x := range p.Notices {
+		if x.InProgress {
+			n++
+		}
+	}
+	return n
 }
 
 func writeChange(w io.Writer, c plan.Change, st Style) {

@@ -80,6 +80,13 @@ func applyInputs(s settings, args []string) ([]string, savedplan.Options, *saved
 
 func runApply(cmd *cobra.Command, s settings, streams IO, pl planned, approved bool) error {
 	p := pl.plan
+	if path := s.str("report"); path != "" {
+		// Before any change: a report that cannot be written must not be
+		// found out only after every device was made.
+		if err := report.Check(path); err != nil {
+			return withHint(fmt.Errorf("--report %s: %w", path, err), "nothing was changed; choose a report path in an existing folder that is new or holds an earlier report")
+		}
+	}
 	jsonOut := s.str("output") == "json"
 	if !jsonOut {
 		view.PlanText(streams.Out, p, styleFor(streams))
