@@ -135,10 +135,10 @@ func (d *Dir) checkSecure() error {
 func CheckSecure(path string, st *unix.Stat_t) error {
 	uid := uint32(os.Geteuid())
 	if st.Uid != uid && st.Uid != 0 {
-		return fmt.Errorf("folder %s is owned by uid %d, not by you (uid %d): its owner could rename or replace outfiles and intents; chown it to yourself or choose another folder", path, st.Uid, uid)
+		return fmt.Errorf("folder %s has unsafe permissions: it is owned by uid %d, not by you (uid %d), and its owner could rename or replace outfiles and intents; chown it to yourself or choose another folder", path, st.Uid, uid)
 	}
 	if st.Mode&0o022 != 0 && !(st.Mode&unix.S_ISVTX != 0 && st.Uid == uid) {
-		return fmt.Errorf("folder %s can be written by other users (mode %04o): they could rename or replace outfiles and intents; run: chmod go-w %s", path, st.Mode&0o7777, path)
+		return fmt.Errorf("folder %s has unsafe permissions: other users can write it (mode %04o) and could rename or replace outfiles and intents; run: chmod go-w %s", path, st.Mode&0o7777, path)
 	}
 	return nil
 }
