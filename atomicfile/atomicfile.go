@@ -67,18 +67,7 @@ func ReplaceOwn(path string, data []byte, own func([]byte) bool) error {
 		return err
 	}
 	defer d.Close()
-	if err := d.checkReplaceable(name, own); err != nil {
-		return err
-	}
-	tmp, err := d.writeTemp(name, data)
-	if err != nil {
-		return err
-	}
-	if err := d.rename(tmp, name); err != nil {
-		d.Remove(tmp)
-		return fmt.Errorf("replacing %s: %w", path, err)
-	}
-	return d.Sync()
+	return d.ReplaceOwn(name, data, own)
 }
 
 // CheckReplaceable tells, before any change is made, whether

@@ -426,3 +426,20 @@ func (fs *Folders) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// ReplaceOwn writes data to name in the folder, replacing in one rename
+// only a file that own recognises (see the package function [ReplaceOwn]).
+func (d *Dir) ReplaceOwn(name string, data []byte, own func([]byte) bool) error {
+	if err := d.checkReplaceable(name, own); err != nil {
+		return err
+	}
+	tmp, err := d.writeTemp(name, data)
+	if err != nil {
+		return err
+	}
+	if err := d.rename(tmp, name); err != nil {
+		d.Remove(tmp)
+		return fmt.Errorf("replacing %s: %w", filepath.Join(d.path, name), err)
+	}
+	return d.Sync()
+}

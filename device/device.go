@@ -55,3 +55,11 @@ func Extension(bootstrap string) string {
 	}
 	return ".png"
 }
+
+// CreateIDTag is the tag mfabulk puts on every device it creates. Its
+// value is a random ID, not a secret, recorded in the journal before the
+// create and beside the outfile after it, so that mfabulk can prove a
+// device is the one it made (and its outfile holds that device's seed)
+// before it deletes it or calls it unchanged. Manifests may not set keys
+// with the "mfabulk:" prefix, and tag reconciliation leaves this one alone.
+const CreateIDTag = "mfabulk:create-id"

@@ -57,7 +57,11 @@ type Intent struct {
 	// CreateID is the random, non-secret ID this run tags the device with,
 	// so that a later plan or run can tell its own device from another
 	// run's device of the same name.
-	CreateID string    `json:"create_id,omitempty"`
+	CreateID string `json:"create_id,omitempty"`
+	// Replaces is the create ID of the device a replace deletes ("" when
+	// it has none), so that a replace interrupted after moving the old
+	// outfile aside can be resumed on proof that the device is that one.
+	Replaces string    `json:"replaces,omitempty"`
 	Started  time.Time `json:"started"`
 	PID      int       `json:"pid"`
 }
@@ -210,12 +214,9 @@ func Inspect(dir *atomicfile.Dir, outName string, want Key) (Status, error) {
 // read parses an intent strictly: bounded, one JSON object with every
 // identifying field set.
 func read(f *os.File) (Intent, error) {
-	data, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, 0, MaxIntentSize+1), MaxIntentSize+1))
+	data, err := readBounded(f)
 	if err != nil {
 		return Intent{}, err
-	}
-	if len(data) > MaxIntentSize {
-		return Intent{}, fmt.Errorf("it is larger than %d bytes", MaxIntentSize)
 	}
 	var in Intent
 	if err := json.Unmarshal(data, &in); err != nil {
@@ -225,4 +226,15 @@ func read(f *os.File) (Intent, error) {
 		return Intent{}, errors.New("it does not name a device, path and account")
 	}
 	return in, nil
+}
+
+func readBounded(f *os.File) ([]byte, error) {
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, MaxIntentSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxIntentSize {
+		return nil, fmt.Errorf("it is larger than %d bytes", MaxIntentSize)
+	}
+	return data, nil
 }
