@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 
 	"filippo.io/age"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/mfabulk/mfabulk/atomicfile"
 	"github.com/mfabulk/mfabulk/iamclient"
+	"github.com/mfabulk/mfabulk/journal"
 	"github.com/mfabulk/mfabulk/plan"
 	"github.com/mfabulk/mfabulk/seal"
 )
@@ -28,6 +31,7 @@ import (
 type API interface {
 	Create(ctx context.Context, name, path string, tags map[string]string) (*iamclient.Created, error)
 	Delete(ctx context.Context, serial string) error
+	ListTags(ctx context.Context, serial string) (map[string]string, error)
 	Tag(ctx context.Context, serial string, tags map[string]string) error
 	Untag(ctx context.Context, serial string, keys []string) error
 }
@@ -117,9 +121,10 @@ type job struct {
 // *PreflightError, and makes no call, when the plan cannot be applied
 // safely.
 func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error) {
-	folders := atomicfile.NewFolders(true)
+	folders, existing := atomicfile.NewFolders(true), atomicfile.NewFolders(false)
 	defer folders.Close()
-	jobs, err := preflight(p, folders)
+	defer existing.Close()
+	jobs, err := preflight(p, folders, existing)
 	if err != nil {
 		return Result{}, err
 	}
@@ -160,8 +165,15 @@ func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error
 // every outfile folder: from here on, outfiles and intents are reached only
 // through these open folders, so a folder renamed or swapped for a link
 // during the run cannot redirect a write.
-func preflight(p plan.Plan, folders *atomicfile.Folders) ([]job, error) {
+func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error) {
 	var problems []error
+	var pruned map[string]job
+	if p.Count(plan.Delete) > 0 {
+		var err error
+		if pruned, err = outfilesBySerial(p, existing); err != nil {
+			problems = append(problems, err)
+		}
+	}
 	for _, c := range p.Filter(plan.Conflict) {
 		problems = append(problems, fmt.Errorf("device %q conflicts: %s", c.Desired.Name, c.Reason))
 	}
@@ -169,8 +181,13 @@ func preflight(p plan.Plan, folders *atomicfile.Folders) ([]job, error) {
 	probed := map[*atomicfile.Dir]bool{}
 	for _, c := range p.Changes {
 		switch c.Action {
-		case plan.UpdateTags, plan.Delete:
+		case plan.UpdateTags:
 			jobs = append(jobs, job{change: c})
+			continue
+		case plan.Delete:
+			j := pruned[c.Existing.Serial]
+			j.change = c
+			jobs = append(jobs, j)
 			continue
 		case plan.Create, plan.Replace:
 		default:
@@ -195,7 +212,7 @@ func preflight(p plan.Plan, folders *atomicfile.Folders) ([]job, error) {
 		}
 		if exists, err := dir.Exists(name); err != nil {
 			problems = append(problems, fmt.Errorf("device %q: %w", d.Name, err))
-		} else if exists && c.Action == plan.Create {
+		} else if exists && c.Action == plan.Create && !c.MoveAside {
 			problems = append(problems, fmt.Errorf("device %q: outfile %s already exists; mfabulk never overwrites an outfile", d.Name, d.Outfile))
 		}
 		jobs = append(jobs, job{change: c, recipients: rs, dir: dir, name: name})
@@ -204,6 +221,49 @@ func preflight(p plan.Plan, folders *atomicfile.Folders) ([]job, error) {
 		return nil, &PreflightError{Problems: dedupe(problems)}
 	}
 	return jobs, nil
+}
+
+// outfilesBySerial finds, through the records in the manifest's outfile
+// folders, the outfile of each device this account holds, so that pruning
+// a device can move its outfile aside.
+func outfilesBySerial(p plan.Plan, folders *atomicfile.Folders) (map[string]job, error) {
+	out := map[string]job{}
+	seen := map[*atomicfile.Dir]bool{}
+	for _, c := range p.Changes {
+		if c.Desired == nil {
+			continue
+		}
+		base, rel, _ := c.Desired.Location()
+		dir, err := folders.Open(base, rel)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("outfile folder: %w", err)
+		}
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		names, err := dir.Names()
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			name, ok := strings.CutSuffix(strings.TrimPrefix(n, "."), ".id")
+			if !ok || !strings.HasPrefix(n, ".") {
+				continue
+			}
+			rec, err := journal.ReadRecord(dir, name)
+			if err != nil {
+				return nil, err
+			}
+			if rec != nil && rec.Account == p.Account {
+				out[rec.Serial] = job{dir: dir, name: name}
+			}
+		}
+	}
+	return out, nil
 }
 
 // dedupe drops repeated problems: a bad folder is one problem, not one per

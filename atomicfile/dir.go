@@ -300,6 +300,9 @@ func (d *Dir) CleanTemp(name string) (int, error) {
 	return 0, nil
 }
 
+// Names lists the folder's entries.
+func (d *Dir) Names() ([]string, error) { return d.names() }
+
 func (d *Dir) names() ([]string, error) {
 	f, err := d.OpenFile(".", os.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {

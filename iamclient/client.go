@@ -183,6 +183,9 @@ func (c *Client) Create(ctx context.Context, name, path string, tags map[string]
 		if errors.As(err, &exists) && attempts.Load() > 1 {
 			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", attempts.Load(), ErrSeedLost, err)
 		}
+		if attempts.Load() > 1 {
+			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", attempts.Load(), ErrMaybeCommitted, err)
+		}
 		return nil, fmt.Errorf("iam:CreateVirtualMFADevice: %w", err)
 	}
 	d := out.VirtualMFADevice

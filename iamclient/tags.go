@@ -11,10 +11,14 @@ import (
 
 // ListTags returns a device's tags, following IAM's pages to the end.
 func (c *Client) ListTags(ctx context.Context, serial string) (map[string]string, error) {
+	return c.listTags(ctx, serial)
+}
+
+func (c *Client) listTags(ctx context.Context, serial string, optFns ...func(*iam.Options)) (map[string]string, error) {
 	tags := map[string]string{}
 	p := iam.NewListMFADeviceTagsPaginator(c.iam, &iam.ListMFADeviceTagsInput{SerialNumber: aws.String(serial), MaxItems: aws.Int32(1000)})
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+		page, err := p.NextPage(ctx, optFns...)
 		if err != nil {
 			return nil, fmt.Errorf("iam:ListMFADeviceTags %s: %w", serial, err)
 		}

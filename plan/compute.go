@@ -64,9 +64,14 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 	ch := Change{Action: Create, Name: d.Name, Path: d.Path, Desired: d}
 	o, ok := c.observed[strings.ToLower(d.Name)]
 	if !ok {
+		if l := c.obs.Local[d.Name]; l.Outfile && l.OutfileID != "" {
+			ch.MoveAside = true
+			ch.Reason = "the outfile of a deleted device of this name is moved aside"
+		}
 		return ch
 	}
 	ch.Existing = &o
+	ch.CreateID = c.obs.CreateIDs[o.Name]
 	switch {
 	case o.Name != d.Name && o.Path != d.Path:
 		ch.Action, ch.Reason = Conflict, "the account has "+o.Path+o.Name+": same IAM name in another case, at another path; IAM cannot rename or move a device"
@@ -74,19 +79,60 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 		ch.Action, ch.Reason = Conflict, "the account has "+o.Name+": same IAM name in another case; IAM cannot rename a device"
 	case o.Path != d.Path:
 		ch.Action, ch.Reason = Conflict, "it exists at path "+o.Path+"; IAM cannot move a device"
-	case c.obs.SeedLost[d.Name]:
-		ch.Action, ch.Reason = replaceOr(o, "seed lost: an earlier run created it but never wrote its outfile")
 	case c.replace[strings.ToLower(d.Name)]:
 		ch.Action, ch.Reason = replaceOr(o, "replacement requested with --replace")
 	default:
-		ch.Action = Unchanged
-		if c.opts.ManageTags {
+		ch.Action, ch.Reason = c.ownership(d, o)
+		if ch.Action == Unchanged && c.opts.ManageTags {
 			if ch.Tags = diffTags(c.obs.Tags[o.Name], d.Tags); len(ch.Tags) > 0 {
 				ch.Action = UpdateTags
 			}
 		}
 	}
 	return ch
+}
+
+// ownership decides, for a device that exists as declared, whether this
+// folder holds its secret. The proof is the create ID: the one the device
+// is tagged with must be the one the outfile's record (or a pending
+// intent) names. Without proof mfabulk never replaces a device by itself.
+func (c *computation) ownership(d *manifest.Device, o device.Observed) (Action, string) {
+	l := c.obs.Local[d.Name]
+	live, known := c.obs.CreateIDs[o.Name]
+	switch {
+	case c.obs.Busy[d.Name]:
+		return Unchanged, "" // another live run is on it: a notice says so
+	case l.Pending && known && l.IntentID != "" && live == l.IntentID:
+		return replaceOr(o, "seed lost: an earlier run created it but never wrote its outfile")
+	case l.Pending && known && l.IntentAction == string(Replace) && live == l.IntentReplaces:
+		return replaceOr(o, "an earlier replace was interrupted; its old outfile is moved aside")
+	case l.Pending && !known:
+		return Mismatch, "an earlier run meant to create it and left no outfile, but whether this device is the one it made cannot be verified" + c.unverifiable() + "; check it, then run apply --replace " + d.Name
+	case l.Pending:
+		return Mismatch, "an earlier run meant to create it, but the device in the account is not the one it made (another run or person created it), and its outfile is not here; run apply --replace " + d.Name + " to issue a new secret here"
+	case !l.Outfile:
+		return Mismatch, "it exists in the account, but its outfile is not here (" + "another run or a person created it); run apply --replace " + d.Name + " to issue a new secret here, or remove it from the manifest"
+	case l.OutfileID != "" && known && live != l.OutfileID:
+		return Mismatch, "its outfile belongs to an earlier device of the same name (create ID " + short(l.OutfileID) + ", the device now has " + short(live) + "): another run deleted and recreated it; run apply --replace " + d.Name + " to issue a new secret here"
+	}
+	return Unchanged, ""
+}
+
+func (c *computation) unverifiable() string {
+	if c.obs.TagsUnsupported {
+		return " (the endpoint does not support ListMFADeviceTags)"
+	}
+	return ""
+}
+
+func short(id string) string {
+	if id == "" {
+		return "none"
+	}
+	if len(id) > 8 {
+		return id[:8] + "…"
+	}
+	return id
 }
 
 // notices reports the journal's findings on the targeted devices.

@@ -34,6 +34,13 @@ const (
 	// or it must be replaced but is assigned to a user. Apply refuses a plan
 	// with conflicts.
 	Conflict Action = "conflict"
+	// Mismatch is a device whose secret this folder does not provably hold:
+	// it exists without an outfile here, or its outfile belongs to an
+	// earlier device of the same name (another run deleted and recreated
+	// it). mfabulk cannot prove the device is its own, so it never deletes
+	// it by itself: a person chooses (--replace NAME, or remove it from the
+	// manifest). Apply leaves it alone and fails until then.
+	Mismatch Action = "mismatch"
 	// Refused is a device prune would delete but never will: a user has it.
 	Refused Action = "refused"
 	// Unchanged is a listed device that already exists as declared.
@@ -41,7 +48,7 @@ const (
 )
 
 // Actions lists every action in plan order.
-var Actions = []Action{Create, Replace, UpdateTags, Delete, Conflict, Refused, Unchanged}
+var Actions = []Action{Create, Replace, UpdateTags, Delete, Conflict, Mismatch, Refused, Unchanged}
 
 func (a Action) order() int {
 	for i, x := range Actions {
@@ -72,6 +79,14 @@ type Change struct {
 	Existing *device.Observed
 	Reason   string
 	Tags     []TagChange // for UpdateTags
+	// CreateID is the existing device's create-ID tag, when it was read:
+	// a replace records it so that an interrupted replace can be resumed
+	// on proof that the device is still that one.
+	CreateID string
+	// MoveAside is set on a create whose outfile is still there from a
+	// deleted device of the same name that mfabulk made (its record says
+	// so): apply moves it aside first instead of refusing.
+	MoveAside bool
 }
 
 // Observed is what plan knows of the world outside the manifest.
@@ -82,15 +97,39 @@ type Observed struct {
 	// Tags are the current tags of the listed devices that exist, by
 	// device name; read only when the manifest manages tags.
 	Tags map[string]map[string]string
-	// SeedLost names the manifest devices that an earlier run meant to
-	// create and whose outfile does not exist (the journal's intents).
-	SeedLost map[string]bool
+	// Local is what the outfile folder holds for each manifest device, by
+	// the manifest's name.
+	Local map[string]Local
+	// CreateIDs are the live create-ID tags (device.CreateIDTag) of the
+	// devices whose tags were read, by IAM's name; "" when a device has
+	// none. A device absent from the map was not read: its ownership is
+	// unknown.
+	CreateIDs map[string]string
+	// TagsUnsupported is set when the endpoint does not speak
+	// ListMFADeviceTags, so no ownership could be verified.
+	TagsUnsupported bool
 	// Busy names the manifest devices another live run is working on.
 	Busy map[string]bool
 	// Untrusted names the manifest devices whose intent file is not this
 	// plan's (another account's, malformed, a link), with why: reported,
 	// never acted on.
 	Untrusted map[string]string
+}
+
+// Local is one device's evidence in its outfile folder.
+type Local struct {
+	Outfile bool // the outfile exists
+	// OutfileID is the create ID of the device whose secret the outfile
+	// holds, from the record beside it; "" when unknown (an outfile made
+	// before records existed).
+	OutfileID string
+	// Pending is set when an earlier run of this account meant to create
+	// (or replace) the device, did not settle it, and left no outfile.
+	Pending bool
+	// IntentAction, IntentID and IntentReplaces are that intent's action
+	// ("create" or "replace"), the create ID it sent, and the create ID of
+	// the device it was replacing.
+	IntentAction, IntentID, IntentReplaces string
 }
 
 // Options are the user's choices for one plan.

@@ -22,6 +22,15 @@ func compute(t *testing.T, desired []manifest.Device, obs Observed, opts Options
 	return out
 }
 
+// held says this folder holds the outfiles of names.
+func held(names ...string) map[string]Local {
+	l := map[string]Local{}
+	for _, n := range names {
+		l[n] = Local{Outfile: true}
+	}
+	return l
+}
+
 func TestCompute(t *testing.T) {
 	desired := []manifest.Device{
 		{Name: "alice", Path: "/q4/"}, {Name: "bob", Path: "/q4/"}, {Name: "carol", Path: "/q4/"},
@@ -31,7 +40,7 @@ func TestCompute(t *testing.T) {
 		{Name: "bob", Path: "/q4/"}, {Name: "carol", Path: "/other/"}, {Name: "Dave", Path: "/q4/"},
 		{Name: "zed", Path: "/q4/"}, // not in the manifest, no scope: left alone
 	}
-	p, err := Compute(desired, Observed{Account: "123", Devices: observed}, Options{})
+	p, err := Compute(desired, Observed{Account: "123", Devices: observed, Local: held("bob")}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,23 +55,57 @@ func TestCompute(t *testing.T) {
 	if !p.HasChanges() || len(p.Unlisted) != 0 {
 		t.Errorf("HasChanges %v, unlisted %v", p.HasChanges(), p.Unlisted)
 	}
-	p, _ = Compute(desired[1:2], Observed{Devices: observed}, Options{})
+	p, _ = Compute(desired[1:2], Observed{Devices: observed, Local: held("bob")}, Options{})
 	if p.HasChanges() {
 		t.Error("matching account reported changes")
 	}
 }
 
-func TestSeedLostAndReplace(t *testing.T) {
-	desired := []manifest.Device{{Name: "alice", Path: "/"}, {Name: "bob", Path: "/"}, {Name: "carol", Path: "/"}, {Name: "dan", Path: "/"}}
-	observed := []device.Observed{{Name: "alice", Path: "/"}, {Name: "bob", Path: "/", User: "bob"}, {Name: "dan", Path: "/"}}
-	got := compute(t, desired, Observed{Devices: observed, SeedLost: map[string]bool{"alice": true, "bob": true, "carol": true}},
-		Options{Replace: []string{"DAN"}})
-	// alice: ours, unassigned → replace; bob: assigned → never deleted;
-	// carol: the create never reached IAM → plain create; dan: asked for.
-	for name, want := range map[string]Action{"alice": Replace, "bob": Conflict, "carol": Create, "dan": Replace} {
+// TestOwnership is issue 9's rule: a device is replaced by mfabulk on its
+// own only on proof (its create-ID tag is the one this folder's intent
+// sent, or the one an interrupted replace was replacing); a device whose
+// secret this folder does not provably hold is a mismatch, never unchanged.
+func TestOwnership(t *testing.T) {
+	var desired []manifest.Device
+	var observed []device.Observed
+	for _, n := range []string{"lost", "assigned", "notmade", "asked", "other", "resume", "nofile", "stale", "fine", "legacy", "unknown", "busy"} {
+		desired = append(desired, manifest.Device{Name: n, Path: "/"})
+		if n != "notmade" {
+			o := device.Observed{Name: n, Path: "/"}
+			if n == "assigned" {
+				o.User = "bob"
+			}
+			observed = append(observed, o)
+		}
+	}
+	obs := Observed{Devices: observed,
+		Local: map[string]Local{
+			"lost":     {Pending: true, IntentAction: "create", IntentID: "A"},
+			"assigned": {Pending: true, IntentAction: "create", IntentID: "A"},
+			"notmade":  {Pending: true, IntentAction: "create", IntentID: "A"},
+			"asked":    {Outfile: true, OutfileID: "A"},
+			"other":    {Pending: true, IntentAction: "create", IntentID: "A"},
+			"resume":   {Pending: true, IntentAction: "replace", IntentID: "B", IntentReplaces: "A"},
+			"stale":    {Outfile: true, OutfileID: "A"},
+			"fine":     {Outfile: true, OutfileID: "A"},
+			"legacy":   {Outfile: true},
+			"unknown":  {Pending: true, IntentAction: "create", IntentID: "A"},
+		},
+		CreateIDs: map[string]string{"lost": "A", "assigned": "A", "asked": "A", "other": "Z", "resume": "A", "stale": "B", "fine": "A", "legacy": "Q"},
+		Busy:      map[string]bool{"busy": true},
+	}
+	got := compute(t, desired, obs, Options{Replace: []string{"ASKED"}})
+	for name, want := range map[string]Action{
+		"lost": Replace, "assigned": Conflict, "notmade": Create, "asked": Replace, "other": Mismatch,
+		"resume": Replace, "nofile": Mismatch, "stale": Mismatch, "fine": Unchanged, "legacy": Unchanged,
+		"unknown": Mismatch, "busy": Unchanged,
+	} {
 		if got[name].Action != want {
 			t.Errorf("%s: %s (%s), want %s", name, got[name].Action, got[name].Reason, want)
 		}
+	}
+	if !strings.Contains(got["stale"].Reason, "earlier device") || !strings.Contains(got["nofile"].Reason, "not here") {
+		t.Errorf("reasons: %q, %q", got["stale"].Reason, got["nofile"].Reason)
 	}
 }
 
@@ -74,7 +117,7 @@ func TestTags(t *testing.T) {
 	}
 	observed := []device.Observed{{Name: "a", Path: "/"}, {Name: "b", Path: "/"}, {Name: "c", Path: "/"}}
 	tags := map[string]map[string]string{"a": {"team": "old", "stale": "1"}, "b": {"k": "v"}, "c": {"team": "y"}}
-	got := compute(t, desired, Observed{Devices: observed, Tags: tags}, Options{ManageTags: true})
+	got := compute(t, desired, Observed{Devices: observed, Tags: tags, Local: held("a", "b", "c")}, Options{ManageTags: true})
 	if got["a"].Action != UpdateTags || len(got["a"].Tags) != 3 {
 		t.Fatalf("a: %+v", got["a"])
 	}
@@ -91,7 +134,7 @@ func TestTags(t *testing.T) {
 	if got["c"].Action != Unchanged {
 		t.Errorf("c: %+v", got["c"])
 	}
-	if got := compute(t, desired, Observed{Devices: observed, Tags: tags}, Options{}); got["a"].Action != Unchanged {
+	if got := compute(t, desired, Observed{Devices: observed, Tags: tags, Local: held("a", "b", "c")}, Options{}); got["a"].Action != Unchanged {
 		t.Error("tags compared although the manifest does not manage them")
 	}
 }
@@ -109,7 +152,7 @@ func TestPruneAndTarget(t *testing.T) {
 		{Name: "a", Path: "/q4/"}, {Name: "old", Path: "/q4/"}, {Name: "kept", Path: "/q4/", User: "kim", EnableDate: time.Now()},
 		{Name: "outside", Path: "/other/"},
 	}
-	obs := Observed{Devices: observed}
+	obs := Observed{Devices: observed, Local: held("a")}
 	scope := []string{"/q4/"}
 	p, _ := Compute(desired, obs, Options{Scopes: scope})
 	if p.HasChanges() || len(p.Unlisted) != 2 {

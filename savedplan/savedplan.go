@@ -4,8 +4,10 @@
 // A saved plan records the manifests it read (paths), the options, the
 // plan itself (as a jsonplan document, for reviewers and tools) and a
 // fingerprint: a SHA-256 over the tool version, each manifest file's
-// content, every observed device (serial, user, enable date), the tags
-// read, the journal's seed-lost devices and the options. Apply recomputes
+// content, the resolved devices (recipients above all, which may come from
+// recipients files), every observed device (serial, user, enable date),
+// the tags and create IDs read, what the outfile folders hold (outfiles,
+// records, intents) and the options. Apply recomputes
 // the plan from the same manifests and options and refuses when the
 // fingerprint differs. A saved plan holds no secret.
 package savedplan
@@ -80,9 +82,13 @@ func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, op
 			line("tag", name, k, obs.Tags[name][k])
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(obs.SeedLost)) {
-		line("seed-lost", name)
+	for _, name := range slices.Sorted(maps.Keys(obs.Local)) {
+		line("local", name, fmt.Sprintf("%+v", obs.Local[name]))
 	}
+	for _, name := range slices.Sorted(maps.Keys(obs.CreateIDs)) {
+		line("create-id", name, obs.CreateIDs[name])
+	}
+	line("tags-unsupported", obs.TagsUnsupported)
 	for _, name := range slices.Sorted(maps.Keys(obs.Busy)) {
 		line("busy", name)
 	}

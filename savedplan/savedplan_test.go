@@ -43,7 +43,12 @@ func TestFingerprint(t *testing.T) {
 		},
 		"seed lost": func() string {
 			o := obs
-			o.SeedLost = map[string]bool{"a": true}
+			o.Local = map[string]plan.Local{"a": {Pending: true, IntentID: "x"}}
+			return Fingerprint("v1", m, o, plan.Options{})
+		},
+		"a create ID": func() string {
+			o := obs
+			o.CreateIDs = map[string]string{"a": "other"}
 			return Fingerprint("v1", m, o, plan.Options{})
 		},
 		"--prune":  func() string { return Fingerprint("v1", m, obs, plan.Options{Prune: true}) },

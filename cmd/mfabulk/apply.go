@@ -104,7 +104,7 @@ func runApply(cmd *cobra.Command, s settings, streams IO, pl planned, approved b
 		}
 	}
 	started := time.Now()
-	progress := view.NewProgress(streams.Out, streams.OutTTY && !jsonOut, len(p.Changes)-p.Count(plan.Unchanged)-p.Count(plan.Refused))
+	progress := view.NewProgress(streams.Out, streams.OutTTY && !jsonOut, len(p.Changes)-p.Count(plan.Unchanged)-p.Count(plan.Refused)-p.Count(plan.Mismatch))
 	if jsonOut {
 		progress = view.NewProgress(streams.Err, false, 0)
 	}
@@ -124,6 +124,10 @@ func runApply(cmd *cobra.Command, s settings, streams IO, pl planned, approved b
 	}
 	if len(res.Failed()) > 0 {
 		return exitCodeError{exitError}
+	}
+	if n := p.Count(plan.Mismatch); n > 0 {
+		return withHint(fmt.Errorf("%d device(s) left alone: their secret is not provably in this folder (see \"! mismatch\" above)", n),
+			"check each one, then run apply --replace NAME to issue a new secret here, or remove it from the manifest")
 	}
 	return nil
 }

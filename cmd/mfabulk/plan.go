@@ -98,7 +98,7 @@ func computePlan(ctx context.Context, s settings, streams IO, files []string, so
 		return planned{}, err
 	}
 	rp := view.NewRefreshProgress(streams.Err, streams.OutTTY)
-	obs, err := refresh.Observe(ctx, client, m, refresh.Options{Parallelism: s.integer("parallelism"), Targets: so.Targets, Progress: rp.Update})
+	obs, err := refresh.Observe(ctx, client, m, refresh.Options{Parallelism: s.integer("parallelism"), Targets: so.Targets, Progress: rp.Update, Unsupported: iamclient.TagsUnsupported})
 	rp.Done()
 	if err != nil {
 		return planned{}, err

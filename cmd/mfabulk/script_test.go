@@ -86,7 +86,10 @@ func setupScript(env *testscript.Env) error {
 //	iamlocal create NAME PATH   a device made by someone else
 //	iamlocal fail NAME CODE     calls naming NAME fail with CODE ("" clears)
 //	iamlocal assign NAME USER   enables the device for a user
-//	iamlocal tags NAME K=V…     sets a device's tags by hand
+//	iamlocal tags NAME K=V…     sets a device's tags by hand, as a person
+//	                            would: mfabulk's own mfabulk:create-id stays
+//	showtags NAME               (below) leaves out mfabulk:* tags, whose
+//	                            values are random
 //	iamlocal showtags NAME      prints a device's tags, K=V a line
 //	iamlocal mutations N        asserts N requests that change something
 //	iamlocal devices            prints PATH+NAME of every device
@@ -105,6 +108,13 @@ func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(srv.Assign(args[1], args[2]))
 	case args[0] == "tags" && len(args) >= 2:
 		var tags []iamlocal.Tag
+		if d, ok := srv.Device(args[1]); ok {
+			for _, t := range d.Tags {
+				if strings.HasPrefix(t.Key, "mfabulk:") {
+					tags = append(tags, t)
+				}
+			}
+		}
 		for _, kv := range args[2:] {
 			k, v, _ := strings.Cut(kv, "=")
 			tags = append(tags, iamlocal.Tag{Key: k, Value: v})
@@ -117,7 +127,9 @@ func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		var lines []string
 		for _, t := range d.Tags {
-			lines = append(lines, t.Key+"="+t.Value)
+			if !strings.HasPrefix(t.Key, "mfabulk:") {
+				lines = append(lines, t.Key+"="+t.Value)
+			}
 		}
 		sort.Strings(lines)
 		for _, l := range lines {
