@@ -18,7 +18,6 @@ import (
 	"sync"
 
 	"filippo.io/age"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/mfabulk/mfabulk/atomicfile"
 	"github.com/mfabulk/mfabulk/iamclient"
@@ -40,7 +39,18 @@ type API interface {
 type Options struct {
 	Parallelism int         // creates in flight at once; 0 means 8
 	OnEvent     func(Event) // called from one goroutine at a time; may be nil
+	// Stop, once closed, starts no further device while letting those in
+	// flight finish and write their outfiles: the soft stop of a first
+	// Ctrl-C. Cancelling Run's context is the hard stop: calls in flight
+	// are abandoned and their intents left for the next plan. A device
+	// not started gets no intent, and ErrNotStarted as its outcome.
+	Stop <-chan struct{}
 }
+
+// ErrNotStarted is the error of a device that Run did not start because
+// it was stopped (see [Options.Stop]) or its context was cancelled first.
+// Nothing was done for such a device: no intent, no call.
+var ErrNotStarted = errors.New("not started: apply was interrupted")
 
 // EventKind says what happened to a device.
 type EventKind int
@@ -78,13 +88,17 @@ type Outcome struct {
 	// replace it.
 	SeedLost bool
 	// NotAttempted is set for devices skipped once the account's device
-	// quota was reached.
+	// quota was reached, or not started because the run was interrupted
+	// (then Err wraps ErrNotStarted).
 	NotAttempted bool
 }
 
 // Result lists every device's outcome, in plan order.
 type Result struct {
 	Outcomes []Outcome
+	// Interrupted is set when Stop was closed or the context cancelled
+	// before Run returned, even if every device had already started.
+	Interrupted bool
 }
 
 // Failed returns the outcomes that failed.
@@ -142,10 +156,40 @@ func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error
 	}
 	r := runner{api: api, plan: p}
 	res := Result{Outcomes: make([]Outcome, len(jobs))}
-	g := new(errgroup.Group)
-	g.SetLimit(limit)
+	// A slot is taken before a device starts, and the stop is checked once
+	// the slot is ours: a device whose turn comes after an interrupt is
+	// never started, so it gets no intent.
+	slots := make(chan struct{}, limit)
+	stopped := func() bool {
+		select {
+		case <-opts.Stop:
+			return true
+		case <-ctx.Done():
+			return true
+		default:
+			return false
+		}
+	}
+	var wg sync.WaitGroup
 	for i, j := range jobs {
-		g.Go(func() error {
+		select {
+		case slots <- struct{}{}:
+		case <-opts.Stop:
+		case <-ctx.Done():
+		}
+		if stopped() {
+			for k := i; k < len(jobs); k++ {
+				c := jobs[k].change
+				res.Outcomes[k] = Outcome{Device: c.Name, Action: c.Action, NotAttempted: true,
+					Err: fmt.Errorf("device %q %w", c.Name, ErrNotStarted)}
+				if c.Desired != nil {
+					res.Outcomes[k].Outfile = c.Desired.Outfile
+				}
+			}
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
 			emit(Started, Outcome{Device: j.change.Name, Action: j.change.Action})
 			o := r.dispatch(ctx, j)
 			res.Outcomes[i] = o
@@ -154,10 +198,10 @@ func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error
 			} else {
 				emit(Created, o)
 			}
-			return nil // one device's failure must not cancel the others
 		})
 	}
-	g.Wait()
+	wg.Wait()
+	res.Interrupted = stopped()
 	return res, nil
 }
 

@@ -18,14 +18,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"os"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/mfabulk/mfabulk/atomicfile"
+	"github.com/mfabulk/mfabulk/internal/inputfile"
 	"github.com/mfabulk/mfabulk/jsonplan"
 	"github.com/mfabulk/mfabulk/manifest"
 	"github.com/mfabulk/mfabulk/plan"
@@ -118,15 +117,19 @@ func IsSavedPlan(data []byte) bool {
 	return json.Unmarshal(data, &f) == nil && f.FormatVersion != nil && f.Fingerprint != nil && f.Plan != nil
 }
 
-// Read loads a saved plan.
+// MaxSize bounds a saved plan file; a plan of thousands of devices is a
+// few megabytes.
+const MaxSize = 64 << 20
+
+// Read loads a saved plan. It refuses anything but a regular file of at
+// most MaxSize bytes, so that a FIFO or a device cannot hang apply.
 func Read(path string) (File, error) {
-	fh, err := os.Open(path)
+	data, err := inputfile.Read(path, MaxSize)
 	if err != nil {
-		return File{}, err
+		return File{}, fmt.Errorf("reading saved plan: %w", err)
 	}
-	defer fh.Close()
 	var f File
-	if err := json.NewDecoder(io.LimitReader(fh, 64<<20)).Decode(&f); err != nil {
+	if err := json.Unmarshal(data, &f); err != nil {
 		return File{}, fmt.Errorf("%s is not a saved plan: %w", path, err)
 	}
 	if f.FormatVersion != FormatVersion || f.Fingerprint == "" {

@@ -1,10 +1,12 @@
 package view
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mfabulk/mfabulk/apply"
@@ -21,6 +23,9 @@ type Progress struct {
 	done   int
 	failed int
 	start  time.Time
+	// inFlight counts devices started and not yet settled; it is read by
+	// the interrupt handler, from another goroutine.
+	inFlight atomic.Int64
 }
 
 // NewProgress starts a progress display for total changes.
@@ -32,8 +37,10 @@ func NewProgress(w io.Writer, tty bool, total int) *Progress {
 // time.
 func (p *Progress) Event(e apply.Event) {
 	if e.Kind == apply.Started {
+		p.inFlight.Add(1)
 		return
 	}
+	p.inFlight.Add(-1)
 	p.done++
 	if e.Kind == apply.Failed {
 		p.failed++
@@ -63,6 +70,20 @@ func (p *Progress) draw() {
 	}
 	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %d/%d, %d failed, %.1f/s, ETA %s",
 		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), p.done, p.total, p.failed, rate, eta)
+}
+
+// InFlight returns how many devices are started and not yet settled. It
+// is safe to call from any goroutine.
+func (p *Progress) InFlight() int { return int(p.inFlight.Load()) }
+
+// Interrupted tells the user, on w, that a first interrupt was received:
+// devices in flight are finishing, and a second one stops at once.
+func (p *Progress) Interrupted(w io.Writer) {
+	prefix := "\n"
+	if p.tty {
+		prefix = "\r\x1b[K"
+	}
+	fmt.Fprintf(w, "%sInterrupt received; finishing %d device(s) in flight; press Ctrl-C again to stop now.\n", prefix, p.InFlight())
 }
 
 // Done ends the bar's line.
@@ -100,8 +121,11 @@ func Event(w io.Writer, e apply.Event) {
 func ApplySummary(w io.Writer, r apply.Result) {
 	counts := map[plan.Action]int{}
 	var failed, skipped int
+	var notStarted []string
 	for _, o := range r.Outcomes {
 		switch {
+		case errors.Is(o.Err, apply.ErrNotStarted):
+			notStarted = append(notStarted, o.Device)
 		case o.NotAttempted:
 			skipped++
 		case o.Err != nil:
@@ -110,7 +134,11 @@ func ApplySummary(w io.Writer, r apply.Result) {
 			counts[o.Action]++
 		}
 	}
-	fmt.Fprintf(w, "\nApply complete: %d created, ", counts[plan.Create])
+	verb := "complete"
+	if r.Interrupted || len(notStarted) > 0 {
+		verb = "interrupted"
+	}
+	fmt.Fprintf(w, "\nApply %s: %d created, ", verb, counts[plan.Create])
 	for _, a := range []struct {
 		action plan.Action
 		verb   string
@@ -123,13 +151,22 @@ func ApplySummary(w io.Writer, r apply.Result) {
 	if skipped > 0 {
 		fmt.Fprintf(w, ", %d not attempted (device quota reached)", skipped)
 	}
+	if len(notStarted) > 0 {
+		fmt.Fprintf(w, ", %d not started", len(notStarted))
+	}
 	fmt.Fprintln(w, ".")
+	if len(notStarted) > 0 {
+		fmt.Fprintf(w, "\nNot started (nothing was done for them; run apply again): %s\n", compactList(notStarted, 20))
+	}
 	if failed+skipped == 0 {
 		return
 	}
 	fmt.Fprintf(w, "\nFailures:\n")
 	hints := map[string]bool{}
 	for _, o := range r.Failed() {
+		if errors.Is(o.Err, apply.ErrNotStarted) {
+			continue
+		}
 		code := o.Code
 		if code == "" {
 			code = "-"
@@ -147,6 +184,15 @@ func ApplySummary(w io.Writer, r apply.Result) {
 	for _, h := range lines {
 		fmt.Fprintf(w, "hint: %s\n", h)
 	}
+}
+
+// compactList joins names, showing at most max of them and the count of
+// the rest, so that an interrupt of a large apply prints one line.
+func compactList(names []string, limit int) string {
+	if len(names) <= limit {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:limit], ", "), len(names)-limit)
 }
 
 // permission names the IAM permission an action needs.

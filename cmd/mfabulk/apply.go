@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,7 +100,7 @@ func runApply(cmd *cobra.Command, s settings, streams IO, pl planned, approved b
 			"rename the device in the manifest, or delete the existing device, then run apply again")
 	}
 	if !approved {
-		if err := confirm(streams, s.boolean("auto-approve")); err != nil {
+		if err := confirm(cmd.Context(), streams, s.boolean("auto-approve")); err != nil {
 			return err
 		}
 	}
@@ -108,10 +109,15 @@ func runApply(cmd *cobra.Command, s settings, streams IO, pl planned, approved b
 	if jsonOut {
 		progress = view.NewProgress(streams.Err, false, 0)
 	}
+	// The first Ctrl-C from here on lets the devices in flight finish;
+	// the second abandons them (see interrupts).
+	stop, endSoft := streams.Interrupts.softPhase(func() { progress.Interrupted(streams.Err) })
 	res, err := apply.Run(cmd.Context(), pl.client, p, apply.Options{
 		Parallelism: s.integer("parallelism"),
 		OnEvent:     progress.Event,
+		Stop:        stop,
 	})
+	endSoft()
 	if err != nil {
 		return err
 	}
@@ -121,6 +127,9 @@ func runApply(cmd *cobra.Command, s settings, streams IO, pl planned, approved b
 	}
 	if err := writeReport(s, streams, p, res, started, jsonOut); err != nil {
 		return err
+	}
+	if res.Interrupted {
+		return exitCodeError{exitInterrupted}
 	}
 	if len(res.Failed()) > 0 {
 		return exitCodeError{exitError}
@@ -148,8 +157,10 @@ func writeReport(s settings, streams IO, p plan.Plan, res apply.Result, started 
 }
 
 // confirm asks for "yes" on a terminal; without one, only --auto-approve
-// lets apply go ahead, so a scheduler never hangs on a prompt.
-func confirm(streams IO, autoApprove bool) error {
+// lets apply go ahead, so a scheduler never hangs on a prompt. Ctrl-C at
+// the prompt cancels ctx, which ends the wait at once: the read itself
+// cannot be interrupted, and is left to end with the process.
+func confirm(ctx context.Context, streams IO, autoApprove bool) error {
 	if autoApprove {
 		return nil
 	}
@@ -158,7 +169,21 @@ func confirm(streams IO, autoApprove bool) error {
 			"review the plan, then pass --auto-approve to apply without asking")
 	}
 	fmt.Fprint(streams.Out, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-	line, _ := bufio.NewReader(streams.In).ReadString('\n')
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(streams.In).ReadString('\n')
+		answer <- line
+	}()
+	var line string
+	select {
+	case line = <-answer:
+	case <-ctx.Done():
+		fmt.Fprintln(streams.Out)
+		return withHint(errInterrupted, "nothing was changed")
+	}
+	if ctx.Err() != nil {
+		return withHint(errInterrupted, "nothing was changed")
+	}
 	if strings.TrimSpace(line) != "yes" {
 		return withHint(errors.New("apply cancelled"), "nothing was changed")
 	}

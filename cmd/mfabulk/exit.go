@@ -9,7 +9,8 @@ import (
 	"github.com/mfabulk/mfabulk/iamclient"
 )
 
-// Exit codes, as terraform's -detailed-exitcode has them.
+// Exit codes, as terraform's -detailed-exitcode has them, and 130 (see
+// exitInterrupted) when Ctrl-C stopped the command.
 const (
 	exitOK      = 0
 	exitError   = 1
@@ -49,6 +50,9 @@ func exitCode(err error, streams IO) int {
 	if hint := hintFor(err); hint != "" {
 		fmt.Fprintf(streams.Err, "mfabulk: hint: %s\n", hint)
 	}
+	if errors.Is(err, errInterrupted) || errors.Is(err, context.Canceled) || streams.Interrupts.interrupted() {
+		return exitInterrupted
+	}
 	return exitError
 }
 
@@ -62,7 +66,7 @@ func hintFor(err error) string {
 	if errors.As(err, &pre) {
 		return "nothing was created; fix the problems above and run apply again"
 	}
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, errInterrupted) {
 		return "interrupted; run plan to see what was done"
 	}
 	switch iamclient.ErrorCode(err) {

@@ -5,11 +5,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"golang.org/x/term"
+
+	"github.com/mfabulk/mfabulk/internal/nodump"
 	"github.com/mfabulk/mfabulk/view"
 )
 
@@ -24,6 +28,9 @@ type IO struct {
 	Err    io.Writer
 	InTTY  bool
 	OutTTY bool
+	// Interrupts is the process's Ctrl-C handling; nil when a test runs
+	// a command in-process, which then only sees its context cancelled.
+	Interrupts *interrupts
 }
 
 func main() {
@@ -32,10 +39,21 @@ func main() {
 
 // mainExit runs the command line on the process's streams; it is also the
 // entry point testscript uses for the "mfabulk" command.
+//
+// Before anything else it keeps the process out of core dumps (a seed is in
+// memory from a create's response until it is sealed), and takes over
+// SIGINT and SIGTERM for the two-stage stop of [interrupts].
 func mainExit() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	streams := IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, InTTY: isTerminal(os.Stdin), OutTTY: isTerminal(os.Stdout)}
+	if err := nodump.Apply(); err != nil {
+		fmt.Fprintf(os.Stderr, "mfabulk: error: protecting secrets from core dumps: %v\n", err)
+		return exitError
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, in := newInterrupts(context.Background(), os.Stderr, os.Exit)
+	go in.watch(sigs)
+	streams := IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, InTTY: isTerminal(os.Stdin), OutTTY: isTerminal(os.Stdout), Interrupts: in}
 	return run(ctx, os.Args[1:], streams)
 }
 
@@ -45,7 +63,8 @@ func styleFor(streams IO) view.Style {
 	return view.Style{Color: streams.OutTTY && !noColor}
 }
 
+// isTerminal asks the terminal driver (isatty), not the file mode: /dev/null
+// is a character device too, and cron and CI run with it as standard input.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }

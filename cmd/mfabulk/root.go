@@ -17,6 +17,9 @@ func run(ctx context.Context, args []string, streams IO) int {
 	var mu sync.Mutex
 	streams.Out = &lockedWriter{mu: &mu, w: streams.Out}
 	streams.Err = &lockedWriter{mu: &mu, w: streams.Err}
+	if streams.Interrupts != nil {
+		streams.Interrupts.setErr(streams.Err)
+	}
 	root := newRootCmd(streams)
 	root.SetArgs(args)
 	root.SetIn(streams.In)

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mfabulk/mfabulk/iamclient"
+	"github.com/mfabulk/mfabulk/internal/inputfile"
 )
 
 // settings are a command's effective options, after viper layered flag >
@@ -66,10 +67,15 @@ func configPath(cmd *cobra.Command) (string, bool) {
 	return "", false
 }
 
+// maxConfigSize bounds a config file: a few settings, never a megabyte.
+const maxConfigSize = 1 << 20
+
 // readConfig loads a config file, refusing keys no command knows so that a
-// misspelled setting is an error rather than silently ignored.
+// misspelled setting is an error rather than silently ignored. It is read
+// through inputfile, so a FIFO or a device given as the config file is an
+// error instead of a hang or an endless read.
 func readConfig(v *viper.Viper, path string, known map[string]bool) (map[string]bool, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, maxConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
 	}

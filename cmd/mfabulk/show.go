@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfabulk/mfabulk/internal/inputfile"
 	"github.com/mfabulk/mfabulk/qrterm"
 	"github.com/mfabulk/mfabulk/seal"
 )
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
+
+// maxOutfileSize bounds an outfile: a sealed QR code is a few KB.
+const maxOutfileSize = 1 << 20
 
 func newShowCmd(streams IO) *cobra.Command {
 	cmd := &cobra.Command{
@@ -50,9 +53,9 @@ func runShow(streams IO, s settings, path string) error {
 	if err != nil {
 		return fmt.Errorf("reading identity: %w", err)
 	}
-	ct, err := os.ReadFile(path)
+	ct, err := inputfile.Read(path, maxOutfileSize)
 	if err != nil {
-		return err
+		return fmt.Errorf("reading outfile: %w", err)
 	}
 	secret, err := seal.Decrypt(ct, ids)
 	if err != nil {
