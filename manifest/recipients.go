@@ -23,7 +23,7 @@ const maxRecipientsFile = 1 << 20
 // share one list, so a team file of 1,000 keys named by 20,000 devices
 // costs 1,000; but 40,000 devices that each add their own key to it would
 // need 40 million entries, from a 4 MiB manifest.
-const maxRecipientEntries = 1 << 21
+var maxRecipientEntries = 1 << 21
 
 // maxBadLines bounds the diagnostics for the lines of one recipients file.
 const maxBadLines = 10
