@@ -29,13 +29,13 @@ type bounded struct {
 // runBounded runs mfabulk as a subprocess in dir and kills it after
 // deadline, failing the test: a run that never returns must fail the
 // test, not hang it. Outside the race detector (whose shadow memory
-// needs terabytes of address space) the child also gets a 2 GiB address
+// needs terabytes of address space) the child also gets a 3 GiB address
 // space limit, so that a regression dies rather than swapping the machine.
 func runBounded(t *testing.T, dir string, deadline time.Duration, args ...string) bounded {
 	t.Helper()
 	cmd := subprocess(args...)
 	if !raceEnabled {
-		cmd.Args = append([]string{"prlimit", "--as=2147483648", os.Args[0]}, args...)
+		cmd.Args = append([]string{"prlimit", "--as=3221225472", os.Args[0]}, args...)
 		path, err := exec.LookPath("prlimit")
 		if err != nil {
 			t.Fatalf("prlimit: %v", err)
