@@ -47,6 +47,11 @@ type Manifest struct {
 }
 
 // Device is one desired virtual MFA device with every default applied.
+//
+// Recipients and Tags are shared between devices that got the same ones
+// (every device that adds nothing to defaults shares the defaults' list
+// and map), so that a small manifest cannot expand into defaults ×
+// devices copies: read them, never modify them.
 type Device struct {
 	Name       string
 	Path       string
