@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Pos is a place in a manifest file; Line and Col are 1-based.
@@ -56,12 +58,35 @@ type collector struct {
 	x            *crossFile
 	diags        Diagnostics
 	tagsDeclared bool // a "tags" key appears anywhere in the file
+
+	lists    map[string][]string // recipient lists by their sources, shared by devices
+	reported map[*yaml.Node]bool // nodes whose shared problem was reported
 }
 
-// crossFile holds what must be unique across every manifest of a run.
+// maxDiagnostics bounds the problems listed, so that a small manifest
+// with a problem repeated a million times cannot exhaust memory or bury
+// the first problems; the rest are counted.
+const maxDiagnostics = 1000
+
+// crossFile holds what must be unique across every manifest of a run, and
+// what is worked out once per run and shared by every device, so that the
+// cost of a manifest stays proportional to its size: a recipients file
+// named by 20,000 devices is read and parsed once, a recipient string is
+// parsed once, a template is parsed once.
 type crossFile struct {
 	names    map[string]declared // by lower-case device name
 	outfiles map[string]declared // by absolute outfile path
+
+	recipients map[string]error           // seal.ParseRecipient's verdict by recipient text
+	files      map[string]*recipientsFile // by manifest folder and cleaned path
+	roots      map[string]rootOrErr       // opened manifest folders
+	templates  map[string]templateOrErr   // parsed outfile templates by text
+	dirs       map[string]bool            // escapesBySymlink's verdict by folder
+	entries    int                        // recipients held in distinct per-device lists
+
+	ndiags  int // diagnostics recorded, across files
+	dropped int // diagnostics past maxDiagnostics, counted only
+	first   Pos // where the first dropped one was
 }
 
 type declared struct {
@@ -70,7 +95,38 @@ type declared struct {
 }
 
 func newCrossFile() *crossFile {
-	return &crossFile{names: map[string]declared{}, outfiles: map[string]declared{}}
+	return &crossFile{
+		names:      map[string]declared{},
+		outfiles:   map[string]declared{},
+		recipients: map[string]error{},
+		files:      map[string]*recipientsFile{},
+		roots:      map[string]rootOrErr{},
+		templates:  map[string]templateOrErr{},
+		dirs:       map[string]bool{},
+	}
+}
+
+// close releases the folders opened for recipients files.
+func (x *crossFile) close() {
+	for _, r := range x.roots {
+		if r.root != nil {
+			r.root.Close()
+		}
+	}
+}
+
+// finish sorts the diagnostics and, when some were dropped, adds one last
+// that says how many.
+func (x *crossFile) finish(ds Diagnostics) Diagnostics {
+	ds.sort()
+	if x.dropped > 0 {
+		ds = append(ds, Diagnostic{
+			Pos:     x.first,
+			Message: fmt.Sprintf("%d more problem(s) not listed: mfabulk lists the first %d; fix these and validate again", x.dropped, maxDiagnostics),
+			Rule:    "too-many-problems",
+		})
+	}
+	return ds
 }
 
 // where names an earlier declaration as briefly as the reader needs.
@@ -82,6 +138,14 @@ func (c *collector) where(p Pos) string {
 }
 
 func (c *collector) at(line, col int, rule, format string, args ...any) {
+	if c.x.ndiags >= maxDiagnostics {
+		if c.x.dropped == 0 {
+			c.x.first = Pos{File: c.file, Line: line, Col: col}
+		}
+		c.x.dropped++
+		return
+	}
+	c.x.ndiags++
 	c.diags = append(c.diags, Diagnostic{
 		Pos:     Pos{File: c.file, Line: line, Col: col},
 		Message: fmt.Sprintf(format, args...),

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mfabulk/mfabulk/internal/inputfile"
 )
 
 // MaxFileSize bounds what Load reads, so that a huge or hostile file
@@ -44,6 +47,11 @@ type Manifest struct {
 }
 
 // Device is one desired virtual MFA device with every default applied.
+//
+// Recipients and Tags are shared between devices that got the same ones
+// (every device that adds nothing to defaults shares the defaults' list
+// and map), so that a small manifest cannot expand into defaults ×
+// devices copies: read them, never modify them.
 type Device struct {
 	Name       string
 	Path       string
@@ -58,6 +66,10 @@ type Device struct {
 // stands for every *.yaml and *.yml file in it, in name order. A device
 // name or outfile used twice, even in different files, is a problem. When
 // there are problems the error is a [Diagnostics] holding all of them.
+//
+// Every file is read through [inputfile.Read]: a FIFO, a device or a
+// folder among them is an error naming it (rather than a read that never
+// returns), and nothing past [MaxFileSize] is read.
 func Load(paths ...string) (*Manifest, error) {
 	files, err := expand(paths)
 	if err != nil {
@@ -65,11 +77,19 @@ func Load(paths ...string) (*Manifest, error) {
 	}
 	m := &Manifest{Files: files}
 	x := newCrossFile()
+	defer x.close()
 	var diags Diagnostics
 	for _, file := range files {
-		data, err := readLimited(file)
+		c := &collector{file: file, x: x}
+		data, err := inputfile.Read(file, MaxFileSize)
+		var tooLarge *inputfile.TooLargeError
+		if errors.As(err, &tooLarge) {
+			c.at(1, 1, "file-size", "manifest is larger than %d bytes", MaxFileSize)
+			diags = append(diags, c.diags...)
+			continue
+		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", file, unwrapPathError(err))
 		}
 		root, err := filepath.Abs(filepath.Dir(file))
 		if err != nil {
@@ -77,7 +97,6 @@ func Load(paths ...string) (*Manifest, error) {
 		}
 		sum := sha256.Sum256(data)
 		m.Digests = append(m.Digests, hex.EncodeToString(sum[:]))
-		c := &collector{file: file, x: x}
 		devs, scopes := c.check(root, data)
 		m.Devices = append(m.Devices, devs...)
 		m.Scopes = append(m.Scopes, scopes...)
@@ -85,20 +104,20 @@ func Load(paths ...string) (*Manifest, error) {
 		diags = append(diags, c.diags...)
 	}
 	if len(diags) > 0 {
-		diags.sort()
-		return nil, diags
+		return nil, x.finish(diags)
 	}
 	return m, nil
 }
 
 // Parse validates one manifest's data as if read from file, resolving
-// outfiles against root.
+// outfiles and recipients files against root.
 func Parse(file, root string, data []byte) (*Manifest, error) {
-	c := &collector{file: file, x: newCrossFile()}
+	x := newCrossFile()
+	defer x.close()
+	c := &collector{file: file, x: x}
 	devs, scopes := c.check(root, data)
 	if len(c.diags) > 0 {
-		c.diags.sort()
-		return nil, c.diags
+		return nil, x.finish(c.diags)
 	}
 	return &Manifest{Files: []string{file}, Devices: devs, Scopes: scopes, ManagesTags: c.tagsDeclared}, nil
 }
@@ -127,19 +146,6 @@ func expand(paths []string) ([]string, error) {
 		out = append(out, found...)
 	}
 	return out, nil
-}
-
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return data, nil
 }
 
 // file checks one manifest file's data.

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mfabulk/mfabulk/seal"
 )
 
 const key1 = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
@@ -103,6 +106,17 @@ func TestRules(t *testing.T) {
 		{"scope path", "version: 1\nscope: {paths: [nope]}\ndevices: []\n", "path-pattern", "m.yaml:2:17"},
 		{"outside scope", "version: 1\nscope: {paths: [/q4/]}\ndevices:\n  - name: a\n    recipients: [KEY]\n", "scope", "m.yaml:4:11"},
 		{"scope typo", "version: 1\nscope: {path: [/q4/]}\ndevices: []\n", "yaml-unknown-field", "m.yaml:2:9"},
+		{"outfile is a journal", "version: 1\ndevices:\n  - name: a\n    outfile: out/.bob.png.age.intent\n    recipients: [KEY]\n", "outfile-reserved", "m.yaml:4:14"},
+		{"outfile is a temp file", "version: 1\ndevices:\n  - name: a\n    outfile: out/.bob.png.age.tmp-123\n    recipients: [KEY]\n", "outfile-reserved", "m.yaml:4:14"},
+		{"outfile is moved aside", "version: 1\ndevices:\n  - name: a\n    outfile: out/bob.png.age.replaced-20260101T000000Z\n    recipients: [KEY]\n", "outfile-reserved", "m.yaml:4:14"},
+		{"outfile hidden template", "version: 1\ndefaults: {outfile: \".{{.Name}}\", recipients: [KEY]}\ndevices:\n  - name: a\n", "outfile-reserved", "m.yaml:2:21"},
+		{"outfile name too long", "version: 1\ndevices:\n  - name: a\n    outfile: out/" + strings.Repeat("a", 240) + "\n    recipients: [KEY]\n", "outfile-length", "m.yaml:4:14"},
+		{"mfabulk tag", "version: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n    tags: {mfabulk:create-id: x}\n", "tag-key-reserved", "m.yaml:5:12"},
+		{"MfaBulk tag in defaults", "version: 1\ndefaults: {tags: {MfaBulk:team: x}}\ndevices:\n  - name: a\n    recipients: [KEY]\n", "tag-key-reserved", "m.yaml:2:19"},
+		{"too many default tags", "version: 1\ndefaults:\n  recipients: [KEY]\n  tags: {" + manyTags(51) + "}\ndevices:\n  - name: a\n", "tags-count", "m.yaml:4:9"},
+		{"recipients file absolute", "version: 1\ndevices:\n  - name: a\n    recipientsFiles: [/etc/passwd]\n", "recipients-file", "m.yaml:4:23"},
+		{"recipients file up", "version: 1\ndevices:\n  - name: a\n    recipientsFiles: [../keys.txt]\n", "recipients-file", "m.yaml:4:23"},
+		{"recipients file down and up", "version: 1\ndefaults: {recipientsFiles: [a/../keys.txt]}\ndevices:\n  - name: a\n", "recipients-file", "m.yaml:2:30"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,5 +194,85 @@ func TestAliasBombIsRefusedQuickly(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("alias bomb not refused: %v", ds)
+	}
+}
+
+// TestDefaultsCheckedOnce: a problem in defaults is reported once, at
+// defaults, not once per device (10,000 devices would print 10,000 lines),
+// and 5,000 default tags are refused before being merged anywhere.
+func TestDefaultsCheckedOnce(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\ndefaults:\n  path: nope\n  bootstrap: SMS\n  outfile: \"{{.User}}\"\n  recipients: [KEY, age1nope]\n  tags: {aws:x: y, Team: a, team: b, " + manyTags(5000) + "}\ndevices:\n")
+	for i := range 2000 {
+		fmt.Fprintf(&b, "- {name: d%d}\n", i)
+	}
+	_, ds := parse(t, b.String())
+	rules := map[string]int{}
+	for _, d := range ds {
+		rules[d.Rule]++
+	}
+	for _, rule := range []string{"path-pattern", "bootstrap", "outfile-template", "recipient", "tag-key-reserved", "tag-key-unique", "tags-count"} {
+		if rules[rule] != 1 {
+			t.Errorf("rule %s reported %d times, want once", rule, rules[rule])
+		}
+	}
+	if len(ds) != 7 {
+		t.Errorf("got %d diagnostics, want 7:\n%v", len(ds), ds)
+	}
+}
+
+// TestSharedWithDefaults: devices that add nothing share the defaults'
+// recipients and tags rather than a copy each; devices that add the same
+// recipients share one list.
+func TestSharedWithDefaults(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "keys.txt"), []byte(key1+"\n"), 0o644)
+	m, err := Parse("m.yaml", dir, []byte("version: 1\ndefaults:\n  recipientsFiles: [keys.txt]\n  tags: {a: b}\ndevices:\n  - name: a\n  - name: b\n  - name: c\n    recipientsFiles: [./keys.txt]\n    recipients: [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN\"]\n  - name: d\n    recipientsFiles: [keys.txt]\n    recipients: [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN\"]\n    tags: {c: d}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c, d := m.Devices[0], m.Devices[1], m.Devices[2], m.Devices[3]
+	if &a.Recipients[0] != &b.Recipients[0] || &c.Recipients[0] != &d.Recipients[0] || len(c.Recipients) != 2 {
+		t.Errorf("recipient lists not shared: %q %q %q %q", a.Recipients, b.Recipients, c.Recipients, d.Recipients)
+	}
+	if reflect.ValueOf(a.Tags).UnsafePointer() != reflect.ValueOf(b.Tags).UnsafePointer() || len(d.Tags) != 2 || len(a.Tags) != 1 {
+		t.Errorf("tags: %v %v %v", a.Tags, b.Tags, d.Tags)
+	}
+}
+
+// TestRecipientsCountBounded: distinct recipient lists are bounded in
+// all, so that 40,000 devices each adding a key to a 1,000-key team file
+// cannot take 40 million entries.
+func TestRecipientsCountBounded(t *testing.T) {
+	defer func(n int) { maxRecipientEntries = n }(maxRecipientEntries)
+	maxRecipientEntries = 3
+	ssh := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN"
+	_, ds := parse(t, "version: 1\ndefaults: {recipients: [KEY]}\ndevices:\n  - {name: a, recipients: [\""+ssh+"\"]}\n  - {name: b, recipients: [\""+ssh+" b\"]}\n  - {name: c, recipients: [\""+ssh+" c\"]}\n")
+	if len(ds) != 1 || ds[0].Rule != "recipients-count" || ds[0].Pos.String() != "m.yaml:5:12" {
+		t.Errorf("got %v", ds)
+	}
+}
+
+// TestTooManyProblems: diagnostics are bounded, the rest counted.
+func TestTooManyProblems(t *testing.T) {
+	_, ds := parse(t, "version: 1\ndevices: ["+strings.Repeat("x, ", 5000)+"]\n")
+	if len(ds) != maxDiagnostics+1 || ds[len(ds)-1].Rule != "too-many-problems" || !strings.HasPrefix(ds[len(ds)-1].Message, "4000 more problem(s) not listed") {
+		t.Errorf("got %d diagnostics, last %v", len(ds), ds[len(ds)-1])
+	}
+}
+
+// TestRecipientErrorsQuoteNothing: what did not parse as a recipient may
+// be anything (a line of someone's credentials file), so seal's errors
+// never quote it, whatever the age and agessh parsers would say.
+func TestRecipientErrorsQuoteNothing(t *testing.T) {
+	for _, s := range []string{
+		"AKIAIOSFODNN7EXAMPLE", "age1AKIAIOSFODNN7EXAMPLE", "age1akiaiosfodnn7example",
+		"ssh-ed25519 AKIAIOSFODNN7EXAMPLE", "ssh-rsa AKIAIOSFODNN7EXAMPLE", "ssh-AKIAIOSFODNN7EXAMPLE",
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+AKIAIOSFODNN7EXAMPLE",
+	} {
+		_, err := seal.ParseRecipient(s)
+		if err == nil || strings.Contains(strings.ToLower(err.Error()), "akiaiosfodnn") {
+			t.Errorf("ParseRecipient(%q): %v", s, err)
+		}
 	}
 }

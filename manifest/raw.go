@@ -12,7 +12,7 @@ import (
 // before defaults are applied.
 type rawManifest struct {
 	defaults rawDevice
-	devices  []rawDevice
+	devices  []*yaml.Node // the devices list's items, read one by one by resolve
 	scopes   []*yaml.Node // scope.paths entries
 }
 
@@ -33,6 +33,7 @@ type rawDevice struct {
 	recipients []*yaml.Node
 	files      []*yaml.Node // recipientsFiles entries
 	tags       []rawTag
+	tagsNode   *yaml.Node // the tags mapping, when given
 }
 
 type rawTag struct{ key, value *yaml.Node }
@@ -59,9 +60,7 @@ func (c *collector) walk(top *yaml.Node) *rawManifest {
 		c.at(top.Line, top.Column, "devices-missing", "manifest has no \"devices\" list")
 		return raw
 	}
-	for i, n := range c.sequence(devs, "devices") {
-		raw.devices = append(raw.devices, c.device(n, "devices["+strconv.Itoa(i)+"]", deviceFields))
-	}
+	raw.devices = c.sequence(devs, "devices")
 	return raw
 }
 
@@ -119,6 +118,7 @@ func (c *collector) device(n *yaml.Node, what string, allowed []string) rawDevic
 	if v := f["tags"]; v != nil {
 		c.tagsDeclared = true
 		d.tags = c.tags(v, what+".tags")
+		d.tagsNode = v
 	}
 	return d
 }

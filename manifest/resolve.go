@@ -3,16 +3,17 @@ package manifest
 import (
 	"bytes"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/mfabulk/mfabulk/device"
-	"github.com/mfabulk/mfabulk/seal"
 )
 
 // IAM's own constraints on CreateVirtualMFADevice, from its API model.
@@ -23,6 +24,21 @@ var (
 	tagValRE = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 )
 
+// Names mfabulk reserves for its own use.
+const (
+	// CreateIDTag is the tag mfabulk puts on each device it creates; a
+	// manifest may not set it, nor any key starting with "mfabulk:".
+	CreateIDTag       = "mfabulk:create-id"
+	reservedTagPrefix = "mfabulk:"
+	// ReplacedInfix marks an outfile moved aside by --replace
+	// (OUTFILE.replaced-TIMESTAMP); no outfile may contain it.
+	ReplacedInfix = ".replaced-"
+	// MaxOutfileName bounds an outfile's file name so that the hidden
+	// files mfabulk keeps beside it, ".NAME.intent", ".NAME.tmp-…" and
+	// ".NAME.<sidecar>", fit the usual 255-byte limit of a file name.
+	MaxOutfileName = 239
+)
+
 const (
 	maxNameLen   = 226
 	maxPathLen   = 512
@@ -31,11 +47,27 @@ const (
 	maxTagValLen = 256
 )
 
-// resolve applies defaults and checks every rule that needs the merged view.
+// resolve applies defaults and checks every rule that needs the merged
+// view. What defaults contribute is checked and built once and shared by
+// the devices that add nothing to it, so that neither the work nor the
+// diagnostics grow with defaults × devices.
 func (c *collector) resolve(raw *rawManifest, root string) []Device {
 	def := raw.defaults
-	var out []Device
-	for _, rd := range raw.devices {
+	dr := c.defaultRecipients(def, root)
+	dt := c.defaultTags(def)
+	if def.path != nil {
+		c.checkPath(def.path, def.path.Value)
+	}
+	if def.bootstrap != nil {
+		c.checkBootstrap(def.bootstrap, def.bootstrap.Value)
+	}
+	out := make([]Device, 0, len(raw.devices))
+	for i, n := range raw.devices {
+		rd := c.device(n, "devices["+strconv.Itoa(i)+"]", deviceFields)
+		// Let the device's part of the YAML tree go as soon as it is
+		// read: devices keep only strings, so memory peaks at the tree
+		// or at the devices, not at both.
+		raw.devices[i] = nil
 		if rd.name == nil {
 			if rd.node.Kind == yaml.MappingNode {
 				c.at(rd.node.Line, rd.node.Column, "name-required", "device has no \"name\"")
@@ -49,15 +81,19 @@ func (c *collector) resolve(raw *rawManifest, root string) []Device {
 			Pos:       Pos{c.file, rd.name.Line, rd.name.Column},
 		}
 		c.checkName(rd.name)
-		c.checkPath(orNode(rd.path, def.path), d.Path)
+		if rd.path != nil {
+			c.checkPath(rd.path, d.Path)
+		}
 		c.checkScope(orNode(rd.path, def.path), rd.name, d.Path, raw.scopes)
-		c.checkBootstrap(orNode(rd.bootstrap, def.bootstrap), d.Bootstrap)
-		d.Recipients = c.recipients(rd, def, root)
-		d.Tags = c.mergeTags(rd, def)
+		if rd.bootstrap != nil {
+			c.checkBootstrap(rd.bootstrap, d.Bootstrap)
+		}
+		d.Recipients = c.recipients(rd, dr, root)
+		d.Tags = c.mergeTags(rd, dt)
 		d.Outfile = c.outfile(rd, def, d, root)
 		out = append(out, d)
 	}
-	return out
+	return slices.Clip(out)
 }
 
 func pick(n, def *yaml.Node, fallback string) string {
@@ -130,58 +166,71 @@ func (c *collector) checkBootstrap(n *yaml.Node, b string) {
 	}
 }
 
-// recipients combines default and device recipients, defaults first,
-// inline keys before files, dropping duplicates, and checks each parses.
-func (c *collector) recipients(rd, def rawDevice, root string) []string {
-	var out []string
-	seen := map[string]bool{}
-	add := func(r string, report func(error)) {
-		if seen[r] {
-			return
+// defaultTags is what defaults contribute to every device's tags.
+type defaultTags struct {
+	tags  map[string]string // shared by every device that adds no tags; nil when none
+	lower map[string]rawTag // by lower-case key, for the case check
+	ok    bool              // within IAM's count, so merged into devices
+}
+
+// defaultTags checks the defaults' tags once, counting them on their own
+// before any merging: more than IAM's 50 is reported once, at defaults,
+// and then they are not merged into the devices at all.
+func (c *collector) defaultTags(def rawDevice) defaultTags {
+	dt := defaultTags{lower: map[string]rawTag{}, ok: true}
+	for _, t := range def.tags {
+		c.checkTag(t)
+		lk := strings.ToLower(t.key.Value)
+		if prev, dup := dt.lower[lk]; dup {
+			c.at(t.key.Line, t.key.Column, "tag-key-unique", "tag key %q of defaults differs from %q (line %d) only in case: IAM tag keys are case-insensitive", t.key.Value, prev.key.Value, prev.key.Line)
+			continue
 		}
-		seen[r] = true
-		if _, err := seal.ParseRecipient(r); err != nil {
-			report(err)
-			return
-		}
-		out = append(out, r)
+		dt.lower[lk] = t
 	}
-	for _, src := range []rawDevice{def, rd} {
-		for _, n := range src.recipients {
-			add(strings.TrimSpace(n.Value), func(err error) { c.at(n.Line, n.Column, "recipient", "%v", err) })
-		}
-		for _, n := range src.files {
-			c.recipientsFile(n, root, add)
+	if len(def.tags) > maxTags {
+		n := def.tagsNode
+		c.at(n.Line, n.Column, "tags-count", "defaults have %d tags; IAM allows at most %d on a device", len(def.tags), maxTags)
+		dt.ok = false
+		return dt
+	}
+	if len(def.tags) > 0 {
+		dt.tags = make(map[string]string, len(def.tags))
+		for _, t := range def.tags {
+			dt.tags[t.key.Value] = t.value.Value
 		}
 	}
-	if len(seen) == 0 {
-		c.at(rd.name.Line, rd.name.Column, "recipient-required", "device %q has no recipients: add \"recipients\" or \"recipientsFiles\" to it or to defaults", rd.name.Value)
-	}
-	return out
+	return dt
 }
 
 // mergeTags lays device tags over default tags, device winning per key.
-func (c *collector) mergeTags(rd, def rawDevice) map[string]string {
-	tags := map[string]string{}
-	src := map[string]rawTag{}
-	for _, t := range append(append([]rawTag{}, def.tags...), rd.tags...) {
-		tags[t.key.Value] = t.value.Value
-		src[t.key.Value] = t
-	}
-	lower := map[string]rawTag{}
-	for _, k := range slices.Sorted(maps.Keys(src)) {
-		t := src[k]
-		c.checkTag(t)
-		if prev, dup := lower[strings.ToLower(k)]; dup {
-			c.at(t.key.Line, t.key.Column, "tag-key-unique", "tag key %q of device %q differs from %q (line %d) only in case: IAM tag keys are case-insensitive", k, rd.name.Value, prev.key.Value, prev.key.Line)
+// A device without tags of its own shares the defaults' map: nobody may
+// modify it.
+func (c *collector) mergeTags(rd rawDevice, dt defaultTags) map[string]string {
+	if len(rd.tags) == 0 {
+		if !dt.ok {
+			return nil
 		}
-		lower[strings.ToLower(k)] = t
+		return dt.tags
+	}
+	tags := make(map[string]string, len(dt.tags)+len(rd.tags))
+	if dt.ok {
+		maps.Copy(tags, dt.tags)
+	}
+	own := make(map[string]rawTag, len(rd.tags))
+	for _, t := range rd.tags {
+		k := t.key.Value
+		c.checkTag(t)
+		lk := strings.ToLower(k)
+		if prev, dup := own[lk]; dup {
+			c.at(t.key.Line, t.key.Column, "tag-key-unique", "tag key %q of device %q differs from %q (line %d) only in case: IAM tag keys are case-insensitive", k, rd.name.Value, prev.key.Value, prev.key.Line)
+		} else if prev, dup := dt.lower[lk]; dup && prev.key.Value != k {
+			c.at(t.key.Line, t.key.Column, "tag-key-unique", "tag key %q of device %q differs from %q of defaults (line %d) only in case: IAM tag keys are case-insensitive", k, rd.name.Value, prev.key.Value, prev.key.Line)
+		}
+		own[lk] = t
+		tags[k] = t.value.Value
 	}
 	if len(tags) > maxTags {
 		c.at(rd.name.Line, rd.name.Column, "tags-count", "device %q has %d tags with defaults merged; IAM allows at most %d", rd.name.Value, len(tags), maxTags)
-	}
-	if len(tags) == 0 {
-		return nil
 	}
 	return tags
 }
@@ -195,6 +244,8 @@ func (c *collector) checkTag(t rawTag) {
 		c.at(t.key.Line, t.key.Column, "tag-key-pattern", "tag key %s has characters IAM does not allow: use letters, digits, spaces and _ . : / = + - @", quote(k))
 	case strings.HasPrefix(strings.ToLower(k), "aws:"):
 		c.at(t.key.Line, t.key.Column, "tag-key-reserved", "tag key %s uses the reserved prefix \"aws:\"", quote(k))
+	case strings.HasPrefix(strings.ToLower(k), reservedTagPrefix):
+		c.at(t.key.Line, t.key.Column, "tag-key-reserved", "tag key %s uses the prefix %q, which mfabulk reserves for its own tags (such as %q)", quote(k), reservedTagPrefix, CreateIDTag)
 	}
 	switch {
 	case len([]rune(v)) > maxTagValLen:
@@ -204,7 +255,13 @@ func (c *collector) checkTag(t rawTag) {
 	}
 }
 
-// outfile renders the outfile template and keeps the result inside root.
+type templateOrErr struct {
+	t   *template.Template
+	err error
+}
+
+// outfile renders the outfile template and keeps the result inside root,
+// clear of the names mfabulk uses for its own files beside an outfile.
 func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 	n := orNode(rd.outfile, def.outfile)
 	text := DefaultOutfile
@@ -212,15 +269,19 @@ func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 	if n != nil {
 		text, line, col = n.Value, n.Line, n.Column
 	}
-	tmpl, err := template.New("outfile").Option("missingkey=error").Parse(text)
-	if err != nil {
-		c.at(line, col, "outfile-template", "outfile template: %v", err)
+	tmpl, ok := c.x.templates[text]
+	if !ok {
+		tmpl.t, tmpl.err = template.New("outfile").Option("missingkey=error").Parse(text)
+		c.x.templates[text] = tmpl
+	}
+	if tmpl.err != nil {
+		c.once(n, line, col, "outfile-template", "outfile template: %v", tmpl.err)
 		return ""
 	}
 	var b bytes.Buffer
 	data := struct{ Name, Path, Bootstrap, Ext string }{d.Name, d.Path, d.Bootstrap, device.Extension(d.Bootstrap)}
-	if err := tmpl.Execute(&b, data); err != nil {
-		c.at(line, col, "outfile-template", "outfile template: %v (fields: .Name .Path .Bootstrap .Ext)", err)
+	if err := tmpl.t.Execute(&b, data); err != nil {
+		c.once(n, line, col, "outfile-template", "outfile template: %v (fields: .Name .Path .Bootstrap .Ext)", err)
 		return ""
 	}
 	rel := b.String()
@@ -229,8 +290,17 @@ func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 		c.at(line, col, "outfile-escape", "outfile %s for device %q must be a relative path inside the manifest's folder", quote(rel), d.Name)
 		return ""
 	}
+	base := filepath.Base(clean)
+	if strings.HasPrefix(base, ".") || strings.Contains(base, ReplacedInfix) {
+		c.at(line, col, "outfile-reserved", "outfile %s for device %q: a file name starting with \".\" or holding %q is reserved for mfabulk's own files beside outfiles (intents, temporary files, replaced outfiles)", quote(rel), d.Name, ReplacedInfix)
+		return ""
+	}
+	if len(base) > MaxOutfileName {
+		c.at(line, col, "outfile-length", "outfile %s for device %q has a file name of %d bytes; at most %d, so that mfabulk's own files beside it (\".NAME.intent\", \".NAME.tmp-…\") fit the file system's 255-byte limit", quote(rel), d.Name, len(base), MaxOutfileName)
+		return ""
+	}
 	abs := filepath.Join(root, clean)
-	if escapesBySymlink(root, abs) {
+	if c.x.escapesBySymlink(root, abs) {
 		c.at(line, col, "outfile-escape", "outfile %s for device %q leads outside the manifest's folder through a symbolic link", quote(rel), d.Name)
 		return ""
 	}
@@ -240,6 +310,37 @@ func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 	}
 	c.x.outfiles[abs] = declared{d.Name, Pos{c.file, line, col}}
 	return abs
+}
+
+// once reports a problem of a node shared by devices (a default's) once,
+// not once per device.
+func (c *collector) once(n *yaml.Node, line, col int, rule, format string, args ...any) {
+	if n != nil {
+		if c.reported[n] {
+			return
+		}
+		if c.reported == nil {
+			c.reported = map[*yaml.Node]bool{}
+		}
+		c.reported[n] = true
+	}
+	c.at(line, col, rule, format, args...)
+}
+
+// escapesBySymlink reports whether abs, or else the deepest existing
+// folder on the way to it, resolves outside root. The verdict for a folder
+// is kept: devices share a few folders.
+func (x *crossFile) escapesBySymlink(root, abs string) bool {
+	if _, err := os.Lstat(abs); err == nil {
+		return escapesBySymlink(root, abs)
+	}
+	dir := filepath.Dir(abs)
+	v, ok := x.dirs[dir]
+	if !ok {
+		v = escapesBySymlink(root, dir)
+		x.dirs[dir] = v
+	}
+	return v
 }
 
 // escapesBySymlink reports whether the deepest existing folder on the way

@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"unicode/utf8"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -92,10 +94,19 @@ func describe(n *yaml.Node) string {
 }
 
 func quote(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
+	return `"` + short(s) + `"`
+}
+
+// short cuts a value from the manifest to a length fit for a message.
+func short(s string) string {
+	if len(s) <= 40 {
+		return s
 	}
-	return `"` + s + `"`
+	i := 40
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 func contains(ss []string, s string) bool {

@@ -23,26 +23,41 @@ import (
 
 // ParseRecipient parses one recipient: an age X25519 key ("age1…") or an
 // SSH public key ("ssh-ed25519 …", "ssh-rsa …").
+//
+// Its errors never quote s, nor pass on the age and agessh parsers' errors
+// (which do): s may be a line of a file that is not a key at all, and an
+// error can end up in a CI log for anyone to read. Callers that know s is
+// safe to show (the user's own manifest text) quote it themselves.
 func ParseRecipient(s string) (age.Recipient, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case strings.HasPrefix(s, "age1"):
 		r, err := age.ParseX25519Recipient(s)
 		if err != nil {
-			return nil, fmt.Errorf("invalid age X25519 recipient: %w", err)
+			return nil, errors.New("invalid age X25519 recipient: want \"age1\" and 58 more lowercase bech32 characters, as age-keygen prints")
+		}
+		return r, nil
+	case sshKeyType(s) == "ssh-ed25519" || sshKeyType(s) == "ssh-rsa":
+		r, err := agessh.ParseRecipient(s)
+		if err != nil {
+			return nil, errors.New("invalid SSH recipient: want one authorized_keys line, \"ssh-ed25519 AAAA…\" or \"ssh-rsa AAAA…\" (RSA of at least 2048 bits)")
 		}
 		return r, nil
 	case strings.HasPrefix(s, "ssh-"):
-		r, err := agessh.ParseRecipient(s)
-		if err != nil {
-			return nil, fmt.Errorf("invalid SSH recipient: %w", err)
-		}
-		return r, nil
+		return nil, errors.New("invalid SSH recipient: unsupported key type, want ssh-ed25519 or ssh-rsa")
 	case s == "":
 		return nil, errors.New("empty recipient")
 	default:
-		return nil, fmt.Errorf("unknown recipient type %q: want an age key (age1…) or an SSH public key (ssh-ed25519 …, ssh-rsa …)", abbreviate(s))
+		return nil, errors.New("unknown recipient type: want an age key (age1…) or an SSH public key (ssh-ed25519 …, ssh-rsa …)")
 	}
+}
+
+// sshKeyType is the first field of an authorized_keys line.
+func sshKeyType(s string) string {
+	if i := strings.IndexAny(s, " \t"); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // ParseRecipients parses every recipient, naming the position of the first
@@ -82,13 +97,6 @@ func Decrypt(ciphertext []byte, identities []age.Identity) ([]byte, error) {
 		return nil, err
 	}
 	return io.ReadAll(r)
-}
-
-func abbreviate(s string) string {
-	if len(s) > 12 {
-		return s[:12] + "…"
-	}
-	return s
 }
 
 // Fingerprint identifies a recipient without being it, for audit records:
