@@ -223,6 +223,13 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 	}
 	var jobs []job
 	probed := map[*atomicfile.Dir]bool{}
+	// Devices share recipient lists (the manifest builds one per distinct
+	// set): parse each list once, not once per device.
+	type list struct {
+		first *string
+		n     int
+	}
+	parsed := map[list][]age.Recipient{}
 	for _, c := range p.Changes {
 		switch c.Action {
 		case plan.UpdateTags:
@@ -238,9 +245,18 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 			continue
 		}
 		d := c.Desired
-		rs, err := seal.ParseRecipients(d.Recipients)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("device %q: %w", d.Name, err))
+		var key list
+		if len(d.Recipients) > 0 {
+			key = list{&d.Recipients[0], len(d.Recipients)}
+		}
+		rs, ok := parsed[key]
+		if !ok || key.first == nil {
+			var err error
+			if rs, err = seal.ParseRecipients(d.Recipients); err != nil {
+				problems = append(problems, fmt.Errorf("device %q: %w", d.Name, err))
+			} else if key.first != nil {
+				parsed[key] = rs
+			}
 		}
 		base, rel, name := d.Location()
 		dir, err := folders.Open(base, rel)

@@ -28,6 +28,17 @@ import (
 // cannot exhaust memory.
 const MaxFileSize = 4 << 20
 
+// MaxEntries bounds the lines and flow-list items of one manifest before
+// it is parsed: the YAML parser builds a node per item, and 4 MiB of
+// "[a,a,a,…]" would otherwise take half a gigabyte before any rule runs.
+// 150,000 is ten times more devices than an account can hold.
+const MaxEntries = 150_000
+
+// entries counts what can start a YAML node: lines and flow separators.
+func entries(data []byte) int {
+	return bytes.Count(data, []byte{'\n'}) + bytes.Count(data, []byte{','}) + bytes.Count(data, []byte{'['}) + bytes.Count(data, []byte{'{'})
+}
+
 // DefaultOutfile is the outfile template used when neither defaults nor a
 // device names one.
 const DefaultOutfile = "out/{{.Name}}{{.Ext}}.age"
@@ -156,6 +167,8 @@ func (c *collector) check(root string, data []byte) ([]Device, []string) {
 	case !utf8.Valid(data):
 		line, col := firstInvalidUTF8(data)
 		c.at(line, col, "file-encoding", "manifest is not valid UTF-8")
+	case entries(data) > MaxEntries:
+		c.at(1, 1, "file-size", "manifest has more than %d lines and list items; split it into several files (-f DIR reads them all)", MaxEntries)
 	default:
 		if raw := c.parse(data); raw != nil {
 			return c.resolve(raw, root), raw.scopeValues()

@@ -26,9 +26,8 @@ var (
 
 // Names mfabulk reserves for its own use.
 const (
-	// CreateIDTag is the tag mfabulk puts on each device it creates; a
-	// manifest may not set it, nor any key starting with "mfabulk:".
-	CreateIDTag       = "mfabulk:create-id"
+	// reservedTagPrefix: a manifest may not set device.CreateIDTag, nor any
+	// key starting with "mfabulk:".
 	reservedTagPrefix = "mfabulk:"
 	// ReplacedInfix marks an outfile moved aside by --replace
 	// (OUTFILE.replaced-TIMESTAMP); no outfile may contain it.
@@ -245,7 +244,7 @@ func (c *collector) checkTag(t rawTag) {
 	case strings.HasPrefix(strings.ToLower(k), "aws:"):
 		c.at(t.key.Line, t.key.Column, "tag-key-reserved", "tag key %s uses the reserved prefix \"aws:\"", quote(k))
 	case strings.HasPrefix(strings.ToLower(k), reservedTagPrefix):
-		c.at(t.key.Line, t.key.Column, "tag-key-reserved", "tag key %s uses the prefix %q, which mfabulk reserves for its own tags (such as %q)", quote(k), reservedTagPrefix, CreateIDTag)
+		c.at(t.key.Line, t.key.Column, "tag-key-reserved", "tag key %s uses the prefix %q, which mfabulk reserves for its own tags (such as %q)", quote(k), reservedTagPrefix, device.CreateIDTag)
 	}
 	switch {
 	case len([]rune(v)) > maxTagValLen:

@@ -222,6 +222,25 @@ func TestAmplificationBounded(t *testing.T) {
 		fmt.Fprintf(&b, "- {name: d%d, recipients: [%s, %s]}\n", i, keyList[a], keyList[(a+1+i/1000)%1000])
 	}
 	write("keysown.yaml", &b)
+	b.Reset()
+	b.WriteString("version: 1\ndevices: [")
+	for b.Len() < 4<<20-10 {
+		b.WriteString("a,")
+	}
+	b.WriteString("a]\n")
+	write("flowlist.yaml", &b)
+	b.Reset()
+	fmt.Fprintf(&b, "version: 1\ndefaults: {recipients: [%s]}\ndevices:\n", keyList[0])
+	for i := 0; b.Len() < 4<<20-40; i++ {
+		fmt.Fprintf(&b, "- {name: d%d}\n", i)
+	}
+	write("minimal.yaml", &b)
+	b.Reset()
+	fmt.Fprintf(&b, "version: 1\ndefaults: {recipients: [%s]}\ndevices:\n", keyList[0])
+	for i := range 74_000 {
+		fmt.Fprintf(&b, "- {name: d%d}\n", i)
+	}
+	write("justunder.yaml", &b)
 
 	const limit = 300 << 10 // KiB
 	for _, tc := range []struct {
@@ -233,6 +252,9 @@ func TestAmplificationBounded(t *testing.T) {
 		{"keysdefaults.yaml", 0}, // a 1,000-key recipients file in defaults × 10,000 devices
 		{"keysdevices.yaml", 0},  // the same file named by each of 20,000 devices
 		{"keysown.yaml", 1},      // that file plus a distinct pair of its keys for each of 28,000 devices
+		{"flowlist.yaml", 1},     // 4 MiB of [a,a,a,…]: two million YAML nodes
+		{"minimal.yaml", 1},      // 4 MiB of one-line devices: over MaxEntries
+		{"justunder.yaml", 0},    // 74,000 one-line devices (148,000 entries), just under MaxEntries: the most that is parsed
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := runBounded(t, dir, 5*time.Minute, "validate", "-f", tc.file)
