@@ -11,11 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mfabulk/mfabulk/apply"
-	"github.com/mfabulk/mfabulk/plan"
-	"github.com/mfabulk/mfabulk/report"
-	"github.com/mfabulk/mfabulk/savedplan"
-	"github.com/mfabulk/mfabulk/view"
+	"github.com/mfabulk/mfabulk/internal/apply"
+	"github.com/mfabulk/mfabulk/internal/apply/report"
+	"github.com/mfabulk/mfabulk/internal/plan"
+	"github.com/mfabulk/mfabulk/internal/plan/planfile"
+	"github.com/mfabulk/mfabulk/internal/view"
 )
 
 func newApplyCmd(streams IO) *cobra.Command {
@@ -64,17 +64,17 @@ change failed.`,
 
 // applyInputs picks the manifests and options: from a saved plan, or from
 // the flags.
-func applyInputs(s settings, args []string) ([]string, savedplan.Options, *savedplan.File, error) {
+func applyInputs(s settings, args []string) ([]string, planfile.Options, *planfile.File, error) {
 	if len(args) == 0 {
 		return manifestFiles(s), planOptionsFrom(s), nil, nil
 	}
 	if len(manifestFiles(s)) > 0 || s.boolean("prune") || len(s.v.GetStringSlice("target")) > 0 || len(s.v.GetStringSlice("replace")) > 0 {
-		return nil, savedplan.Options{}, nil, withHint(errors.New("a saved plan carries its own manifests and options"),
+		return nil, planfile.Options{}, nil, withHint(errors.New("a saved plan carries its own manifests and options"),
 			"drop -f, --prune, --target and --replace when applying a saved plan")
 	}
-	f, err := savedplan.Read(args[0])
+	f, err := planfile.Read(args[0])
 	if err != nil {
-		return nil, savedplan.Options{}, nil, err
+		return nil, planfile.Options{}, nil, err
 	}
 	return f.Manifests, f.Options, &f, nil
 }

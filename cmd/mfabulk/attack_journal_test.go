@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mfabulk/mfabulk/internal/iamlocal"
-	"github.com/mfabulk/mfabulk/internal/iamlocal/localtest"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
 )
 
 // seeds returns each device's seed, to prove later that none was replaced.

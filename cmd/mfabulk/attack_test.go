@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 )
 
 const canaryBytes = "canary: a file mfabulk did not make and must never write\n"

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 )
 
 // TestNoCoreDumpOfSeeds aborts an apply mid-run with GOTRACEBACK=crash

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mfabulk/mfabulk/apply"
-	"github.com/mfabulk/mfabulk/iamclient"
+	"github.com/mfabulk/mfabulk/internal/apply"
+	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 )
 
 // Exit codes, as terraform's -detailed-exitcode has them, and 130 (see

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 )
 
 // TestFaultStorm applies 300 devices while iamlocal injects every fault

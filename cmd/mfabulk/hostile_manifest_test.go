@@ -14,8 +14,8 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/mfabulk/mfabulk/internal/iamlocal"
-	"github.com/mfabulk/mfabulk/internal/iamlocal/localtest"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
 )
 
 // bounded is how one run of mfabulk in a subprocess ended.

@@ -18,7 +18,7 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 )
 
 // syncBuffer is a buffer a child process writes while the test reads it.

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mfabulk/mfabulk/internal/nodump"
-	"github.com/mfabulk/mfabulk/view"
+	"github.com/mfabulk/mfabulk/internal/view"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

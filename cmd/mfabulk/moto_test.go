@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/mfabulk/mfabulk/internal/iamlocal/localtest"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
 	"github.com/mfabulk/mfabulk/internal/reftools"
 )
 

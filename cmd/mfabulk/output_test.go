@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mfabulk/mfabulk/internal/iamlocal"
-	"github.com/mfabulk/mfabulk/internal/iamlocal/localtest"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
 )
 
 // startLocal runs iamlocal for one in-process test.

@@ -7,13 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mfabulk/mfabulk/iamclient"
-	"github.com/mfabulk/mfabulk/jsonplan"
-	"github.com/mfabulk/mfabulk/manifest"
-	"github.com/mfabulk/mfabulk/plan"
-	"github.com/mfabulk/mfabulk/refresh"
-	"github.com/mfabulk/mfabulk/savedplan"
-	"github.com/mfabulk/mfabulk/view"
+	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
+	"github.com/mfabulk/mfabulk/internal/manifest"
+	"github.com/mfabulk/mfabulk/internal/plan"
+	"github.com/mfabulk/mfabulk/internal/plan/jsonplan"
+	"github.com/mfabulk/mfabulk/internal/plan/planfile"
+	"github.com/mfabulk/mfabulk/internal/refresh"
+	"github.com/mfabulk/mfabulk/internal/view"
 )
 
 func newPlanCmd(streams IO) *cobra.Command {
@@ -39,7 +39,7 @@ there are changes, and 1 on error.`,
 				return err
 			}
 			if out := s.str("out"); out != "" {
-				if err := savedplan.Write(out, pl.saved()); err != nil {
+				if err := planfile.Write(out, pl.saved()); err != nil {
 					return fmt.Errorf("saving the plan: %w", err)
 				}
 			}
@@ -70,25 +70,25 @@ func addPlanFlags(cmd *cobra.Command) {
 }
 
 // savedOptions are the plan options as a saved plan records them.
-func planOptionsFrom(s settings) savedplan.Options {
-	return savedplan.Options{Prune: s.boolean("prune"), Targets: s.v.GetStringSlice("target"), Replace: s.v.GetStringSlice("replace")}
+func planOptionsFrom(s settings) planfile.Options {
+	return planfile.Options{Prune: s.boolean("prune"), Targets: s.v.GetStringSlice("target"), Replace: s.v.GetStringSlice("replace")}
 }
 
 // planned is a computed plan with everything it was computed from.
 type planned struct {
 	plan     plan.Plan
 	fp       string
-	opts     savedplan.Options
+	opts     planfile.Options
 	client   *iamclient.Client
 	manifest *manifest.Manifest
 }
 
-func (p planned) saved() savedplan.File {
-	return savedplan.File{Fingerprint: p.fp, Manifests: p.manifest.Files, Options: p.opts, Plan: jsonplan.From(p.plan, version, view.Rel)}
+func (p planned) saved() planfile.File {
+	return planfile.File{Fingerprint: p.fp, Manifests: p.manifest.Files, Options: p.opts, Plan: jsonplan.From(p.plan, version, view.Rel)}
 }
 
 // computePlan validates the manifests, reads the account and diffs.
-func computePlan(ctx context.Context, s settings, streams IO, files []string, so savedplan.Options) (planned, error) {
+func computePlan(ctx context.Context, s settings, streams IO, files []string, so planfile.Options) (planned, error) {
 	m, err := loadManifestFiles(files, streams)
 	if err != nil {
 		return planned{}, err
@@ -108,7 +108,7 @@ func computePlan(ctx context.Context, s settings, streams IO, files []string, so
 	if err != nil {
 		return planned{}, err
 	}
-	fp := savedplan.Fingerprint(version, m, obs, opts)
+	fp := planfile.Fingerprint(version, m, obs, opts)
 	return planned{plan: p, fp: fp, opts: so, client: client, manifest: m}, nil
 }
 

@@ -16,8 +16,8 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/mfabulk/mfabulk/internal/iamlocal"
-	"github.com/mfabulk/mfabulk/internal/iamlocal/localtest"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
 	"github.com/mfabulk/mfabulk/internal/reftools"
 )
 

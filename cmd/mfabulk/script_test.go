@@ -15,7 +15,7 @@ import (
 	"filippo.io/age"
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 	"github.com/mfabulk/mfabulk/internal/reftools"
 )
 
@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 // $WORK/recipients.txt, and the commands below.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: false,
 		RequireUniqueNames:  true,
 		UpdateScripts:       os.Getenv("MFABULK_UPDATE_GOLDEN") == "1", // rewrites cmp goldens in place

@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/internal/inputfile"
-	"github.com/mfabulk/mfabulk/qrterm"
-	"github.com/mfabulk/mfabulk/seal"
+	"github.com/mfabulk/mfabulk/internal/qrterm"
+	"github.com/mfabulk/mfabulk/internal/seal"
 )
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mfabulk/mfabulk/internal/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 )
 
 // TestSpecialFilesDoNotHang hands mfabulk a FIFO (which would block an

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mfabulk/mfabulk/manifest"
+	"github.com/mfabulk/mfabulk/internal/manifest"
 )
 
 func newValidateCmd(streams IO) *cobra.Command {

@@ -1,0 +1,311 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/mfabulk/mfabulk/internal/atomicfile"
+	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
+	"github.com/mfabulk/mfabulk/internal/device"
+	"github.com/mfabulk/mfabulk/internal/failpoint"
+	"github.com/mfabulk/mfabulk/internal/journal"
+	"github.com/mfabulk/mfabulk/internal/manifest"
+	"github.com/mfabulk/mfabulk/internal/plan"
+	"github.com/mfabulk/mfabulk/internal/seal"
+)
+
+// runner carries one apply's shared state across its goroutines.
+type runner struct {
+	api  API
+	plan plan.Plan // for the account and its serial numbers
+	// quotaReached stops new creates once IAM answers LimitExceeded; calls
+	// already in flight finish.
+	quotaReached atomic.Bool
+}
+
+// dispatch carries out one change.
+func (r *runner) dispatch(ctx context.Context, j job) Outcome {
+	switch j.change.Action {
+	case plan.UpdateTags:
+		return r.updateTags(ctx, j.change)
+	case plan.Delete:
+		return r.delete(ctx, j)
+	}
+	return r.do(ctx, j)
+}
+
+// updateTags makes a device's tags the manifest's. Keys are removed first:
+// IAM tag keys ignore case, so a key renamed from "Team" to "team" must go
+// before the new one is set.
+func (r *runner) updateTags(ctx context.Context, c plan.Change) Outcome {
+	o := Outcome{Device: c.Name, Action: c.Action, Serial: c.Existing.Serial}
+	var remove []string
+	set := map[string]string{}
+	for _, t := range c.Tags {
+		if t.After == nil {
+			remove = append(remove, t.Key)
+		} else {
+			set[t.Key] = *t.After
+		}
+	}
+	if len(remove) > 0 {
+		if err := r.api.Untag(ctx, c.Existing.Serial, remove); err != nil {
+			o.Err, o.Code = fmt.Errorf("untagging device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+			return o
+		}
+	}
+	if len(set) > 0 {
+		if err := r.api.Tag(ctx, c.Existing.Serial, set); err != nil {
+			o.Err, o.Code = fmt.Errorf("tagging device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+		}
+	}
+	return o
+}
+
+// delete prunes a device the manifest no longer lists. Its outfile, when
+// a record in one of the manifest's outfile folders names it, is moved
+// aside first, so that the secret is kept and a device of the same name
+// can be added again later.
+func (r *runner) delete(ctx context.Context, j job) Outcome {
+	c := j.change
+	o := Outcome{Device: c.Name, Action: c.Action, Serial: c.Existing.Serial}
+	if j.dir != nil {
+		if exists, err := j.dir.Exists(j.name); err != nil || exists {
+			old, merr := "", err
+			if err == nil {
+				old, merr = j.dir.MoveAside(j.name, stamp())
+			}
+			if merr != nil {
+				o.Err = fmt.Errorf("pruning device %q: moving its outfile aside: %w", c.Name, merr)
+				return o
+			}
+			o.OldOutfile = filepath.Join(j.dir.Path(), old)
+			failpoint.Hit(failpoint.PruneMovedAside)
+		}
+	}
+	if err := r.api.Delete(ctx, c.Existing.Serial); err != nil && iamclient.ErrorCode(err) != "NoSuchEntity" {
+		o.Err, o.Code = fmt.Errorf("deleting device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+	}
+	return o
+}
+
+func stamp() string { return time.Now().UTC().Format("20060102T150405Z") }
+
+// do creates (or replaces) one device and seals its secret. The intent is
+// in the journal before IAM is called and leaves it only once the outcome
+// is settled, so that no device can exist with its seed lost unnoticed.
+// The device is tagged with a fresh create ID, recorded in the intent
+// before the call and beside the outfile after it: the proof, for this run
+// and later plans, of which device the outfile's secret belongs to.
+func (r *runner) do(ctx context.Context, j job) Outcome {
+	d := j.change.Desired
+	o := Outcome{Device: d.Name, Action: j.change.Action, Outfile: d.Outfile}
+	if r.quotaReached.Load() {
+		o.Err, o.Code, o.NotAttempted = fmt.Errorf("device %q not created: the account's virtual MFA device quota was reached", d.Name), "LimitExceeded", true
+		return o
+	}
+	in := journal.Intent{
+		Device: d.Name, Path: d.Path, Account: r.plan.Account, Outfile: d.Outfile,
+		Action: string(j.change.Action), CreateID: journal.NewCreateID(), Started: time.Now().UTC(), PID: os.Getpid(),
+	}
+	if j.change.Action == plan.Replace {
+		in.Replaces = j.change.CreateID
+	}
+	lock, err := journal.Begin(j.dir, j.name, in)
+	if err != nil {
+		o.Err = fmt.Errorf("device %q: %w", d.Name, err)
+		return o
+	}
+	// Holding the intent, no live run can be writing this outfile: the
+	// temporary files of a killed run can go.
+	if _, err := j.dir.CleanTemp(j.name); err != nil {
+		lock.Keep()
+		o.Err = fmt.Errorf("device %q: cleaning up after an earlier run: %w", d.Name, err)
+		return o
+	}
+	if j.change.Action == plan.Replace || j.change.MoveAside {
+		if !r.moveAside(&o, lock, j) {
+			return o
+		}
+	}
+	if exists, err := j.dir.Exists(j.name); err != nil || exists {
+		o.Err = fmt.Errorf("device %q: outfile %s appeared while planning: another mfabulk run created it", d.Name, d.Outfile)
+		if err != nil {
+			o.Err = fmt.Errorf("device %q: %w", d.Name, err)
+		}
+		return r.settle(o, lock)
+	}
+	if j.change.Action == plan.Replace {
+		if err := r.api.Delete(ctx, j.change.Existing.Serial); err != nil && iamclient.ErrorCode(err) != "NoSuchEntity" {
+			lock.Keep()
+			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), iamclient.ErrorCode(err)
+			return o
+		}
+		failpoint.Hit(failpoint.ReplaceDeleted)
+	}
+	created, err := r.create(ctx, *d, in.CreateID)
+	if err != nil {
+		return r.createFailed(o, lock, err)
+	}
+	defer created.Wipe()
+	failpoint.Hit(failpoint.Created)
+	o.Serial = created.Serial
+	secret := created.QRCodePNG
+	if d.Bootstrap == device.Base32StringSeed {
+		secret = created.Base32StringSeed
+	}
+	if err := writeOutfile(j.dir, j.name, secret, j.recipients); err != nil {
+		return r.rollback(ctx, o, lock, created.Serial, err)
+	}
+	failpoint.Hit(failpoint.OutfileWritten)
+	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial, CreateID: in.CreateID, Created: time.Now().UTC()}
+	if err := journal.WriteRecord(j.dir, j.name, rec); err != nil {
+		// The outfile is durable; the intent still names its create ID,
+		// so the next plan knows whose secret it is.
+		lock.Keep()
+		o.Err = fmt.Errorf("device %q: outfile written, but recording it failed: %w", d.Name, err)
+		return o
+	}
+	return r.settle(o, lock)
+}
+
+// settle removes a settled intent; failing to is the device's error, so
+// that a folder in trouble is not reported as success.
+func (r *runner) settle(o Outcome, lock *journal.Lock) Outcome {
+	if err := lock.Done(); err != nil {
+		o.Err = errors.Join(o.Err, fmt.Errorf("device %q: %w", o.Device, err))
+	}
+	return o
+}
+
+// moveAside moves the outfile being superseded aside, before anything is
+// deleted: a run that dies after this keeps the old secret under its new
+// name, and the intent lets the next run resume. On failure it records the
+// error in o, keeps the intent, and reports false.
+func (r *runner) moveAside(o *Outcome, lock *journal.Lock, j job) bool {
+	exists, err := j.dir.Exists(j.name)
+	if err == nil && exists {
+		var old string
+		if old, err = j.dir.MoveAside(j.name, stamp()); err == nil {
+			o.OldOutfile = filepath.Join(filepath.Dir(j.change.Desired.Outfile), old)
+			failpoint.Hit(failpoint.ReplaceMovedAside)
+		}
+	}
+	if err != nil {
+		lock.Keep()
+		o.Err = fmt.Errorf("replacing device %q: moving its old outfile aside: %w", j.change.Name, err)
+		return false
+	}
+	return true
+}
+
+// maxSeedLostRecoveries bounds how often one run deletes and recreates a
+// device whose create response was lost.
+const maxSeedLostRecoveries = 5
+
+// create calls IAM with the device tagged by createID, and recovers a
+// create whose response was lost (the SDK retried it and met
+// EntityAlreadyExists). Such a device is deleted and made again only when
+// its create-ID tag proves it is the one this call made: another run may
+// have created a device of the same name after this call's first attempt
+// failed, and that device is not ours to touch. The intent stays held
+// throughout.
+func (r *runner) create(ctx context.Context, d manifest.Device, createID string) (*iamclient.Created, error) {
+	tags := make(map[string]string, len(d.Tags)+1)
+	maps.Copy(tags, d.Tags)
+	tags[device.CreateIDTag] = createID
+	for try := 0; ; try++ {
+		created, err := r.api.Create(ctx, d.Name, d.Path, tags)
+		if err == nil || !errors.Is(err, iamclient.ErrSeedLost) || try == maxSeedLostRecoveries {
+			return created, err
+		}
+		serial := r.plan.Serial(d)
+		live, terr := r.api.ListTags(ctx, serial)
+		switch {
+		case terr != nil:
+			return nil, fmt.Errorf("%w; whether the device is ours cannot be verified, so it is left alone: %w", err, terr)
+		case live[device.CreateIDTag] != createID:
+			return nil, fmt.Errorf("%w: %w", errNotOurs, err)
+		}
+		if derr := r.api.Delete(ctx, serial); derr != nil && iamclient.ErrorCode(derr) != "NoSuchEntity" {
+			return nil, fmt.Errorf("%w; deleting it to recreate it failed: %w", err, derr)
+		}
+	}
+}
+
+// errNotOurs: a retried create met a device that another run or person
+// created meanwhile.
+var errNotOurs = errors.New("the device that exists now was created by another run or person, not by this one")
+
+// createFailed settles the intent of a create that returned an error.
+func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome {
+	o.Code = iamclient.ErrorCode(err)
+	o.Err = fmt.Errorf("creating device %q: %w", o.Device, err)
+	if o.Code == "LimitExceeded" {
+		r.quotaReached.Store(true)
+	}
+	switch {
+	case errors.Is(err, errNotOurs):
+		// Names are unique: if the device there is not ours, none of
+		// our attempts was committed. Nothing of ours exists.
+		o.Err = fmt.Errorf("%w; it was left alone: run plan again", o.Err)
+		return r.settle(o, lock)
+	case errors.Is(err, iamclient.ErrSeedLost), errors.Is(err, iamclient.ErrMaybeCommitted):
+		// The device may exist with its seed lost. The intent stays; the
+		// next plan proposes to replace it if its create ID proves it ours.
+		lock.Keep()
+		o.SeedLost = true
+		o.Err = fmt.Errorf("%w: seed may be lost, run apply again to replace the device", o.Err)
+	case o.Code == "EntityAlreadyExists":
+		// The first attempt met an existing device: someone else created
+		// it after the plan was made. It is not ours to touch.
+		o.Err = fmt.Errorf("%w: it was created by someone else after the plan was made; run plan again", o.Err)
+		return r.settle(o, lock)
+	case iamclient.Refused(err):
+		return r.settle(o, lock) // IAM refused the only attempt: nothing was created
+	default:
+		// A network error, a cancelled call or a server fault: the create
+		// may have been committed. Keep the intent for the next plan.
+		lock.Keep()
+		o.SeedLost = true
+	}
+	return o
+}
+
+// rollback deletes a device whose outfile could not be written, so that
+// no device is left whose seed nobody holds.
+func (r *runner) rollback(ctx context.Context, o Outcome, lock *journal.Lock, serial string, werr error) Outcome {
+	o.Err = fmt.Errorf("writing outfile of device %q: %w", o.Device, werr)
+	// The rollback must run even when the run is being interrupted.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if derr := r.api.Delete(rctx, serial); derr != nil {
+		lock.Keep()
+		o.SeedLost = true
+		o.Code = iamclient.ErrorCode(derr)
+		o.Err = fmt.Errorf("%w; ROLLBACK FAILED, device %s exists but its seed is lost: run apply again to replace it, or delete it by hand: %w", o.Err, serial, derr)
+		return o
+	}
+	o.RolledBack = true
+	o.Err = fmt.Errorf("%w; device %s was deleted again", o.Err, serial)
+	return r.settle(o, lock)
+}
+
+func writeOutfile(dir *atomicfile.Dir, name string, secret []byte, recipients []age.Recipient) error {
+	if len(secret) == 0 {
+		return errors.New("IAM returned no secret for the chosen bootstrap method")
+	}
+	ct, err := seal.Encrypt(secret, recipients)
+	if err != nil {
+		return err
+	}
+	return dir.WriteNew(name, ct)
+}

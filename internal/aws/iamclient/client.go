@@ -1,0 +1,227 @@
+// Package iamclient is the one place mfabulk talks to AWS: it builds
+// aws-sdk-go-v2's IAM and STS clients from the options a user of the AWS CLI
+// expects (profile, region, endpoint URL, and the SDK's own AWS_*
+// variables) and offers the handful of calls mfabulk makes, in mfabulk's
+// own terms.
+//
+// Consumers declare the small interface they need; [Client] satisfies them.
+package iamclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/mfabulk/mfabulk/internal/device"
+)
+
+// Options select the account and endpoint. Empty fields fall back to the
+// SDK's own resolution (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL,
+// AWS_ENDPOINT_URL_IAM, shared config files).
+type Options struct {
+	Profile     string
+	Region      string
+	EndpointURL string
+	MaxAttempts int           // per call, including the first; 0: AWS_MAX_ATTEMPTS, else 10
+	MaxBackoff  time.Duration // longest wait between attempts; 0 means 20s
+	Debug       io.Writer     // where to log each attempt of each call; nil: nowhere
+}
+
+// Client wraps the SDK clients.
+type Client struct {
+	iam *iam.Client
+	sts *sts.Client
+}
+
+// New loads AWS configuration and builds the clients.
+func New(ctx context.Context, opts Options) (*Client, error) {
+	var loaders []func(*config.LoadOptions) error
+	if opts.Profile != "" {
+		loaders = append(loaders, config.WithSharedConfigProfile(opts.Profile))
+	}
+	if opts.Region != "" {
+		loaders = append(loaders, config.WithRegion(opts.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loaders...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	attempts := opts.MaxAttempts
+	if attempts == 0 {
+		attempts = cfg.RetryMaxAttempts // AWS_MAX_ATTEMPTS or max_attempts in the profile
+	}
+	cfg.Retryer = func() aws.Retryer { return newRetryer(attempts, opts.MaxBackoff) }
+	if cfg.Region == "" {
+		// IAM is a global service; its endpoint and signature live in us-east-1.
+		cfg.Region = "us-east-1"
+	}
+	if opts.EndpointURL != "" {
+		cfg.BaseEndpoint = aws.String(opts.EndpointURL)
+	}
+	cfg.APIOptions = append(cfg.APIOptions, addMiddleware(opts.Debug))
+	return &Client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg)}, nil
+}
+
+// newRetryer retries throttling and transient faults with jittered
+// exponential backoff. The SDK's default retry token bucket is shared by
+// every goroutine of a client and, under a burst of errors from many
+// concurrent calls, fails calls with "retry quota exceeded" instead of
+// backing off; ratelimit.None removes that client-side quota so a device
+// only fails when IAM keeps refusing it.
+func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
+	if maxAttempts == 0 {
+		maxAttempts = 10
+	}
+	if maxBackoff == 0 {
+		maxBackoff = 20 * time.Second
+	}
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = maxAttempts
+		o.MaxBackoff = maxBackoff
+		o.Backoff = retry.NewExponentialJitterBackoff(maxBackoff)
+		o.RateLimiter = ratelimit.None
+		o.Retryables = append(o.Retryables, retry.RetryableErrorCode{
+			Codes: map[string]struct{}{"ConcurrentModification": {}, "ServiceFailure": {}},
+		})
+	})
+}
+
+// Account returns the caller's account ID and ARN partition ("aws",
+// "aws-cn", "aws-us-gov"), from STS.
+func (c *Client) Account(ctx context.Context) (account, partition string, err error) {
+	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", err)
+	}
+	partition = "aws"
+	if parts := strings.SplitN(aws.ToString(out.Arn), ":", 3); len(parts) == 3 && parts[1] != "" {
+		partition = parts[1]
+	}
+	return aws.ToString(out.Account), partition, nil
+}
+
+// ListDevices returns every virtual MFA device in the account, following
+// IAM's pages to the end.
+func (c *Client) ListDevices(ctx context.Context) ([]device.Observed, error) {
+	var out []device.Observed
+	p := iam.NewListVirtualMFADevicesPaginator(c.iam, &iam.ListVirtualMFADevicesInput{
+		AssignmentStatus: types.AssignmentStatusTypeAny,
+		MaxItems:         aws.Int32(1000),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("iam:ListVirtualMFADevices: %w", err)
+		}
+		for _, d := range page.VirtualMFADevices {
+			o, err := observed(d)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func observed(d types.VirtualMFADevice) (device.Observed, error) {
+	serial := aws.ToString(d.SerialNumber)
+	path, name, err := device.ParseSerial(serial)
+	if err != nil {
+		return device.Observed{}, err
+	}
+	o := device.Observed{Serial: serial, Name: name, Path: path, EnableDate: aws.ToTime(d.EnableDate)}
+	if d.User != nil {
+		o.User = aws.ToString(d.User.UserName)
+	}
+	return o, nil
+}
+
+// Created is what CreateVirtualMFADevice returns, once: the device's serial
+// number and its secret in both bootstrap forms. Callers must not log it.
+type Created struct {
+	Serial           string
+	Base32StringSeed []byte
+	QRCodePNG        []byte
+}
+
+// Wipe overwrites the secret in memory once it has been sealed.
+func (c *Created) Wipe() {
+	clear(c.Base32StringSeed)
+	clear(c.QRCodePNG)
+}
+
+// ErrSeedLost is wrapped by Create's error when IAM answered
+// EntityAlreadyExists to a retried create: the device was created by an
+// earlier attempt of the same call, whose response (and seed) was lost.
+var ErrSeedLost = errors.New("an earlier attempt of this create was committed and its response lost")
+
+// Create creates a virtual MFA device.
+func (c *Client) Create(ctx context.Context, name, path string, tags map[string]string) (*Created, error) {
+	in := &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String(name), Path: aws.String(path)}
+	for k, v := range tags {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	var attempts atomic.Int32
+	out, err := c.iam.CreateVirtualMFADevice(withAttempts(ctx, &attempts), in)
+	if err != nil {
+		var exists *types.EntityAlreadyExistsException
+		if errors.As(err, &exists) && attempts.Load() > 1 {
+			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", attempts.Load(), ErrSeedLost, err)
+		}
+		if attempts.Load() > 1 {
+			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", attempts.Load(), ErrMaybeCommitted, err)
+		}
+		return nil, fmt.Errorf("iam:CreateVirtualMFADevice: %w", err)
+	}
+	d := out.VirtualMFADevice
+	if d == nil || d.SerialNumber == nil {
+		return nil, errors.New("iam:CreateVirtualMFADevice: response has no device")
+	}
+	return &Created{Serial: *d.SerialNumber, Base32StringSeed: d.Base32StringSeed, QRCodePNG: d.QRCodePNG}, nil
+}
+
+// Delete deletes a virtual MFA device.
+func (c *Client) Delete(ctx context.Context, serial string) error {
+	_, err := c.iam.DeleteVirtualMFADevice(ctx, &iam.DeleteVirtualMFADeviceInput{SerialNumber: aws.String(serial)})
+	if err != nil {
+		return fmt.Errorf("iam:DeleteVirtualMFADevice: %w", err)
+	}
+	return nil
+}
+
+// ErrorCode returns the AWS error code inside err ("EntityAlreadyExists",
+// "Throttling", …), or "" when err did not come from AWS.
+func ErrorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+// Refused reports whether err is IAM's answer refusing a call (a 4xx
+// error), so that nothing changed. Network errors, cancelled calls and
+// server faults are not refusals: the call may have taken effect.
+func Refused(err error) bool {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		return false
+	}
+	status := re.HTTPStatusCode()
+	return status >= 400 && status < 500
+}

@@ -1,0 +1,240 @@
+// Package journal records mfabulk's intent to create a device, durably,
+// before the create call, so that a run that dies between IAM's response
+// and a durable outfile leaves a trace: the next plan finds the intent,
+// sees the device in the account without its outfile, and proposes to
+// replace it ("seed lost") instead of mistaking it for someone else's.
+//
+// An intent is a small JSON file next to the device's outfile, named
+// ".OUTFILE.intent" (for out/alice.png.age, out/.alice.png.age.intent).
+// It never holds a secret. While a run works on a device it holds an
+// exclusive flock on the intent, so two runs cannot work on one device at
+// once, and a run that is killed releases its locks with its life.
+//
+// An intent is evidence that can be planted, so it is trusted only when it
+// is a regular file with one link, owned by the caller, small, well formed,
+// and names exactly the account, device and path being planned; anything
+// else is reported by [Inspect] as [Foreign] and never acted on, and
+// [Begin] refuses to overwrite another account's or device's intent.
+//
+// Use [Begin] before creating, then [Lock.Done] once the outfile is
+// durable (or the device is rolled back) or [Lock.Keep] when the outcome
+// is unknown. [Inspect] tells plan what an intent left over means.
+package journal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/mfabulk/mfabulk/internal/atomicfile"
+)
+
+// ErrBusy is returned by [Begin] when another live run holds the intent.
+var ErrBusy = errors.New("another mfabulk run is working on this device")
+
+// MaxIntentSize bounds what is read of an intent: a real one is a few
+// hundred bytes, and a planted huge one must not exhaust memory.
+const MaxIntentSize = 64 << 10
+
+// Key is what an intent must name to be this plan's.
+type Key struct {
+	Account string
+	Device  string
+	Path    string
+}
+
+// Intent is what a run meant to do; it holds no secret.
+type Intent struct {
+	Device  string `json:"device"`
+	Path    string `json:"path"`
+	Account string `json:"account"`
+	Outfile string `json:"outfile"`
+	Action  string `json:"action"` // create or replace
+	// CreateID is the random, non-secret ID this run tags the device with,
+	// so that a later plan or run can tell its own device from another
+	// run's device of the same name.
+	CreateID string `json:"create_id,omitempty"`
+	// Replaces is the create ID of the device a replace deletes ("" when
+	// it has none), so that a replace interrupted after moving the old
+	// outfile aside can be resumed on proof that the device is that one.
+	Replaces string    `json:"replaces,omitempty"`
+	Started  time.Time `json:"started"`
+	PID      int       `json:"pid"`
+}
+
+// Key returns the account, device and path the intent names.
+func (in Intent) Key() Key { return Key{Account: in.Account, Device: in.Device, Path: in.Path} }
+
+// Name returns the intent file's name for an outfile's name.
+func Name(outName string) string { return "." + outName + ".intent" }
+
+// Lock is a held intent.
+type Lock struct {
+	f    *os.File
+	dir  *atomicfile.Dir
+	name string
+}
+
+// Begin durably records the intent for the outfile outName in dir and
+// locks it. The intent is on disk, fsync'd with its folder entry, before
+// Begin returns. An intent left by an earlier run for the same account,
+// device and path is taken over; one that names anything else, or a file
+// that mfabulk did not make (a link, another user's file), is refused.
+func Begin(dir *atomicfile.Dir, outName string, in Intent) (*Lock, error) {
+	name := Name(outName)
+	f, err := dir.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("intent %s is a symbolic link: mfabulk never follows a link it did not make; remove it", f2(dir, name))
+		}
+		return nil, fmt.Errorf("recording the intent in the journal: %w", err)
+	}
+	if err := atomicfile.CheckOwnFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("intent %s was not made by mfabulk (%w); remove it", f2(dir, name), err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, ErrBusy
+		}
+		return nil, fmt.Errorf("locking intent %s: %w", f2(dir, name), err)
+	}
+	l := &Lock{f: f, dir: dir, name: name}
+	if prev, err := read(f); err == nil && prev.Key() != in.Key() {
+		l.Keep()
+		return nil, fmt.Errorf("intent %s belongs to device %q at %s in account %s, not to this plan: mfabulk acts on an intent only for what it names; run plan against that account, or remove the file", f2(dir, name), prev.Device, prev.Path, prev.Account)
+	}
+	if err := l.write(in); err != nil {
+		l.Keep()
+		return nil, fmt.Errorf("writing intent %s: %w", f2(dir, name), err)
+	}
+	return l, nil
+}
+
+func f2(dir *atomicfile.Dir, name string) string { return dir.Path() + string(os.PathSeparator) + name }
+
+func (l *Lock) write(in Intent) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	if err := l.f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := l.f.WriteAt(append(b, '\n'), 0); err != nil {
+		return err
+	}
+	if err := l.f.Sync(); err != nil {
+		return err
+	}
+	return l.dir.Sync()
+}
+
+// Done removes the intent: the outcome is settled (outfile durable, device
+// rolled back, or the create refused), and releases the lock.
+func (l *Lock) Done() error {
+	err := l.dir.Remove(l.name)
+	if err == nil {
+		err = l.dir.Sync()
+	}
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("removing intent: %w", err)
+	}
+	return nil
+}
+
+// Keep releases the lock and leaves the intent for the next plan: the
+// device may exist without a durable outfile.
+func (l *Lock) Keep() error { return l.f.Close() }
+
+// State is what an intent file means to a plan.
+type State int
+
+const (
+	// None: no intent file.
+	None State = iota
+	// Pending: an earlier run of this account meant to create the device
+	// and did not settle it; with the outfile absent the seed may be lost.
+	Pending
+	// Busy: a live run holds the intent and is working on the device.
+	Busy
+	// Foreign: something is at the intent's name that is not this plan's
+	// intent (another account's or device's, malformed, too large, a link,
+	// another user's file). It is reported, never acted on.
+	Foreign
+)
+
+// Status is an intent file's state, with the intent when it could be read
+// and, for Foreign, why it is not trusted.
+type Status struct {
+	State  State
+	Intent *Intent
+	Reason string
+}
+
+// Inspect reads the intent of the outfile outName in dir, checking it
+// names want. It does not look at the outfile.
+func Inspect(dir *atomicfile.Dir, outName string, want Key) (Status, error) {
+	name := Name(outName)
+	f, err := dir.OpenFile(name, os.O_RDONLY, 0)
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		return Status{State: None}, nil
+	case errors.Is(err, syscall.ELOOP):
+		return Status{State: Foreign, Reason: "it is a symbolic link"}, nil
+	case err != nil:
+		return Status{}, fmt.Errorf("reading intent: %w", err)
+	}
+	defer f.Close()
+	if err := atomicfile.CheckOwnFile(f); err != nil {
+		return Status{State: Foreign, Reason: err.Error()}, nil
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		st := Status{State: Busy}
+		return st, nil // held by a live run
+	}
+	in, err := read(f)
+	if err != nil {
+		return Status{State: Foreign, Reason: err.Error()}, nil
+	}
+	if in.Key() != want {
+		return Status{State: Foreign, Intent: &in, Reason: fmt.Sprintf("it names device %q at %s in account %s", in.Device, in.Path, in.Account)}, nil
+	}
+	return Status{State: Pending, Intent: &in}, nil
+}
+
+// read parses an intent strictly: bounded, one JSON object with every
+// identifying field set.
+func read(f *os.File) (Intent, error) {
+	data, err := readBounded(f)
+	if err != nil {
+		return Intent{}, err
+	}
+	var in Intent
+	if err := json.Unmarshal(data, &in); err != nil {
+		return Intent{}, errors.New("it is not a well-formed intent")
+	}
+	if in.Device == "" || in.Path == "" || in.Account == "" {
+		return Intent{}, errors.New("it does not name a device, path and account")
+	}
+	return in, nil
+}
+
+func readBounded(f *os.File) ([]byte, error) {
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, MaxIntentSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxIntentSize {
+		return nil, fmt.Errorf("it is larger than %d bytes", MaxIntentSize)
+	}
+	return data, nil
+}

@@ -1,0 +1,45 @@
+package manifest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/mfabulk/mfabulk/internal/seal"
+)
+
+// FuzzParse feeds arbitrary bytes to the manifest parser: it must return
+// a manifest or diagnostics, never panic, and never run away in memory.
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob("../../examples/manifests/*.yaml")
+	for _, s := range seeds {
+		b, _ := os.ReadFile(s)
+		f.Add(b)
+	}
+	f.Add([]byte("version: 1\ndevices:\n  - name: a\n    recipients: [" + key1 + "]\n"))
+	f.Add([]byte("a: &a [*a, *a]\nb: &b [*a, *a]\n"))
+	f.Add([]byte("version: 1\ndevices: [{name: x, tags: {aws:k: v}, outfile: '{{.Nope}}'}]\n"))
+	f.Add([]byte("\xff\xfe"))
+	f.Add([]byte("version: 1\ndevices: [{name: x, recipientsFiles: [/dev/zero]}]\n"))
+	root := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Parse("fuzz.yaml", root, data)
+		if (m == nil) == (err == nil) {
+			t.Fatalf("Parse returned manifest %v and error %v", m, err)
+		}
+	})
+}
+
+// FuzzParseRecipient feeds arbitrary strings to recipient parsing.
+func FuzzParseRecipient(f *testing.F) {
+	f.Add(key1)
+	f.Add("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN")
+	f.Add("ssh-rsa AAAA")
+	f.Add("age1")
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := seal.ParseRecipient(s)
+		if (r == nil) == (err == nil) {
+			t.Fatalf("ParseRecipient(%q) = %v, %v", s, r, err)
+		}
+	})
+}

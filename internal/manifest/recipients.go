@@ -1,0 +1,283 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mfabulk/mfabulk/internal/inputfile"
+	"github.com/mfabulk/mfabulk/internal/seal"
+)
+
+// maxRecipientsFile bounds a recipients file, as MaxFileSize does manifests.
+const maxRecipientsFile = 1 << 20
+
+// maxRecipientEntries bounds the recipients held in all the distinct
+// recipient lists of a run. Devices with the same recipients settings
+// share one list, so a team file of 1,000 keys named by 20,000 devices
+// costs 1,000; but 40,000 devices that each add their own key to it would
+// need 40 million entries, from a 4 MiB manifest.
+var maxRecipientEntries = 1 << 21
+
+// maxBadLines bounds the diagnostics for the lines of one recipients file.
+const maxBadLines = 10
+
+// recipientsFile is one recipients file, read and parsed once per run
+// however many devices name it.
+type recipientsFile struct {
+	keys     []string // its recipients, normalized, duplicates removed, in file order
+	err      error    // why it could not be read; then keys is empty
+	bad      []int    // lines that are not recipients
+	badErr   []error  // why, for each of bad; the errors never quote the line
+	reported bool     // its content's problems have been reported once
+}
+
+type rootOrErr struct {
+	root *os.Root
+	err  error
+}
+
+// defaultRecipients is what defaults contribute to every device's
+// recipients, worked out once per manifest.
+type defaultRecipients struct {
+	list  []string // shared by every device that adds no recipients of its own
+	given int      // recipients written, valid or not
+}
+
+// parseRecipient is seal.ParseRecipient, once per distinct text per run.
+func (x *crossFile) parseRecipient(s string) error {
+	err, ok := x.recipients[s]
+	if !ok {
+		_, err = seal.ParseRecipient(s)
+		x.recipients[s] = err
+	}
+	return err
+}
+
+// recipientSource is one entry of a recipients or recipientsFiles list,
+// checked.
+type recipientSource struct {
+	inline string          // a valid recipient written in the manifest
+	file   *recipientsFile // or a recipients file that could be read
+	key    string          // what identifies it in a list's signature
+}
+
+// sources checks a device's (or the defaults') recipients and
+// recipientsFiles and returns those usable, in order, with how many
+// recipients were written in all (valid or not).
+func (c *collector) sources(src rawDevice, root string) ([]recipientSource, int) {
+	var out []recipientSource
+	given := 0
+	for _, n := range src.recipients {
+		given++
+		v := strings.TrimSpace(n.Value)
+		if err := c.x.parseRecipient(v); err != nil {
+			// The manifest's own text may be quoted: the user wrote it.
+			c.at(n.Line, n.Column, "recipient", "recipient %s: %v", quote(v), err)
+			continue
+		}
+		out = append(out, recipientSource{inline: v, key: "k" + v})
+	}
+	for _, n := range src.files {
+		f, key := c.recipientsFile(n, root)
+		if f == nil {
+			given++ // named, but unreadable: reported already
+			continue
+		}
+		given += len(f.keys) + len(f.bad)
+		out = append(out, recipientSource{file: f, key: "f" + key})
+	}
+	return out, given
+}
+
+// defaults works out the defaults' recipients once, reporting their
+// problems once.
+func (c *collector) defaultRecipients(def rawDevice, root string) defaultRecipients {
+	srcs, given := c.sources(def, root)
+	return defaultRecipients{list: c.combine(nil, srcs), given: given}
+}
+
+// recipients combines default and device recipients, defaults first,
+// inline keys before files, dropping duplicates. A device that adds none
+// shares the defaults' list; devices that add the same share one list.
+// The lists are shared: nobody may modify them.
+func (c *collector) recipients(rd rawDevice, dr defaultRecipients, root string) []string {
+	if len(rd.recipients) == 0 && len(rd.files) == 0 {
+		if dr.given == 0 {
+			c.at(rd.name.Line, rd.name.Column, "recipient-required", "device %q has no recipients: add \"recipients\" or \"recipientsFiles\" to it or to defaults", rd.name.Value)
+		}
+		return dr.list
+	}
+	srcs, given := c.sources(rd, root)
+	if given+dr.given == 0 {
+		c.at(rd.name.Line, rd.name.Column, "recipient-required", "device %q has no recipients: add \"recipients\" or \"recipientsFiles\" to it or to defaults", rd.name.Value)
+	}
+	if len(srcs) == 0 {
+		return dr.list
+	}
+	var sig strings.Builder
+	for _, s := range srcs {
+		sig.WriteString(s.key)
+		sig.WriteByte(0)
+	}
+	if list, ok := c.lists[sig.String()]; ok {
+		return list
+	}
+	if c.x.entries > maxRecipientEntries {
+		return nil // reported once, when the bound was passed
+	}
+	list := c.combine(dr.list, srcs)
+	if c.x.entries += len(list); c.x.entries > maxRecipientEntries {
+		c.at(rd.name.Line, rd.name.Column, "recipients-count", "device %q: the devices' recipient lists hold more than %d recipients in all (devices with the same recipients settings count once): encrypt each device to fewer keys", rd.name.Value, maxRecipientEntries)
+		return nil
+	}
+	if c.lists == nil {
+		c.lists = map[string][]string{}
+	}
+	c.lists[sig.String()] = list
+	return list
+}
+
+// combine appends the sources' recipients to base, in a new list, without
+// duplicates.
+func (c *collector) combine(base []string, srcs []recipientSource) []string {
+	n := len(base)
+	for _, s := range srcs {
+		if s.file != nil {
+			n += len(s.file.keys)
+		} else {
+			n++
+		}
+	}
+	out := make([]string, 0, n)
+	seen := make(map[string]bool, n)
+	add := func(r string) {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	for _, r := range base {
+		add(r)
+	}
+	for _, s := range srcs {
+		if s.file == nil {
+			add(s.inline)
+			continue
+		}
+		for _, r := range s.file.keys {
+			add(r)
+		}
+	}
+	return slices.Clip(out)
+}
+
+// recipientsFile reads, once per run, a file in age's recipients-file
+// format (one recipient a line, blank lines and # comments allowed) inside
+// the manifest's folder. Like outfiles, it must stay inside that folder:
+// no absolute path, no "..", no symbolic link leading out, so that a
+// manifest in a pull request cannot make mfabulk read the CI runner's
+// files. Problems point at the manifest line naming the file and give the
+// file's own line number, never its content: a line that is not a
+// recipient may be anything. It returns nil when the file cannot be used.
+func (c *collector) recipientsFile(n *yaml.Node, root string) (*recipientsFile, string) {
+	rel := n.Value
+	if !localPath(rel) {
+		c.at(n.Line, n.Column, "recipients-file", "recipients file %s must be a relative path inside the manifest's folder (no absolute path, no \"..\")", quote(rel))
+		return nil, ""
+	}
+	clean := filepath.Clean(rel)
+	key := root + "\x00" + clean
+	f, ok := c.x.files[key]
+	if !ok {
+		f = c.x.readRecipientsFile(root, clean)
+		c.x.files[key] = f
+	}
+	if f.err != nil {
+		c.at(n.Line, n.Column, "recipients-file", "recipients file %s: %v", short(rel), f.err)
+		return nil, ""
+	}
+	if !f.reported {
+		f.reported = true
+		for i, line := range f.bad {
+			if i == maxBadLines {
+				c.at(n.Line, n.Column, "recipient", "recipients file %s: %d more line(s) that are not recipients", short(rel), len(f.bad)-maxBadLines)
+				break
+			}
+			c.at(n.Line, n.Column, "recipient", "recipients file %s, line %d: %v", short(rel), line, f.badErr[i])
+		}
+		if len(f.keys) == 0 && len(f.bad) == 0 {
+			c.at(n.Line, n.Column, "recipients-file", "recipients file %s has no recipients", short(rel))
+		}
+	}
+	return f, key
+}
+
+// localPath reports whether a path written in a manifest stays inside its
+// folder by its spelling: relative, not empty, no ".." anywhere.
+func localPath(p string) bool {
+	if p == "" || filepath.IsAbs(p) || !filepath.IsLocal(p) {
+		return false
+	}
+	for part := range strings.SplitSeq(filepath.ToSlash(p), "/") {
+		if part == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+func (x *crossFile) readRecipientsFile(root, name string) *recipientsFile {
+	r, ok := x.roots[root]
+	if !ok {
+		r.root, r.err = os.OpenRoot(root)
+		x.roots[root] = r
+	}
+	if r.err != nil {
+		return &recipientsFile{err: fmt.Errorf("opening the manifest's folder: %w", unwrapPathError(r.err))}
+	}
+	data, err := inputfile.ReadIn(r.root, name, maxRecipientsFile)
+	if err != nil {
+		err = unwrapPathError(err)
+		if strings.Contains(err.Error(), "escapes from parent") {
+			// os.Root's error for a symbolic link leading out has no
+			// exported value to match.
+			err = errors.New("leads outside the manifest's folder through a symbolic link")
+		}
+		return &recipientsFile{err: err}
+	}
+	f := &recipientsFile{}
+	seen := map[string]bool{}
+	line := 0
+	for l := range bytes.Lines(data) {
+		line++
+		text := strings.TrimSpace(string(l))
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		if err := x.parseRecipient(text); err != nil {
+			f.bad = append(f.bad, line)
+			f.badErr = append(f.badErr, err)
+			continue
+		}
+		if !seen[text] {
+			seen[text] = true
+			f.keys = append(f.keys, text)
+		}
+	}
+	return f
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,203 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/mfabulk/mfabulk/internal/device"
+	"github.com/mfabulk/mfabulk/internal/manifest"
+)
+
+// computation holds one Compute's indexes.
+type computation struct {
+	obs      Observed
+	opts     Options
+	desired  map[string]bool            // lower-case names the manifest lists
+	observed map[string]device.Observed // by lower-case name
+	targets  map[string]bool            // lower-case; empty means all
+	replace  map[string]bool            // lower-case
+}
+
+func newComputation(desired []manifest.Device, obs Observed, opts Options) *computation {
+	c := &computation{obs: obs, opts: opts, desired: map[string]bool{}, observed: map[string]device.Observed{},
+		targets: lowerSet(opts.Targets), replace: lowerSet(opts.Replace)}
+	for _, d := range desired {
+		c.desired[strings.ToLower(d.Name)] = true
+	}
+	for _, o := range obs.Devices {
+		c.observed[strings.ToLower(o.Name)] = o
+	}
+	return c
+}
+
+func lowerSet(names []string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[strings.ToLower(n)] = true
+	}
+	return m
+}
+
+// checkNames refuses --target and --replace names that name nothing.
+func (c *computation) checkNames() error {
+	for _, list := range []struct {
+		flag  string
+		names []string
+	}{{"--target", c.opts.Targets}, {"--replace", c.opts.Replace}} {
+		for _, n := range list.names {
+			l := strings.ToLower(n)
+			if _, inAccount := c.observed[l]; !c.desired[l] && !(list.flag == "--target" && inAccount) {
+				return fmt.Errorf("%s %s: no such device in the manifest", list.flag, n)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *computation) targeted(name string) bool {
+	return len(c.targets) == 0 || c.targets[strings.ToLower(name)]
+}
+
+// forDesired plans one device of the manifest.
+func (c *computation) forDesired(d *manifest.Device) Change {
+	ch := Change{Action: Create, Name: d.Name, Path: d.Path, Desired: d}
+	o, ok := c.observed[strings.ToLower(d.Name)]
+	if !ok {
+		if l := c.obs.Local[d.Name]; l.Outfile && l.OutfileID != "" {
+			ch.MoveAside = true
+			ch.Reason = "the outfile of a deleted device of this name is moved aside"
+		}
+		return ch
+	}
+	ch.Existing = &o
+	ch.CreateID = c.obs.CreateIDs[o.Name]
+	switch {
+	case o.Name != d.Name && o.Path != d.Path:
+		ch.Action, ch.Reason = Conflict, "the account has "+o.Path+o.Name+": same IAM name in another case, at another path; IAM cannot rename or move a device"
+	case o.Name != d.Name:
+		ch.Action, ch.Reason = Conflict, "the account has "+o.Name+": same IAM name in another case; IAM cannot rename a device"
+	case o.Path != d.Path:
+		ch.Action, ch.Reason = Conflict, "it exists at path "+o.Path+"; IAM cannot move a device"
+	case c.replace[strings.ToLower(d.Name)]:
+		ch.Action, ch.Reason = replaceOr(o, "replacement requested with --replace")
+	default:
+		ch.Action, ch.Reason = c.ownership(d, o)
+		if ch.Action == Unchanged && c.opts.ManageTags {
+			if ch.Tags = diffTags(c.obs.Tags[o.Name], d.Tags); len(ch.Tags) > 0 {
+				ch.Action = UpdateTags
+			}
+		}
+	}
+	return ch
+}
+
+// ownership decides, for a device that exists as declared, whether this
+// folder holds its secret. The proof is the create ID: the one the device
+// is tagged with must be the one the outfile's record (or a pending
+// intent) names. Without proof mfabulk never replaces a device by itself.
+func (c *computation) ownership(d *manifest.Device, o device.Observed) (Action, string) {
+	l := c.obs.Local[d.Name]
+	live, known := c.obs.CreateIDs[o.Name]
+	switch {
+	case c.obs.Busy[d.Name]:
+		return Unchanged, "" // another live run is on it: a notice says so
+	case l.Pending && known && l.IntentID != "" && live == l.IntentID:
+		return replaceOr(o, "seed lost: an earlier run created it but never wrote its outfile")
+	case l.Pending && known && l.IntentAction == string(Replace) && live == l.IntentReplaces:
+		return replaceOr(o, "an earlier replace was interrupted; its old outfile is moved aside")
+	case l.Pending && !known:
+		return Mismatch, "an earlier run meant to create it and left no outfile, but whether this device is the one it made cannot be verified" + c.unverifiable() + "; check it, then run apply --replace " + d.Name
+	case l.Pending:
+		return Mismatch, "an earlier run meant to create it, but the device in the account is not the one it made (another run or person created it), and its outfile is not here; run apply --replace " + d.Name + " to issue a new secret here"
+	case !l.Outfile:
+		return Mismatch, "it exists in the account, but its outfile is not here (" + "another run or a person created it); run apply --replace " + d.Name + " to issue a new secret here, or remove it from the manifest"
+	case l.OutfileID != "" && known && live != l.OutfileID:
+		return Mismatch, "its outfile belongs to an earlier device of the same name (create ID " + short(l.OutfileID) + ", the device now has " + short(live) + "): another run deleted and recreated it; run apply --replace " + d.Name + " to issue a new secret here"
+	}
+	return Unchanged, ""
+}
+
+func (c *computation) unverifiable() string {
+	if c.obs.TagsUnsupported {
+		return " (the endpoint does not support ListMFADeviceTags)"
+	}
+	return ""
+}
+
+func short(id string) string {
+	if id == "" {
+		return "none"
+	}
+	if len(id) > 8 {
+		return id[:8] + "…"
+	}
+	return id
+}
+
+// notices reports the journal's findings on the targeted devices.
+func (c *computation) notices(desired []manifest.Device) []Notice {
+	var out []Notice
+	for _, d := range desired {
+		switch {
+		case !c.targeted(d.Name):
+		case c.obs.Busy[d.Name]:
+			out = append(out, Notice{Device: d.Name, InProgress: true,
+				Message: "another mfabulk run is working on it now; plan again when it has finished"})
+		case c.obs.Untrusted[d.Name] != "":
+			out = append(out, Notice{Device: d.Name,
+				Message: "its intent file is not this plan's and is ignored (" + c.obs.Untrusted[d.Name] + "); remove it, or plan against the account it names"})
+		}
+	}
+	return out
+}
+
+// replaceOr replaces an unassigned device; an assigned one has a user,
+// and only a person may take it away.
+func replaceOr(o device.Observed, reason string) (Action, string) {
+	if o.Assigned() {
+		return Conflict, reason + ", but it is assigned to " + userOr(o.User) + ": mfabulk never deletes an assigned device"
+	}
+	return Replace, reason
+}
+
+// unlistedInScope returns the observed devices inside the scope that no
+// manifest lists.
+func (c *computation) unlistedInScope() []device.Observed {
+	var out []device.Observed
+	for _, o := range c.obs.Devices {
+		if scopeOf(o.Path, c.opts.Scopes) != "" && !c.desired[strings.ToLower(o.Name)] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// diffTags lists the changes from before to after, by key.
+func diffTags(before, after map[string]string) []TagChange {
+	keys := map[string]bool{}
+	for k := range before {
+		keys[k] = true
+	}
+	for k := range after {
+		keys[k] = true
+	}
+	var out []TagChange
+	for k := range keys {
+		b, inB := before[k]
+		a, inA := after[k]
+		if inB && inA && a == b {
+			continue
+		}
+		tc := TagChange{Key: k}
+		if inB {
+			tc.Before = &b
+		}
+		if inA {
+			tc.After = &a
+		}
+		out = append(out, tc)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}

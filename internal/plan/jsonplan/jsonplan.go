@@ -1,0 +1,99 @@
+// Package jsonplan is mfabulk's machine-readable plan: the document that
+// `plan --output json` prints and that saved plans embed. It is a contract:
+// fields are only ever added, and a change that would break a reader bumps
+// [FormatVersion].
+//
+// Changes are sorted by action (create, replace, update-tags, delete,
+// conflict, refused) then device name; unchanged devices are counted in the
+// summary, not listed. Outfile paths are relative to the working folder
+// when inside it. A plan never holds a secret.
+package jsonplan
+
+import (
+	"github.com/mfabulk/mfabulk/internal/plan"
+)
+
+// FormatVersion is the version of the document's shape.
+const FormatVersion = "1"
+
+// Doc is a plan as JSON.
+type Doc struct {
+	FormatVersion string         `json:"format_version"`
+	ToolVersion   string         `json:"tool_version"`
+	Account       string         `json:"account"`
+	HasChanges    bool           `json:"has_changes"`
+	Summary       map[string]int `json:"summary"` // every action, zeros included
+	Changes       []Change       `json:"changes"`
+	Unlisted      []Device       `json:"unlisted_in_scope"` // devices in scope the manifest omits (without --prune)
+	// Notices: devices another live run is working on (in_progress), and
+	// intent files the plan did not trust. Omitted when there are none.
+	Notices []Notice `json:"notices,omitempty"`
+}
+
+// Notice is something about a device that is not a change.
+type Notice struct {
+	Device     string `json:"device"`
+	InProgress bool   `json:"in_progress"`
+	Message    string `json:"message"`
+}
+
+// Change is one device's change.
+type Change struct {
+	Action    string      `json:"action"`
+	Device    string      `json:"device"`
+	Path      string      `json:"path"`
+	Serial    string      `json:"serial,omitempty"` // of the existing device
+	Bootstrap string      `json:"bootstrap,omitempty"`
+	Outfile   string      `json:"outfile,omitempty"`
+	Reason    string      `json:"reason,omitempty"`
+	User      string      `json:"user,omitempty"` // the existing device's user, if assigned
+	Tags      []TagChange `json:"tags,omitempty"` // for update-tags
+}
+
+// TagChange is one tag key's before and after; null is absent.
+type TagChange struct {
+	Key    string  `json:"key"`
+	Before *string `json:"before"`
+	After  *string `json:"after"`
+}
+
+// Device is an existing device.
+type Device struct {
+	Device string `json:"device"`
+	Path   string `json:"path"`
+	Serial string `json:"serial"`
+}
+
+// From builds the document; rel shortens outfile paths.
+func From(p plan.Plan, toolVersion string, rel func(string) string) Doc {
+	d := Doc{
+		FormatVersion: FormatVersion, ToolVersion: toolVersion, Account: p.Account,
+		HasChanges: p.HasChanges(), Summary: map[string]int{}, Changes: []Change{}, Unlisted: []Device{},
+	}
+	for _, a := range plan.Actions {
+		d.Summary[string(a)] = p.Count(a)
+	}
+	for _, c := range p.Changes {
+		if c.Action == plan.Unchanged {
+			continue
+		}
+		jc := Change{Action: string(c.Action), Device: c.Name, Path: c.Path, Reason: c.Reason}
+		if c.Desired != nil && (c.Action == plan.Create || c.Action == plan.Replace) {
+			jc.Bootstrap, jc.Outfile = c.Desired.Bootstrap, rel(c.Desired.Outfile)
+		}
+		if c.Existing != nil {
+			jc.Serial, jc.User = c.Existing.Serial, c.Existing.User
+		}
+		for _, t := range c.Tags {
+			jc.Tags = append(jc.Tags, TagChange{Key: t.Key, Before: t.Before, After: t.After})
+		}
+		d.Changes = append(d.Changes, jc)
+	}
+	for _, o := range p.Unlisted {
+		d.Unlisted = append(d.Unlisted, Device{Device: o.Name, Path: o.Path, Serial: o.Serial})
+	}
+	for _, n := range p.Notices {
+		d.Notices = append(d.Notices, Notice{Device: n.Device, InProgress: n.InProgress, Message: n.Message})
+	}
+	return d
+}

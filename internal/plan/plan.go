@@ -1,0 +1,265 @@
+// Package plan computes what mfabulk must do to make an account match a
+// manifest. [Compute] is pure: the desired devices, what was observed in
+// the account and the user's options go in, a [Plan] value comes out.
+// Showing a plan is the view package's job; carrying it out is apply's.
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/mfabulk/mfabulk/internal/device"
+	"github.com/mfabulk/mfabulk/internal/manifest"
+)
+
+// Action is what a plan does to one device.
+type Action string
+
+// The actions, in the order plans list them.
+const (
+	// Create makes a device the manifest lists and the account lacks.
+	Create Action = "create"
+	// Replace deletes an unassigned device and creates it again with a new
+	// secret: asked for with --replace, or because an earlier run created
+	// it and never wrote its outfile (seed lost), as its intent shows.
+	Replace Action = "replace"
+	// UpdateTags makes a device's tags the manifest's, when it manages tags.
+	UpdateTags Action = "update-tags"
+	// Delete removes a device inside the manifest's scope that it does not
+	// list; planned only with --prune.
+	Delete Action = "delete"
+	// Conflict is a device the plan cannot reconcile: its name is taken at
+	// another path or in another case (IAM cannot move or rename a device),
+	// or it must be replaced but is assigned to a user. Apply refuses a plan
+	// with conflicts.
+	Conflict Action = "conflict"
+	// Mismatch is a device whose secret this folder does not provably hold:
+	// it exists without an outfile here, or its outfile belongs to an
+	// earlier device of the same name (another run deleted and recreated
+	// it). mfabulk cannot prove the device is its own, so it never deletes
+	// it by itself: a person chooses (--replace NAME, or remove it from the
+	// manifest). Apply leaves it alone and fails until then.
+	Mismatch Action = "mismatch"
+	// Refused is a device prune would delete but never will: a user has it.
+	Refused Action = "refused"
+	// Unchanged is a listed device that already exists as declared.
+	Unchanged Action = "unchanged"
+)
+
+// Actions lists every action in plan order.
+var Actions = []Action{Create, Replace, UpdateTags, Delete, Conflict, Mismatch, Refused, Unchanged}
+
+func (a Action) order() int {
+	for i, x := range Actions {
+		if x == a {
+			return i
+		}
+	}
+	return len(Actions)
+}
+
+// TagChange is one tag key's change; a nil Before is an added key, a nil
+// After a removed one.
+type TagChange struct {
+	Key    string
+	Before *string
+	After  *string
+}
+
+// Change is the plan for one device.
+type Change struct {
+	Action Action
+	Name   string // the device's name, as the manifest (or, for deletes, IAM) spells it
+	Path   string
+	// Desired is the manifest's device; nil for Delete and Refused.
+	Desired *manifest.Device
+	// Existing is the device found in the account under the same
+	// case-insensitive name, if any.
+	Existing *device.Observed
+	Reason   string
+	Tags     []TagChange // for UpdateTags
+	// CreateID is the existing device's create-ID tag, when it was read:
+	// a replace records it so that an interrupted replace can be resumed
+	// on proof that the device is still that one.
+	CreateID string
+	// MoveAside is set on a create whose outfile is still there from a
+	// deleted device of the same name that mfabulk made (its record says
+	// so): apply moves it aside first instead of refusing.
+	MoveAside bool
+}
+
+// Observed is what plan knows of the world outside the manifest.
+type Observed struct {
+	Account   string
+	Partition string // ARN partition: "aws", "aws-cn", "aws-us-gov"
+	Devices   []device.Observed
+	// Tags are the current tags of the listed devices that exist, by
+	// device name; read only when the manifest manages tags.
+	Tags map[string]map[string]string
+	// Local is what the outfile folder holds for each manifest device, by
+	// the manifest's name.
+	Local map[string]Local
+	// CreateIDs are the live create-ID tags (device.CreateIDTag) of the
+	// devices whose tags were read, by IAM's name; "" when a device has
+	// none. A device absent from the map was not read: its ownership is
+	// unknown.
+	CreateIDs map[string]string
+	// TagsUnsupported is set when the endpoint does not speak
+	// ListMFADeviceTags, so no ownership could be verified.
+	TagsUnsupported bool
+	// Busy names the manifest devices another live run is working on.
+	Busy map[string]bool
+	// Untrusted names the manifest devices whose intent file is not this
+	// plan's (another account's, malformed, a link), with why: reported,
+	// never acted on.
+	Untrusted map[string]string
+}
+
+// Local is one device's evidence in its outfile folder.
+type Local struct {
+	Outfile bool // the outfile exists
+	// OutfileID is the create ID of the device whose secret the outfile
+	// holds, from the record beside it; "" when unknown (an outfile made
+	// before records existed).
+	OutfileID string
+	// Pending is set when an earlier run of this account meant to create
+	// (or replace) the device, did not settle it, and left no outfile.
+	Pending bool
+	// IntentAction, IntentID and IntentReplaces are that intent's action
+	// ("create" or "replace"), the create ID it sent, and the create ID of
+	// the device it was replacing.
+	IntentAction, IntentID, IntentReplaces string
+}
+
+// Options are the user's choices for one plan.
+type Options struct {
+	ManageTags bool     // the manifest declares tags: it owns every tag set
+	Scopes     []string // scope.paths: where pruning may act
+	Prune      bool     // delete devices in scope that the manifest omits
+	Targets    []string // limit the plan to these device names
+	Replace    []string // recreate these devices with new secrets
+}
+
+// Plan is the set of changes for a manifest against one account.
+type Plan struct {
+	Account   string
+	Partition string
+	Changes   []Change
+	// Unlisted are devices inside the scope that the manifest omits, when
+	// prune was not asked for: a hint, not a change.
+	Unlisted []device.Observed
+	// Notices are what a person must know about devices the plan does not
+	// change: another run working on them, or a journal file not trusted.
+	Notices []Notice
+}
+
+// Notice is something about one device that is not a change.
+type Notice struct {
+	Device string
+	// InProgress is set when another live run is working on the device:
+	// the account may not match the manifest yet, so the plan is not
+	// "no changes".
+	InProgress bool
+	Message    string
+}
+
+// Compute diffs the desired devices against the observed ones by name,
+// case-insensitively, as IAM compares names. It fails only when the
+// options ask for something impossible.
+func Compute(desired []manifest.Device, obs Observed, opts Options) (Plan, error) {
+	if opts.Prune && len(opts.Scopes) == 0 {
+		return Plan{}, fmt.Errorf("--prune needs scope.paths in the manifest: mfabulk deletes only inside a scope the manifest declares")
+	}
+	c := newComputation(desired, obs, opts)
+	if err := c.checkNames(); err != nil {
+		return Plan{}, err
+	}
+	p := Plan{Account: obs.Account, Partition: obs.Partition}
+	for i := range desired {
+		if d := &desired[i]; c.targeted(d.Name) {
+			p.Changes = append(p.Changes, c.forDesired(d))
+		}
+	}
+	p.Notices = c.notices(desired)
+	for _, o := range c.unlistedInScope() {
+		switch {
+		case !c.targeted(o.Name):
+		case !opts.Prune:
+			p.Unlisted = append(p.Unlisted, o)
+		case o.Assigned():
+			p.Changes = append(p.Changes, Change{Action: Refused, Name: o.Name, Path: o.Path, Existing: ptr(o),
+				Reason: "not in the manifest, but assigned to " + userOr(o.User) + ": mfabulk never deletes an assigned device"})
+		default:
+			p.Changes = append(p.Changes, Change{Action: Delete, Name: o.Name, Path: o.Path, Existing: ptr(o),
+				Reason: "in scope " + scopeOf(o.Path, opts.Scopes) + " but not in the manifest"})
+		}
+	}
+	sort.SliceStable(p.Changes, func(i, j int) bool {
+		a, b := p.Changes[i], p.Changes[j]
+		if a.Action != b.Action {
+			return a.Action.order() < b.Action.order()
+		}
+		return a.Name < b.Name
+	})
+	return p, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Serial returns the serial number (ARN) IAM gives device d in the plan's
+// account.
+func (p Plan) Serial(d manifest.Device) string {
+	partition := p.Partition
+	if partition == "" {
+		partition = "aws"
+	}
+	return "arn:" + partition + ":iam::" + p.Account + ":mfa" + d.Path + d.Name
+}
+
+// Count returns how many changes have action a.
+func (p Plan) Count(a Action) int { return len(p.Filter(a)) }
+
+// HasChanges reports whether apply has anything to do or refuse: any
+// change but Unchanged and Refused (which apply will never act on), or a
+// device another live run is still working on.
+func (p Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		if c.Action != Unchanged && c.Action != Refused {
+			return true
+		}
+	}
+	for _, n := range p.Notices {
+		if n.InProgress {
+			return true
+		}
+	}
+	return false
+}
+
+// Filter returns the changes with action a.
+func (p Plan) Filter(a Action) []Change {
+	var out []Change
+	for _, c := range p.Changes {
+		if c.Action == a {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func userOr(u string) string {
+	if u == "" {
+		return "a user"
+	}
+	return u
+}
+
+func scopeOf(path string, scopes []string) string {
+	for _, s := range scopes {
+		if strings.HasPrefix(path, s) {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,153 @@
+// Package planfile writes a plan to a file for a later apply, and checks
+// on apply that nothing it was computed from has changed since.
+//
+// A saved plan records the manifests it read (paths), the options, the
+// plan itself (as a jsonplan document, for reviewers and tools) and a
+// fingerprint: a SHA-256 over the tool version, each manifest file's
+// content, the resolved devices (recipients above all, which may come from
+// recipients files), every observed device (serial, user, enable date),
+// the tags and create IDs read, what the outfile folders hold (outfiles,
+// records, intents) and the options. Apply recomputes
+// the plan from the same manifests and options and refuses when the
+// fingerprint differs. A saved plan holds no secret.
+package planfile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/mfabulk/mfabulk/internal/atomicfile"
+	"github.com/mfabulk/mfabulk/internal/inputfile"
+	"github.com/mfabulk/mfabulk/internal/manifest"
+	"github.com/mfabulk/mfabulk/internal/plan"
+	"github.com/mfabulk/mfabulk/internal/plan/jsonplan"
+)
+
+// FormatVersion is the saved plan file's format.
+const FormatVersion = "1"
+
+// ErrStale is returned by [File.Check] when the plan no longer matches.
+var ErrStale = errors.New("saved plan is stale: the manifest or the account changed since it was made; run plan again")
+
+// File is a saved plan.
+type File struct {
+	FormatVersion string       `json:"format_version"`
+	Fingerprint   string       `json:"fingerprint"`
+	Manifests     []string     `json:"manifests"`
+	Options       Options      `json:"options"`
+	Plan          jsonplan.Doc `json:"plan"`
+}
+
+// Options are the plan options a saved plan was made with.
+type Options struct {
+	Prune   bool     `json:"prune"`
+	Targets []string `json:"targets"`
+	Replace []string `json:"replace"`
+}
+
+// Fingerprint hashes everything a plan was computed from.
+func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, opts plan.Options) string {
+	h := sha256.New()
+	line := func(parts ...any) { fmt.Fprintln(h, parts...) }
+	line("mfabulk", toolVersion, "savedplan", FormatVersion)
+	for i, f := range m.Files {
+		line("manifest", f, m.Digests[i])
+	}
+	// What apply acts on, resolved: above all the recipients, which decide
+	// who can decrypt and may come from recipients files that the
+	// manifests' digests do not cover.
+	for _, d := range m.Devices {
+		line("desired", d.Name, d.Path, d.Bootstrap, d.Outfile)
+		line("recipients", d.Name, d.Recipients)
+		for _, k := range slices.Sorted(maps.Keys(d.Tags)) {
+			line("desired-tag", d.Name, k, d.Tags[k])
+		}
+	}
+	line("account", obs.Account, obs.Partition)
+	devices := append(obs.Devices[:0:0], obs.Devices...)
+	sort.Slice(devices, func(i, j int) bool { return devices[i].Serial < devices[j].Serial })
+	for _, d := range devices {
+		line("device", d.Serial, d.User, d.EnableDate.UTC().Format(time.RFC3339))
+	}
+	for _, name := range slices.Sorted(maps.Keys(obs.Tags)) {
+		for _, k := range slices.Sorted(maps.Keys(obs.Tags[name])) {
+			line("tag", name, k, obs.Tags[name][k])
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(obs.Local)) {
+		line("local", name, fmt.Sprintf("%+v", obs.Local[name]))
+	}
+	for _, name := range slices.Sorted(maps.Keys(obs.CreateIDs)) {
+		line("create-id", name, obs.CreateIDs[name])
+	}
+	line("tags-unsupported", obs.TagsUnsupported)
+	for _, name := range slices.Sorted(maps.Keys(obs.Busy)) {
+		line("busy", name)
+	}
+	line("options", opts.ManageTags, opts.Prune, sorted(opts.Scopes), sorted(opts.Targets), sorted(opts.Replace))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Write saves f as indented JSON to path, replacing it atomically, but
+// only when path is new or holds an earlier saved plan: a saved plan never
+// takes the place of another file (an identity, a manifest, a link).
+func Write(path string, f File) error {
+	f.FormatVersion = FormatVersion
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.ReplaceOwn(path, append(b, '\n'), IsSavedPlan)
+}
+
+// IsSavedPlan recognises a saved plan of any mfabulk version by its shape.
+func IsSavedPlan(data []byte) bool {
+	var f struct {
+		FormatVersion *string          `json:"format_version"`
+		Fingerprint   *string          `json:"fingerprint"`
+		Plan          *json.RawMessage `json:"plan"`
+	}
+	return json.Unmarshal(data, &f) == nil && f.FormatVersion != nil && f.Fingerprint != nil && f.Plan != nil
+}
+
+// MaxSize bounds a saved plan file; a plan of thousands of devices is a
+// few megabytes.
+const MaxSize = 64 << 20
+
+// Read loads a saved plan. It refuses anything but a regular file of at
+// most MaxSize bytes, so that a FIFO or a device cannot hang apply.
+func Read(path string) (File, error) {
+	data, err := inputfile.Read(path, MaxSize)
+	if err != nil {
+		return File{}, fmt.Errorf("reading saved plan: %w", err)
+	}
+	var f File
+	if err := json.Unmarshal(data, &f); err != nil {
+		return File{}, fmt.Errorf("%s is not a saved plan: %w", path, err)
+	}
+	if f.FormatVersion != FormatVersion || f.Fingerprint == "" {
+		return File{}, fmt.Errorf("%s is not a saved plan of this mfabulk (format %q)", path, f.FormatVersion)
+	}
+	return f, nil
+}
+
+// Check compares a recomputed fingerprint with the saved one.
+func (f File) Check(fingerprint string) error {
+	if fingerprint != f.Fingerprint {
+		return ErrStale
+	}
+	return nil
+}
+
+func sorted(ss []string) []string {
+	out := append([]string(nil), ss...)
+	sort.Strings(out)
+	return out
+}

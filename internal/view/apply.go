@@ -1,0 +1,246 @@
+package view
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/mfabulk/mfabulk/internal/apply"
+	"github.com/mfabulk/mfabulk/internal/plan"
+)
+
+// Progress shows an apply as it goes: on a terminal, one bar redrawn in
+// place (done / total, rate, failures, ETA) with failures printed above
+// it; elsewhere, one plain line per device, for logs.
+type Progress struct {
+	w      io.Writer
+	tty    bool
+	total  int
+	done   int
+	failed int
+	start  time.Time
+	// inFlight counts devices started and not yet settled; it is read by
+	// the interrupt handler, from another goroutine.
+	inFlight atomic.Int64
+}
+
+// NewProgress starts a progress display for total changes.
+func NewProgress(w io.Writer, tty bool, total int) *Progress {
+	return &Progress{w: w, tty: tty, total: total, start: time.Now()}
+}
+
+// Event records one apply event; apply calls it from one goroutine at a
+// time.
+func (p *Progress) Event(e apply.Event) {
+	if e.Kind == apply.Started {
+		p.inFlight.Add(1)
+		return
+	}
+	p.inFlight.Add(-1)
+	p.done++
+	if e.Kind == apply.Failed {
+		p.failed++
+	}
+	if !p.tty {
+		Event(p.w, e)
+		return
+	}
+	if e.Kind == apply.Failed {
+		fmt.Fprintf(p.w, "\r\x1b[K")
+		Event(p.w, e)
+	}
+	p.draw()
+}
+
+func (p *Progress) draw() {
+	const width = 30
+	filled := width
+	if p.total > 0 {
+		filled = width * p.done / p.total
+	}
+	elapsed := time.Since(p.start).Seconds()
+	rate := float64(p.done) / max(elapsed, 0.001)
+	eta := "-"
+	if rate > 0 && p.done < p.total {
+		eta = (time.Duration(float64(p.total-p.done)/rate) * time.Second).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %d/%d, %d failed, %.1f/s, ETA %s",
+		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), p.done, p.total, p.failed, rate, eta)
+}
+
+// InFlight returns how many devices are started and not yet settled. It
+// is safe to call from any goroutine.
+func (p *Progress) InFlight() int { return int(p.inFlight.Load()) }
+
+// Interrupted tells the user, on w, that a first interrupt was received:
+// devices in flight are finishing, and a second one stops at once.
+func (p *Progress) Interrupted(w io.Writer) {
+	prefix := "\n"
+	if p.tty {
+		prefix = "\r\x1b[K"
+	}
+	fmt.Fprintf(w, "%sInterrupt received; finishing %d device(s) in flight; press Ctrl-C again to stop now.\n", prefix, p.InFlight())
+}
+
+// Done ends the bar's line.
+func (p *Progress) Done() {
+	if p.tty && p.done > 0 {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// Event writes one line for an apply event, for logs and non-terminals.
+func Event(w io.Writer, e apply.Event) {
+	o := e.Outcome
+	if e.Kind == apply.Failed {
+		fmt.Fprintf(w, "%s: failed: %v\n", o.Device, o.Err)
+		return
+	}
+	switch o.Action {
+	case plan.Create:
+		fmt.Fprintf(w, "%s: created %s, secret sealed to %s\n", o.Device, o.Serial, Rel(o.Outfile))
+	case plan.Replace:
+		old := ""
+		if o.OldOutfile != "" {
+			old = " (old outfile kept as " + Rel(o.OldOutfile) + ")"
+		}
+		fmt.Fprintf(w, "%s: replaced, now %s, secret sealed to %s%s\n", o.Device, o.Serial, Rel(o.Outfile), old)
+	case plan.UpdateTags:
+		fmt.Fprintf(w, "%s: tags updated\n", o.Device)
+	case plan.Delete:
+		fmt.Fprintf(w, "%s: deleted %s\n", o.Device, o.Serial)
+	}
+}
+
+// ApplySummary writes the closing lines of an apply: counts per action,
+// then every failure with its AWS error code and a hint.
+func ApplySummary(w io.Writer, r apply.Result) {
+	counts := map[plan.Action]int{}
+	var failed, skipped int
+	var notStarted []string
+	for _, o := range r.Outcomes {
+		switch {
+		case errors.Is(o.Err, apply.ErrNotStarted):
+			notStarted = append(notStarted, o.Device)
+		case o.NotAttempted:
+			skipped++
+		case o.Err != nil:
+			failed++
+		default:
+			counts[o.Action]++
+		}
+	}
+	verb := "complete"
+	if r.Interrupted || len(notStarted) > 0 {
+		verb = "interrupted"
+	}
+	fmt.Fprintf(w, "\nApply %s: %d created, ", verb, counts[plan.Create])
+	for _, a := range []struct {
+		action plan.Action
+		verb   string
+	}{{plan.Replace, "replaced"}, {plan.UpdateTags, "retagged"}, {plan.Delete, "deleted"}} {
+		if counts[a.action] > 0 {
+			fmt.Fprintf(w, "%d %s, ", counts[a.action], a.verb)
+		}
+	}
+	fmt.Fprintf(w, "%d failed", failed)
+	if skipped > 0 {
+		fmt.Fprintf(w, ", %d not attempted (device quota reached)", skipped)
+	}
+	if len(notStarted) > 0 {
+		fmt.Fprintf(w, ", %d not started", len(notStarted))
+	}
+	fmt.Fprintln(w, ".")
+	if len(notStarted) > 0 {
+		fmt.Fprintf(w, "\nNot started (nothing was done for them; run apply again): %s\n", compactList(notStarted, 20))
+	}
+	if failed+skipped == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nFailures:\n")
+	hints := map[string]bool{}
+	for _, o := range r.Failed() {
+		if errors.Is(o.Err, apply.ErrNotStarted) {
+			continue
+		}
+		code := o.Code
+		if code == "" {
+			code = "-"
+		}
+		fmt.Fprintf(w, "  %s [%s]: %v\n", o.Device, code, o.Err)
+		if h := hint(o); h != "" {
+			hints[h] = true
+		}
+	}
+	var lines []string
+	for h := range hints {
+		lines = append(lines, h)
+	}
+	sort.Strings(lines)
+	for _, h := range lines {
+		fmt.Fprintf(w, "hint: %s\n", h)
+	}
+}
+
+// compactList joins names, showing at most max of them and the count of
+// the rest, so that an interrupt of a large apply prints one line.
+func compactList(names []string, limit int) string {
+	if len(names) <= limit {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:limit], ", "), len(names)-limit)
+}
+
+// permission names the IAM permission an action needs.
+var permission = map[plan.Action]string{
+	plan.Create: "iam:CreateVirtualMFADevice", plan.Replace: "iam:DeleteVirtualMFADevice and iam:CreateVirtualMFADevice",
+	plan.UpdateTags: "iam:TagMFADevice and iam:UntagMFADevice", plan.Delete: "iam:DeleteVirtualMFADevice",
+}
+
+func hint(o apply.Outcome) string {
+	switch {
+	case o.Code == "Throttling":
+		return "IAM throttled the calls even after retries: lower --parallelism"
+	case o.Code == "LimitExceeded":
+		return "the account's virtual MFA device quota is reached: delete unused devices (plan --prune) or ask AWS to raise the quota"
+	case o.Code == "AccessDenied":
+		return "access denied: the caller needs " + permission[o.Action]
+	case o.SeedLost:
+		return "some devices may exist without their secret: run plan, which proposes to replace them"
+	}
+	return ""
+}
+
+// RefreshProgress shows plan's reading of tags on a terminal, once it has
+// taken more than a second: quick refreshes stay silent.
+type RefreshProgress struct {
+	w     io.Writer
+	tty   bool
+	start time.Time
+	shown bool
+}
+
+// NewRefreshProgress starts timing a refresh.
+func NewRefreshProgress(w io.Writer, tty bool) *RefreshProgress {
+	return &RefreshProgress{w: w, tty: tty, start: time.Now()}
+}
+
+// Update redraws the count.
+func (r *RefreshProgress) Update(done, total int) {
+	if !r.tty || time.Since(r.start) < time.Second {
+		return
+	}
+	r.shown = true
+	fmt.Fprintf(r.w, "\r\x1b[KRefreshing: read the tags of %d/%d devices", done, total)
+}
+
+// Done clears the line.
+func (r *RefreshProgress) Done() {
+	if r.shown {
+		fmt.Fprint(r.w, "\r\x1b[K")
+	}
+}
