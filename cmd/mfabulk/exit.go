@@ -65,6 +65,10 @@ func hintFor(err error) string {
 	if errors.Is(err, context.Canceled) {
 		return "interrupted; run plan to see what was done"
 	}
+	var te *iamclient.TimeoutError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("check that the endpoint is reachable and answers (--endpoint-url, AWS_ENDPOINT_URL), or raise %s", te.Kind.Flag())
+	}
 	switch iamclient.ErrorCode(err) {
 	case "AccessDenied", "AccessDeniedException":
 		return "the caller needs iam:ListVirtualMFADevices, iam:CreateVirtualMFADevice and iam:DeleteVirtualMFADevice"

@@ -19,7 +19,7 @@ var timeoutSettings = []string{"connect-timeout", "read-timeout", "call-timeout"
 func checkTimeouts(cmd *cobra.Command, s settings) error {
 	for _, key := range timeoutSettings {
 		where := "--" + key
-		if _, env := os.LookupEnv(envName(key)); !cmd.Flags().Changed(key) && env {
+		if !cmd.Flags().Changed(key) && os.Getenv(envName(key)) != "" { // viper ignores an empty variable
 			where = envName(key)
 		} else if !cmd.Flags().Changed(key) && s.fileKeys[key] {
 			where = fmt.Sprintf("%s in %s", key, s.configFile)
