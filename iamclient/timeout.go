@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -65,7 +66,11 @@ type TimeoutError struct {
 	Limit    time.Duration
 	Endpoint string // scheme://host[:port], or "" if no attempt reached the wire
 	Attempts int
-	Err      error // the SDK's error, for errors.Is/As
+	// LastAnswer is what the last attempt was answered ("Throttling",
+	// "500 Internal Server Error"), or "" if it got no answer: a call
+	// can outlast its call timeout while IAM keeps refusing it.
+	LastAnswer string
+	Err        error // the SDK's error, for errors.Is/As
 }
 
 func (e *TimeoutError) Error() string {
@@ -74,11 +79,17 @@ func (e *TimeoutError) Error() string {
 		endpoint = "the endpoint"
 	}
 	what := "no response from " + endpoint
-	if e.Kind == ConnectTimeout {
+	switch {
+	case e.Kind == ConnectTimeout:
 		what = "could not connect to " + endpoint
+	case e.LastAnswer != "":
+		what = "no success from " + endpoint
 	}
 	msg := fmt.Sprintf("%s within %s %v", what, e.Kind.Flag(), e.Limit)
-	if e.Attempts > 1 {
+	switch {
+	case e.LastAnswer != "":
+		msg += fmt.Sprintf(" (%d attempts, the last answered %s)", e.Attempts, e.LastAnswer)
+	case e.Attempts > 1:
 		msg += fmt.Sprintf(" (%d attempts)", e.Attempts)
 	}
 	return msg
@@ -102,9 +113,10 @@ func httpClient(connect, read time.Duration) *awshttp.BuildableClient {
 // callState is what the middlewares learn about one call: its attempts
 // and the endpoint they went to.
 type callState struct {
-	attempts atomic.Int32
-	mu       sync.Mutex
-	endpoint string
+	attempts   atomic.Int32
+	mu         sync.Mutex
+	endpoint   string
+	lastAnswer string
 }
 
 type callStateKey struct{}
@@ -125,10 +137,16 @@ func (st *callState) setEndpoint(e string) {
 	st.mu.Unlock()
 }
 
-func (st *callState) getEndpoint() string {
+func (st *callState) setLastAnswer(a string) {
+	st.mu.Lock()
+	st.lastAnswer = a
+	st.mu.Unlock()
+}
+
+func (st *callState) get() (endpoint, lastAnswer string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.endpoint
+	return st.endpoint, st.lastAnswer
 }
 
 // errCallTimeout is the cause of a call's own deadline, telling it from a
@@ -149,12 +167,13 @@ func bound(connect, read, call time.Duration) middleware.InitializeMiddleware {
 			if err == nil || parent.Err() != nil {
 				return out, md, err // a cancelled caller is not a timeout
 			}
-			te := &TimeoutError{Endpoint: st.getEndpoint(), Attempts: int(st.attempts.Load()), Err: err}
+			endpoint, last := st.get()
+			te := &TimeoutError{Endpoint: endpoint, Attempts: int(st.attempts.Load()), Err: err}
 			var rte *awshttp.ResponseTimeoutError
 			var op *net.OpError
 			switch {
 			case context.Cause(ctx) == errCallTimeout:
-				te.Kind, te.Limit = CallTimeout, call
+				te.Kind, te.Limit, te.LastAnswer = CallTimeout, call, last
 			case errors.As(err, &rte):
 				te.Kind, te.Limit = ReadTimeout, read
 			case errors.As(err, &op) && op.Op == "dial" && op.Timeout():
@@ -173,13 +192,21 @@ func bound(connect, read, call time.Duration) middleware.InitializeMiddleware {
 // lost), and notes the endpoint each attempt went to, for TimeoutError.
 var track = middleware.FinalizeMiddlewareFunc("mfabulkTrackAttempts",
 	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-		if st, ok := ctx.Value(callStateKey{}).(*callState); ok {
-			st.attempts.Add(1)
-			if req, ok := in.Request.(*smithyhttp.Request); ok && req.URL != nil {
-				st.setEndpoint(req.URL.Scheme + "://" + req.URL.Host)
-			}
+		st, ok := ctx.Value(callStateKey{}).(*callState)
+		if !ok {
+			return next.HandleFinalize(ctx, in)
 		}
-		return next.HandleFinalize(ctx, in)
+		st.attempts.Add(1)
+		if req, ok := in.Request.(*smithyhttp.Request); ok && req.URL != nil {
+			st.setEndpoint(req.URL.Scheme + "://" + req.URL.Host)
+		}
+		out, md, err := next.HandleFinalize(ctx, in)
+		answer := ErrorCode(err)
+		if raw, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && answer == "" && raw.StatusCode != 0 {
+			answer = raw.Status
+		}
+		st.setLastAnswer(answer)
+		return out, md, err
 	})
 
 // plain returns a TimeoutError inside err without the SDK's wrapping

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mfabulk/mfabulk/iamclient"
+	"github.com/mfabulk/mfabulk/internal/iamlocal"
 	"github.com/mfabulk/mfabulk/internal/iamlocal/localtest"
 )
 
@@ -163,6 +164,28 @@ func TestCallTimeoutBoundsRetries(t *testing.T) {
 		t.Fatalf("err = %v, want a call timeout after several attempts", err)
 	}
 	if !strings.HasPrefix(err.Error(), "sts:GetCallerIdentity: no response from "+url+" within --call-timeout 2s (") {
+		t.Errorf("error: %v", err)
+	}
+}
+
+// TestCallTimeoutWhileRefused: a call that IAM keeps refusing with a
+// retryable error also ends at the call timeout, and says what the last
+// attempt was answered rather than "no response".
+func TestCallTimeoutWhileRefused(t *testing.T) {
+	srv := iamlocal.New(iamlocal.Options{Faults: iamlocal.Faults{ServiceFailure: 1}})
+	url, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	c := timeoutClient(t, url, iamclient.Options{MaxAttempts: 1000, CallTimeout: time.Second})
+	err = within(t, func() error { _, err := c.ListDevices(context.Background()); return err })
+	var te *iamclient.TimeoutError
+	if !errors.As(err, &te) || te.Kind != iamclient.CallTimeout || te.LastAnswer != "ServiceFailure" {
+		t.Fatalf("err = %v, want a call timeout whose last attempt was answered ServiceFailure", err)
+	}
+	if !strings.HasPrefix(err.Error(), "iam:ListVirtualMFADevices: no success from "+url+" within --call-timeout 1s (") ||
+		!strings.HasSuffix(err.Error(), " attempts, the last answered ServiceFailure)") {
 		t.Errorf("error: %v", err)
 	}
 }

@@ -67,6 +67,9 @@ func hintFor(err error) string {
 	}
 	var te *iamclient.TimeoutError
 	if errors.As(err, &te) {
+		if te.LastAnswer == "Throttling" {
+			return "IAM is throttling: lower --parallelism, or raise --call-timeout"
+		}
 		return fmt.Sprintf("check that the endpoint is reachable and answers (--endpoint-url, AWS_ENDPOINT_URL), or raise %s", te.Kind.Flag())
 	}
 	switch iamclient.ErrorCode(err) {
