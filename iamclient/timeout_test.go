@@ -66,6 +66,12 @@ func stallingEndpoint(t *testing.T) string {
 	release := make(chan struct{})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
+		// Answering the instant the body is read races the client's
+		// write loop: about 1 run in 30 under -race, the client then
+		// closes the connection itself ("use of closed network
+		// connection") before the stall. A pause lets it finish writing,
+		// so that the test sees the stall every time.
+		time.Sleep(50 * time.Millisecond)
 		w.Header().Set("Content-Type", "text/xml")
 		w.Header().Set("Content-Length", "4096")
 		w.WriteHeader(http.StatusOK)
