@@ -4,7 +4,7 @@
 //
 //	iamlocal [-addr 127.0.0.1:0] [-url-file FILE] [fault flags]
 //
-// Fault flags (-latency, -rate, -p-service-failure, …; see -help) make it
+// Fault flags (-latency, -rate, -p-service-failure, -p-hang, …; see -help) make it
 // misbehave as IAM can, reproducibly from -seed.
 // It prints its URL on the first line of standard output and serves until
 // interrupted. Point a client at it with --endpoint-url URL and any
@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
@@ -35,7 +36,13 @@ func main() {
 	flag.Float64Var(&f.ServiceFailure, "p-service-failure", 0, "probability of ServiceFailure (500) per request")
 	flag.Float64Var(&f.ConcurrentModification, "p-concurrent-modification", 0, "probability of ConcurrentModification (409) per mutating request")
 	flag.Float64Var(&f.DropAfterCommit, "p-drop-after-commit", 0, "probability that a create is committed and its connection dropped")
+	flag.Float64Var(&f.Hang, "p-hang", 0, "probability that a request is read and never answered (the connection is held)")
+	flag.Float64Var(&f.HangAfterCommit, "p-hang-after-commit", 0, "probability that a mutating request is committed and never answered")
+	hangActions := flag.String("hang-actions", "", "comma-separated `actions` the hangs apply to (default: all)")
 	flag.Parse()
+	if *hangActions != "" {
+		f.HangActions = strings.Split(*hangActions, ",")
+	}
 
 	srv := iamlocal.New(iamlocal.Options{Account: *account, MaxDevices: *maxDevices, Faults: f})
 	url, err := srv.Listen(*addr)

@@ -69,6 +69,13 @@ func hintFor(err error) string {
 	if errors.Is(err, context.Canceled) || errors.Is(err, errInterrupted) {
 		return "interrupted; run plan to see what was done"
 	}
+	var te *iamclient.TimeoutError
+	if errors.As(err, &te) {
+		if te.LastAnswer == "Throttling" {
+			return "IAM is throttling: lower --parallelism, or raise --call-timeout"
+		}
+		return fmt.Sprintf("check that the endpoint is reachable and answers (--endpoint-url, AWS_ENDPOINT_URL), or raise %s", te.Kind.Flag())
+	}
 	switch iamclient.ErrorCode(err) {
 	case "AccessDenied", "AccessDeniedException":
 		return "the caller needs iam:ListVirtualMFADevices, iam:CreateVirtualMFADevice and iam:DeleteVirtualMFADevice"

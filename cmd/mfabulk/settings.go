@@ -156,6 +156,10 @@ func (s settings) awsOptions(streams IO) iamclient.Options {
 		Region:      s.str("region"),
 		EndpointURL: s.str("endpoint-url"),
 		MaxBackoff:  s.v.GetDuration("max-backoff"),
+
+		ConnectTimeout: s.v.GetDuration("connect-timeout"),
+		ReadTimeout:    s.v.GetDuration("read-timeout"),
+		CallTimeout:    s.v.GetDuration("call-timeout"),
 	}
 	if s.boolean("debug") {
 		o.Debug = streams.Err

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,6 +38,31 @@ type Options struct {
 	MaxAttempts int           // per call, including the first; 0: AWS_MAX_ATTEMPTS, else 10
 	MaxBackoff  time.Duration // longest wait between attempts; 0 means 20s
 	Debug       io.Writer     // where to log each attempt of each call; nil: nowhere
+
+	// Timeouts; 0 means the Default* value, a negative one is an error.
+	ConnectTimeout time.Duration // to establish a connection (TCP and TLS)
+	ReadTimeout    time.Duration // the longest a connection may stay silent while an answer is due
+	CallTimeout    time.Duration // one call with all its retries and backoff
+}
+
+// timeouts are the effective timeouts of a client.
+type timeouts struct{ connect, read, call time.Duration }
+
+func (o Options) timeouts() (timeouts, error) {
+	t := timeouts{o.ConnectTimeout, o.ReadTimeout, o.CallTimeout}
+	for _, f := range []struct {
+		v   *time.Duration
+		def time.Duration
+		k   TimeoutKind
+	}{{&t.connect, DefaultConnectTimeout, ConnectTimeout}, {&t.read, DefaultReadTimeout, ReadTimeout}, {&t.call, DefaultCallTimeout, CallTimeout}} {
+		switch {
+		case *f.v < 0:
+			return timeouts{}, fmt.Errorf("%s %v: must be positive", f.k.Flag(), *f.v)
+		case *f.v == 0:
+			*f.v = f.def
+		}
+	}
+	return t, nil
 }
 
 // Client wraps the SDK clients.
@@ -49,7 +73,12 @@ type Client struct {
 
 // New loads AWS configuration and builds the clients.
 func New(ctx context.Context, opts Options) (*Client, error) {
-	var loaders []func(*config.LoadOptions) error
+	t, err := opts.timeouts()
+	if err != nil {
+		return nil, err
+	}
+	// Given to the loader, so that AWS_CA_BUNDLE still applies to it.
+	loaders := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient(t.connect, t.read))}
 	if opts.Profile != "" {
 		loaders = append(loaders, config.WithSharedConfigProfile(opts.Profile))
 	}
@@ -72,7 +101,12 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if opts.EndpointURL != "" {
 		cfg.BaseEndpoint = aws.String(opts.EndpointURL)
 	}
-	cfg.APIOptions = append(cfg.APIOptions, addMiddleware(opts.Debug))
+	if b, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		// Frozen, so that a defaults_mode in the profile cannot replace
+		// the connect timeout with its own.
+		cfg.HTTPClient = b.Freeze()
+	}
+	cfg.APIOptions = append(cfg.APIOptions, addMiddleware(opts.Debug, t))
 	return &Client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg)}, nil
 }
 
@@ -105,7 +139,7 @@ func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 func (c *Client) Account(ctx context.Context) (account, partition string, err error) {
 	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", err)
+		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", plain(err))
 	}
 	partition = "aws"
 	if parts := strings.SplitN(aws.ToString(out.Arn), ":", 3); len(parts) == 3 && parts[1] != "" {
@@ -125,7 +159,7 @@ func (c *Client) ListDevices(ctx context.Context) ([]device.Observed, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("iam:ListVirtualMFADevices: %w", err)
+			return nil, fmt.Errorf("iam:ListVirtualMFADevices: %w", plain(err))
 		}
 		for _, d := range page.VirtualMFADevices {
 			o, err := observed(d)
@@ -176,17 +210,17 @@ func (c *Client) Create(ctx context.Context, name, path string, tags map[string]
 	for k, v := range tags {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
-	var attempts atomic.Int32
-	out, err := c.iam.CreateVirtualMFADevice(withAttempts(ctx, &attempts), in)
+	ctx, call := withCall(ctx)
+	out, err := c.iam.CreateVirtualMFADevice(ctx, in)
 	if err != nil {
 		var exists *types.EntityAlreadyExistsException
-		if errors.As(err, &exists) && attempts.Load() > 1 {
-			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", attempts.Load(), ErrSeedLost, err)
+		if n := call.attempts.Load(); errors.As(err, &exists) && n > 1 {
+			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", n, ErrSeedLost, err)
 		}
-		if attempts.Load() > 1 {
-			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", attempts.Load(), ErrMaybeCommitted, err)
+		if n := call.attempts.Load(); n > 1 {
+			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", n, ErrMaybeCommitted, plain(err))
 		}
-		return nil, fmt.Errorf("iam:CreateVirtualMFADevice: %w", err)
+		return nil, fmt.Errorf("iam:CreateVirtualMFADevice: %w", plain(err))
 	}
 	d := out.VirtualMFADevice
 	if d == nil || d.SerialNumber == nil {
@@ -199,7 +233,7 @@ func (c *Client) Create(ctx context.Context, name, path string, tags map[string]
 func (c *Client) Delete(ctx context.Context, serial string) error {
 	_, err := c.iam.DeleteVirtualMFADevice(ctx, &iam.DeleteVirtualMFADeviceInput{SerialNumber: aws.String(serial)})
 	if err != nil {
-		return fmt.Errorf("iam:DeleteVirtualMFADevice: %w", err)
+		return fmt.Errorf("iam:DeleteVirtualMFADevice: %w", plain(err))
 	}
 	return nil
 }

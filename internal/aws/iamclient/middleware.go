@@ -2,9 +2,9 @@ package iamclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"sync/atomic"
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -12,26 +12,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// Both middlewares sit inside the SDK's retry loop, so they see every
+// The debug log sits inside the SDK's retry loop, so it sees every
 // attempt of a call.
-
-type attemptsKey struct{}
-
-// countAttempts tells a seed-lost create from someone else's device: when
-// IAM answers EntityAlreadyExists to a create that the SDK had to send
-// more than once, the earlier attempt was committed and its response lost.
-var countAttempts = middleware.FinalizeMiddlewareFunc("mfabulkCountAttempts",
-	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-		if n, ok := ctx.Value(attemptsKey{}).(*atomic.Int32); ok {
-			n.Add(1)
-		}
-		return next.HandleFinalize(ctx, in)
-	})
-
-// withAttempts returns a context whose calls count their attempts into n.
-func withAttempts(ctx context.Context, n *atomic.Int32) context.Context {
-	return context.WithValue(ctx, attemptsKey{}, n)
-}
 
 // debugLog writes one line an attempt: operation, status, AWS error code,
 // request ID and duration. It never logs headers (a session token is a
@@ -62,15 +44,20 @@ func debugLog(w io.Writer) middleware.FinalizeMiddleware {
 // transportError names a failure that did not come from AWS, without its
 // text, which can quote the request.
 func transportError(err error) string {
-	if _, ok := err.(interface{ Timeout() bool }); ok {
+	var t interface{ Timeout() bool }
+	if errors.As(err, &t) && t.Timeout() {
 		return "timeout"
 	}
 	return fmt.Sprintf("%T", err)
 }
 
-func addMiddleware(debug io.Writer) func(*middleware.Stack) error {
+func addMiddleware(debug io.Writer, t timeouts) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
-		if err := stack.Finalize.Insert(countAttempts, "Retry", middleware.After); err != nil {
+		if err := stack.Initialize.Add(bound(t.connect, t.read, t.call), middleware.Before); err != nil {
+			return err
+		}
+		// Last, so that it sees the endpoint the attempt is sent to.
+		if err := stack.Finalize.Add(track, middleware.After); err != nil {
 			return err
 		}
 		if debug == nil {

@@ -3,6 +3,7 @@ package iamlocal
 import (
 	"math/rand"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -24,6 +25,15 @@ type Faults struct {
 	// then the connection is closed without an answer: the client retries
 	// and meets EntityAlreadyExists for a device whose seed it never saw.
 	DropAfterCommit float64
+	// Hang is the probability that a request is read and never answered:
+	// the connection is held open until the client gives up or the server
+	// closes. HangAfterCommit is the probability that a call that changes
+	// something (create, delete, tag, untag) is committed and then held
+	// the same way, so the client cannot know it took effect.
+	Hang, HangAfterCommit float64
+	// HangActions limits both hangs to these actions (e.g.
+	// "CreateVirtualMFADevice"); empty means every action.
+	HangActions []string
 }
 
 // faults is the live state of a Faults configuration.
@@ -122,6 +132,30 @@ func (f *faults) dropAfter(action string) bool {
 	}
 	f.count("DropAfterCommit")
 	return true
+}
+
+// hangs reports whether to hold a request of action unanswered, with
+// probability p, counting it as kind.
+func (f *faults) hangs(action, kind string, p float64) bool {
+	if len(f.cfg.HangActions) > 0 && !slices.Contains(f.cfg.HangActions, action) {
+		return false
+	}
+	if !f.chance(p) {
+		return false
+	}
+	f.count(kind)
+	return true
+}
+
+// hang holds the request without an answer until the client goes away or
+// the server closes, then drops the connection: returning normally would
+// make net/http send an empty 200.
+func hang(w http.ResponseWriter, r *http.Request, closing <-chan struct{}) {
+	select {
+	case <-r.Context().Done():
+	case <-closing:
+	}
+	drop(w)
 }
 
 // drop closes the client's connection without an answer.

@@ -46,7 +46,9 @@ type Server struct {
 	requests map[string]int     // action → count
 	faults   *faults
 
-	httpSrv *http.Server
+	httpSrv   *http.Server
+	closing   chan struct{} // closed by Close, to release held requests
+	closeOnce sync.Once
 }
 
 // New returns an empty account.
@@ -62,6 +64,7 @@ func New(opts Options) *Server {
 		failures: map[string]string{},
 		requests: map[string]int{},
 		faults:   newFaults(opts.Faults),
+		closing:  make(chan struct{}),
 	}
 }
 
@@ -77,8 +80,10 @@ func (s *Server) Listen(addr string) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-// Close stops serving.
+// Close stops serving. Requests held by a hang fault are dropped first,
+// so that Close does not wait for them forever.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
 	if s.httpSrv == nil {
 		return nil
 	}
@@ -118,6 +123,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, Errorf("InvalidAction", "Could not find operation %s for version 2010-05-08", action), requestID)
 		return
 	}
+	if f.hangs(action, "Hang", f.cfg.Hang) {
+		hang(w, r, s.closing)
+		return
+	}
 	if apiErr := f.before(action); apiErr != nil {
 		writeError(w, apiErr, requestID)
 		return
@@ -129,6 +138,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.dropAfter(action) {
 		drop(w)
+		return
+	}
+	if mutating[action] && f.hangs(action, "HangAfterCommit", f.cfg.HangAfterCommit) {
+		hang(w, r, s.closing)
 		return
 	}
 	ns := iamNS
