@@ -14,9 +14,13 @@ build:
 demo: build
 	./scripts/demo.sh
 
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	@echo "staticcheck ($(STATICCHECK))"
+	$(GO) run $(STATICCHECK) ./...
 
 test: vet
 	$(GO) test -race -count=1 ./...
