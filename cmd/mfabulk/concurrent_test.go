@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -95,6 +96,10 @@ func (f *folder) run(args ...string) (stdout string, code int) {
 	}
 	return errb.String() + out.String(), 0
 }
+
+// noOutfileRE is how a mismatch's reason says the folder has no outfile
+// for the device.
+var noOutfileRE = regexp.MustCompile(`no outfile|outfile is not here`)
 
 // jsonPlan is the part of `plan -o json` these tests read.
 type jsonPlan struct {
@@ -186,12 +191,12 @@ func concurrentFolders(t *testing.T, k int, seed int64, n int) (foreign, wrong, 
 
 	srv.SetFaults(iamlocal.Faults{})
 	plans := make([]jsonPlan, len(folders))
-	listed := make([]map[string]string, len(folders)) // device → action
+	listed := make([]map[string][2]string, len(folders)) // device → action, reason
 	for i, f := range folders {
 		plans[i] = f.plan()
-		listed[i] = map[string]string{}
+		listed[i] = map[string][2]string{}
 		for _, c := range plans[i].Changes {
-			listed[i][c.Device] = c.Action
+			listed[i][c.Device] = [2]string{c.Action, c.Reason}
 		}
 	}
 
@@ -203,8 +208,17 @@ func concurrentFolders(t *testing.T, k int, seed int64, n int) (foreign, wrong, 
 			if exists && !matches {
 				mismatchedOutfiles++
 			}
-			if a, ok := listed[i][d.Name]; ok {
-				actions[a]++
+			if c, ok := listed[i][d.Name]; ok {
+				actions[c[0]]++
+				// A mismatch says why: the folder has no outfile for
+				// the device, or one of an earlier device of its name.
+				switch {
+				case c[0] != "mismatch":
+				case !exists && !noOutfileRE.MatchString(c[1]):
+					t.Errorf("%s: %s has no outfile here, but the mismatch says %q", f.key, d.Name, c[1])
+				case exists && !matches && !strings.Contains(c[1], "earlier device"):
+					t.Errorf("%s: %s's outfile here holds an earlier device's secret, but the mismatch says %q", f.key, d.Name, c[1])
+				}
 				continue
 			}
 			actions["unchanged"]++

@@ -205,6 +205,29 @@ func TestReplaceKilledAtEachStep(t *testing.T) {
 	}
 }
 
+// TestCreateKilledAtEachStep SIGKILLs the first apply of a manifest once
+// a device is created and again once its outfile is durable (its record
+// and intent not yet settled). Plan must not ask a person about the device
+// the killed run made (its intent proves it ours), and applies converge.
+func TestCreateKilledAtEachStep(t *testing.T) {
+	for _, fp := range []string{failpoint.Created, failpoint.OutfileWritten} {
+		t.Run(fp, func(t *testing.T) {
+			s := newScenario(t, iamlocal.Options{}, 4)
+			if s.killedAt(fp, "apply", "-f", "m.yaml", "--auto-approve", "--parallelism", "1") {
+				for name, a := range s.planJSON() {
+					if strings.HasPrefix(a, "mismatch") {
+						t.Errorf("after a kill at %s, plan needs a person for %s (%s): the intent proves the device ours", fp, name, a)
+					}
+				}
+			}
+			s.converge(2)
+			s.checkDurable()
+			checkSettled(t)
+			s.leakScan()
+		})
+	}
+}
+
 // TestPruneKilledAfterMoveAside removes a device from a scoped manifest
 // and SIGKILLs apply --prune once the device's outfile is moved aside,
 // before the device is deleted. The next apply --prune finishes the prune;
