@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,6 +154,43 @@ func TestReplaceLongName(t *testing.T) {
 	}
 	checkSettled(t)
 	s.leakScan()
+}
+
+// TestLongOutfileName gives a device an outfile name from 240 to 255
+// bytes: a legal file name, but the intent, record and temporary files
+// beside it add to it. Such a manifest is either carried out in full
+// (outfile durable, replace keeping the old one) or refused before the
+// first API call, at the outfile's file:line:col; never a device created
+// and rolled back, nor a half-done run.
+func TestLongOutfileName(t *testing.T) {
+	for _, n := range []int{239, 240, 247, 248, 255} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			s := newScenario(t, iamlocal.Options{}, 0)
+			name := strings.Repeat("y", 226)
+			s.names = []string{name}
+			template := "out/{{.Name}}" + strings.Repeat("p", n-234) + "{{.Ext}}.age"
+			writeFile(t, "m.yaml", string(mustRead(t, "m.yaml"))+"  - {name: "+name+", bootstrap: QRCodePNG, outfile: \""+template+"\"}\n", 0o644)
+			out, code := s.mfabulk("apply", "-f", "m.yaml", "--auto-approve")
+			if code != 0 {
+				if c := s.srv.Requests()["CreateVirtualMFADevice"]; c != 0 || !strings.Contains(out, "m.yaml:6:") {
+					t.Fatalf("apply of a %d-byte outfile name exited %d after %d create call(s), without pointing at m.yaml:6:\n%s", n, code, c, lastLines(out, 6))
+				}
+				return
+			}
+			outfile := filepath.Join("out", name+strings.Repeat("p", n-234)+".png.age")
+			old, _ := s.srv.Device(name)
+			ciphertext := mustRead(t, outfile)
+			if out, code := s.mfabulk("apply", "-f", "m.yaml", "--replace", name, "--auto-approve"); code != 0 {
+				t.Fatalf("apply --replace exited %d:\n%s", code, lastLines(out, 6))
+			}
+			s.checkKept(outfile, old, ciphertext)
+			if out, code := s.mfabulk("plan", "-f", "m.yaml", "--detailed-exitcode"); code != 0 {
+				t.Errorf("plan after the replace exited %d:\n%s", code, lastLines(out, 6))
+			}
+			checkSettled(t)
+			s.leakScan()
+		})
+	}
 }
 
 // TestReplaceKilledAtEachStep SIGKILLs apply --replace at each step of a
