@@ -131,7 +131,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr, requestID)
 		return
 	}
-	result, apiErr := h(s, formValues(r.Form))
+	result, apiErr := s.audited(r, action, h) // h, recording creates and deletes: audit.go
 	if apiErr != nil {
 		writeError(w, apiErr, requestID)
 		return
