@@ -110,7 +110,7 @@ func TestRules(t *testing.T) {
 		{"outfile is a temp file", "version: 1\ndevices:\n  - name: a\n    outfile: out/.bob.png.age.tmp-123\n    recipients: [KEY]\n", "outfile-reserved", "m.yaml:4:14"},
 		{"outfile is moved aside", "version: 1\ndevices:\n  - name: a\n    outfile: out/bob.png.age.replaced-20260101T000000Z\n    recipients: [KEY]\n", "outfile-reserved", "m.yaml:4:14"},
 		{"outfile hidden template", "version: 1\ndefaults: {outfile: \".{{.Name}}\", recipients: [KEY]}\ndevices:\n  - name: a\n", "outfile-reserved", "m.yaml:2:21"},
-		{"outfile name too long", "version: 1\ndevices:\n  - name: a\n    outfile: out/" + strings.Repeat("a", 240) + "\n    recipients: [KEY]\n", "outfile-length", "m.yaml:4:14"},
+		{"outfile name too long", "version: 1\ndevices:\n  - name: a\n    outfile: out/" + strings.Repeat("a", 236) + "\n    recipients: [KEY]\n", "outfile-length", "m.yaml:4:14"},
 		{"mfabulk tag", "version: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n    tags: {mfabulk:create-id: x}\n", "tag-key-reserved", "m.yaml:5:12"},
 		{"MfaBulk tag in defaults", "version: 1\ndefaults: {tags: {MfaBulk:team: x}}\ndevices:\n  - name: a\n    recipients: [KEY]\n", "tag-key-reserved", "m.yaml:2:19"},
 		{"too many default tags", "version: 1\ndefaults:\n  recipients: [KEY]\n  tags: {" + manyTags(51) + "}\ndevices:\n  - name: a\n", "tags-count", "m.yaml:4:9"},

@@ -34,8 +34,8 @@ const (
 	ReplacedInfix = ".replaced-"
 	// MaxOutfileName bounds an outfile's file name so that the hidden
 	// files mfabulk keeps beside it, ".NAME.intent", ".NAME.tmp-…" and
-	// ".NAME.<sidecar>", fit the usual 255-byte limit of a file name.
-	MaxOutfileName = 239
+	// ".NAME.id" and its temporary file "..NAME.id.tmp-…" (20 bytes more), fit the usual 255-byte limit of a file name.
+	MaxOutfileName = 235
 )
 
 const (
