@@ -14,8 +14,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/mfabulk/mfabulk/internal/failpoint"
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/failpoint"
 	"github.com/mfabulk/mfabulk/internal/reftools"
 )
 
