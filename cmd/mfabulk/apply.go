@@ -3,9 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -14,11 +14,26 @@ import (
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/apply/report"
 	"github.com/mfabulk/mfabulk/internal/plan"
+	"github.com/mfabulk/mfabulk/internal/plan/jsonplan"
 	"github.com/mfabulk/mfabulk/internal/plan/planfile"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
 
-func newApplyCmd(streams IO) *cobra.Command {
+// applyOpts are apply's options, filled from its flags (and through them
+// from MFABULK_* and the config file).
+type applyOpts struct {
+	IO          IO
+	AWS         awsOptions
+	Plan        planFlags
+	AutoApprove bool
+	Report      string
+	Output      string
+	// SavedPlan is the file of a plan saved with plan --out, if given.
+	SavedPlan string
+}
+
+func newApplyCmd(streams IO, runF func(context.Context, *applyOpts) error) *cobra.Command {
+	opts := &applyOpts{IO: streams}
 	cmd := &cobra.Command{
 		Use:   "apply [-f MANIFEST | SAVED-PLAN]",
 		Short: "Carry out the plan: create, replace, retag and prune devices",
@@ -37,83 +52,71 @@ change failed.`,
 			if err != nil {
 				return err
 			}
-			files, so, saved, err := applyInputs(s, args)
-			if err != nil {
+			if err := opts.AWS.check(s); err != nil {
 				return err
 			}
-			pl, err := computePlan(cmd.Context(), s, streams, files, so)
-			if err != nil {
-				return err
+			if len(args) == 1 {
+				opts.SavedPlan = args[0]
 			}
-			if saved != nil {
-				if err := saved.Check(pl.fp); err != nil {
-					return withHint(err, "run plan --out again, review it, then apply the new file")
-				}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			return runApply(cmd, s, streams, pl, saved != nil)
+			return applyRun(cmd.Context(), opts)
 		},
 	}
-	addManifestFlag(cmd)
-	addAWSFlags(cmd)
-	addPlanFlags(cmd)
-	cmd.Flags().Bool("auto-approve", false, "apply without asking for confirmation")
-	cmd.Flags().String("report", "", "write a JSON audit record of the apply to `file`")
-	cmd.Flags().StringP("output", "o", "text", "summary `format`: text, or json (the audit record)")
+	addPlanFlags(cmd, &opts.Plan)
+	addAWSFlags(cmd, &opts.AWS)
+	cmd.Flags().BoolVar(&opts.AutoApprove, "auto-approve", false, "apply without asking for confirmation")
+	cmd.Flags().StringVar(&opts.Report, "report", "", "write a JSON audit record of the apply to `file`")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "summary `format`: text, or json (the audit record)")
 	return cmd
 }
 
-// applyInputs picks the manifests and options: from a saved plan, or from
-// the flags.
-func applyInputs(s settings, args []string) ([]string, planfile.Options, *planfile.File, error) {
-	if len(args) == 0 {
-		return manifestFiles(s), planOptionsFrom(s), nil, nil
-	}
-	if len(manifestFiles(s)) > 0 || s.boolean("prune") || len(s.v.GetStringSlice("target")) > 0 || len(s.v.GetStringSlice("replace")) > 0 {
-		return nil, planfile.Options{}, nil, withHint(errors.New("a saved plan carries its own manifests and options"),
-			"drop -f, --prune, --target and --replace when applying a saved plan")
-	}
-	f, err := planfile.Read(args[0])
+func applyRun(ctx context.Context, opts *applyOpts) error {
+	v, err := view.NewApply(opts.Output, viewStreams(opts.IO))
 	if err != nil {
-		return nil, planfile.Options{}, nil, err
+		return withHint(err, "use --output text or json")
 	}
-	return f.Manifests, f.Options, &f, nil
-}
-
-func runApply(cmd *cobra.Command, s settings, streams IO, pl planned, approved bool) error {
-	p := pl.plan
-	if path := s.str("report"); path != "" {
-		// Before any change: a report that cannot be written must not be
-		// found out only after every device was made.
-		if err := report.Check(path); err != nil {
-			return withHint(fmt.Errorf("--report %s: %w", path, err), "nothing was changed; choose a report path in an existing folder that is new or holds an earlier report")
+	files, po, savedPlan, err := applyInputs(opts)
+	if err != nil {
+		return err
+	}
+	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, files, po, opts.Plan.Parallelism)
+	if err != nil {
+		return err
+	}
+	if savedPlan != nil {
+		if err := savedPlan.Check(pl.Fingerprint); err != nil {
+			return withHint(err, "run plan --out again, review it, then apply the new file")
 		}
 	}
-	jsonOut := s.str("output") == "json"
-	if !jsonOut {
-		view.PlanText(streams.Out, p, styleFor(streams))
+	p := pl.Plan
+	if opts.Report != "" {
+		// Before any change: a report that cannot be written must not be
+		// found out only after every device was made.
+		if err := report.Check(opts.Report); err != nil {
+			return withHint(fmt.Errorf("--report %s: %w", opts.Report, err), "nothing was changed; choose a report path in an existing folder that is new or holds an earlier report")
+		}
 	}
+	v.Plan(p)
 	if !p.HasChanges() {
-		return writeReport(s, streams, p, apply.Result{}, time.Now(), jsonOut)
+		return writeReport(opts, v, p, apply.Result{}, time.Now())
 	}
-	if n := p.Count(plan.Conflict); n > 0 {
-		return withHint(fmt.Errorf("refusing to apply: %d device(s) in conflict", n),
-			"rename the device in the manifest, or delete the existing device, then run apply again")
+	if err := p.Applyable(); err != nil {
+		return withHint(err, "rename the device in the manifest, or delete the existing device, then run apply again")
 	}
-	if !approved {
-		if err := confirm(cmd.Context(), streams, s.boolean("auto-approve")); err != nil {
+	if savedPlan == nil {
+		if err := confirm(ctx, opts.IO, opts.AutoApprove); err != nil {
 			return err
 		}
 	}
 	started := time.Now()
-	progress := view.NewProgress(streams.Out, streams.OutTTY && !jsonOut, len(p.Changes)-p.Count(plan.Unchanged)-p.Count(plan.Refused)-p.Count(plan.Mismatch))
-	if jsonOut {
-		progress = view.NewProgress(streams.Err, false, 0)
-	}
+	progress := v.Progress(p.Pending())
 	// The first Ctrl-C from here on lets the devices in flight finish;
 	// the second abandons them (see interrupts).
-	stop, endSoft := streams.Interrupts.softPhase(func() { progress.Interrupted(streams.Err) })
-	res, err := apply.Run(cmd.Context(), pl.client, p, apply.Options{
-		Parallelism: s.integer("parallelism"),
+	stop, endSoft := opts.IO.Interrupts.softPhase(func() { progress.Interrupted(opts.IO.Err) })
+	res, err := apply.Run(ctx, client, p, apply.Options{
+		Parallelism: opts.Plan.Parallelism,
 		OnEvent:     progress.Event,
 		Stop:        stop,
 	})
@@ -122,10 +125,8 @@ func runApply(cmd *cobra.Command, s settings, streams IO, pl planned, approved b
 		return err
 	}
 	progress.Done()
-	if !jsonOut {
-		view.ApplySummary(streams.Out, res)
-	}
-	if err := writeReport(s, streams, p, res, started, jsonOut); err != nil {
+	v.Summary(res)
+	if err := writeReport(opts, v, p, res, started); err != nil {
 		return err
 	}
 	if res.Interrupted {
@@ -141,19 +142,32 @@ func runApply(cmd *cobra.Command, s settings, streams IO, pl planned, approved b
 	return nil
 }
 
-func writeReport(s settings, streams IO, p plan.Plan, res apply.Result, started time.Time, jsonOut bool) error {
-	doc := report.Build(p, res, version, started, time.Now(), view.Rel)
-	if path := s.str("report"); path != "" {
-		if err := report.Write(path, doc); err != nil {
-			return fmt.Errorf("writing the report: %w", err)
+// applyInputs picks the manifests and options: from a saved plan, or from
+// the flags.
+func applyInputs(opts *applyOpts) ([]string, plan.Options, *planfile.File, error) {
+	if opts.SavedPlan == "" {
+		return opts.Plan.Files, opts.Plan.planOptions(), nil, nil
+	}
+	if len(opts.Plan.Files) > 0 || opts.Plan.Prune || len(opts.Plan.Targets) > 0 || len(opts.Plan.Replace) > 0 {
+		return nil, plan.Options{}, nil, withHint(errors.New("a saved plan carries its own manifests and options"),
+			"drop -f, --prune, --target and --replace when applying a saved plan")
+	}
+	f, err := planfile.Read(opts.SavedPlan)
+	if err != nil {
+		return nil, plan.Options{}, nil, err
+	}
+	return f.Manifests, f.Options, &f, nil
+}
+
+func writeReport(opts *applyOpts, v view.Apply, p plan.Plan, res apply.Result, started time.Time) error {
+	wd, _ := os.Getwd() // without it, paths stay absolute: still correct
+	doc := report.Build(p, res, version, started, time.Now(), func(path string) string { return jsonplan.Rel(wd, path) })
+	if opts.Report != "" {
+		if err := report.Write(opts.Report, doc); err != nil {
+			return fmt.Errorf("writing the report to %s: %w", opts.Report, err)
 		}
 	}
-	if jsonOut {
-		enc := json.NewEncoder(streams.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
-	}
-	return nil
+	return v.Report(doc)
 }
 
 // confirm asks for "yes" on a terminal; without one, only --auto-approve
@@ -171,6 +185,7 @@ func confirm(ctx context.Context, streams IO, autoApprove bool) error {
 	fmt.Fprint(streams.Out, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
 	answer := make(chan string, 1)
 	go func() {
+		// A read error leaves line empty, which is not "yes": cancelled.
 		line, _ := bufio.NewReader(streams.In).ReadString('\n')
 		answer <- line
 	}()

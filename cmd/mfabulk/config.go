@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -39,8 +40,9 @@ command beats all three.`,
 				value, source := flags[n].DefValue, "default"
 				if env := envName(n); os.Getenv(env) != "" {
 					value, source = os.Getenv(env), "env "+env
-				} else if s.fileKeys[n] {
-					value, source = s.v.GetString(n), "config file"
+				} else if v, ok := s.fileValues[n]; ok {
+					vals, _ := fileStrings(v) // a mapping shows as "-"; the command using it refuses it
+					value, source = strings.Join(vals, " "), "config file"
 				}
 				if value == "" || value == "[]" {
 					value = "-"

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
+	"github.com/mfabulk/mfabulk/internal/view"
 )
 
 // Exit codes, as terraform's -detailed-exitcode has them, and 130 (see
@@ -72,17 +73,9 @@ func hintFor(err error) string {
 	var te *iamclient.TimeoutError
 	if errors.As(err, &te) {
 		if te.LastAnswer == "Throttling" {
-			return "IAM is throttling: lower --parallelism, or raise --call-timeout"
+			return view.CodeHint("Throttling", "") + "; or raise --call-timeout"
 		}
 		return fmt.Sprintf("check that the endpoint is reachable and answers (--endpoint-url, AWS_ENDPOINT_URL), or raise %s", te.Kind.Flag())
 	}
-	switch iamclient.ErrorCode(err) {
-	case "AccessDenied", "AccessDeniedException":
-		return "the caller needs iam:ListVirtualMFADevices, iam:CreateVirtualMFADevice and iam:DeleteVirtualMFADevice"
-	case "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken":
-		return "check the AWS credentials (--profile, AWS_PROFILE, AWS_ACCESS_KEY_ID)"
-	case "Throttling":
-		return "IAM is throttling: lower --parallelism"
-	}
-	return ""
+	return view.CodeHint(iamclient.ErrorCode(err), "")
 }

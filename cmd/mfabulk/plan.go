@@ -2,21 +2,33 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/manifest"
+	"github.com/mfabulk/mfabulk/internal/pipeline"
 	"github.com/mfabulk/mfabulk/internal/plan"
-	"github.com/mfabulk/mfabulk/internal/plan/jsonplan"
 	"github.com/mfabulk/mfabulk/internal/plan/planfile"
 	"github.com/mfabulk/mfabulk/internal/refresh"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
 
-func newPlanCmd(streams IO) *cobra.Command {
+// planOpts are plan's options, filled from its flags (and through them
+// from MFABULK_* and the config file).
+type planOpts struct {
+	IO               IO
+	AWS              awsOptions
+	Plan             planFlags
+	Output           string
+	Out              string
+	DetailedExitcode bool
+}
+
+func newPlanCmd(streams IO, runF func(context.Context, *planOpts) error) *cobra.Command {
+	opts := &planOpts{IO: streams}
 	cmd := &cobra.Command{
 		Use:   "plan -f MANIFEST",
 		Short: "Show how the account differs from the manifest",
@@ -34,96 +46,91 @@ there are changes, and 1 on error.`,
 			if err != nil {
 				return err
 			}
-			pl, err := computePlan(cmd.Context(), s, streams, manifestFiles(s), planOptionsFrom(s))
-			if err != nil {
+			if err := opts.AWS.check(s); err != nil {
 				return err
 			}
-			if out := s.str("out"); out != "" {
-				if err := planfile.Write(out, pl.saved()); err != nil {
-					return fmt.Errorf("saving the plan: %w", err)
-				}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			if err := renderPlan(s, streams, pl.plan); err != nil {
-				return err
-			}
-			if s.boolean("detailed-exitcode") && pl.plan.HasChanges() {
-				return exitCodeError{exitChanges}
-			}
-			return nil
+			return planRun(cmd.Context(), opts)
 		},
 	}
-	addManifestFlag(cmd)
-	addAWSFlags(cmd)
-	addPlanFlags(cmd)
-	cmd.Flags().Bool("detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
-	cmd.Flags().StringP("output", "o", "text", "output `format`: text, json or markdown")
-	cmd.Flags().String("out", "", "save the plan to `file` for a later apply")
+	addPlanFlags(cmd, &opts.Plan)
+	addAWSFlags(cmd, &opts.AWS)
+	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output `format`: text, json or markdown")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "save the plan to `file` for a later apply")
 	return cmd
 }
 
-// addPlanFlags adds the options that shape a plan, shared by plan and apply.
-func addPlanFlags(cmd *cobra.Command) {
-	cmd.Flags().Bool("prune", false, "delete devices inside the manifest's scope.paths that it does not list")
-	cmd.Flags().StringArray("target", nil, "limit the plan to the device `name` (repeatable)")
-	cmd.Flags().StringArray("replace", nil, "recreate the device `name` with a new secret; its old outfile is kept, renamed (repeatable)")
-	cmd.Flags().Int("parallelism", 8, "AWS calls in flight at once")
-}
-
-// savedOptions are the plan options as a saved plan records them.
-func planOptionsFrom(s settings) planfile.Options {
-	return planfile.Options{Prune: s.boolean("prune"), Targets: s.v.GetStringSlice("target"), Replace: s.v.GetStringSlice("replace")}
-}
-
-// planned is a computed plan with everything it was computed from.
-type planned struct {
-	plan     plan.Plan
-	fp       string
-	opts     planfile.Options
-	client   *iamclient.Client
-	manifest *manifest.Manifest
-}
-
-func (p planned) saved() planfile.File {
-	return planfile.File{Fingerprint: p.fp, Manifests: p.manifest.Files, Options: p.opts, Plan: jsonplan.From(p.plan, version, view.Rel)}
-}
-
-// computePlan validates the manifests, reads the account and diffs.
-func computePlan(ctx context.Context, s settings, streams IO, files []string, so planfile.Options) (planned, error) {
-	m, err := loadManifestFiles(files, streams)
+func planRun(ctx context.Context, opts *planOpts) error {
+	v, err := view.NewPlan(opts.Output, viewStreams(opts.IO))
 	if err != nil {
-		return planned{}, err
+		return withHint(err, "use --output text, json or markdown")
 	}
-	client, err := iamclient.New(ctx, s.awsOptions(streams))
+	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, opts.Plan.Files, opts.Plan.planOptions(), opts.Plan.Parallelism)
 	if err != nil {
-		return planned{}, err
+		return err
 	}
-	rp := view.NewRefreshProgress(streams.Err, streams.OutTTY)
-	obs, err := refresh.Observe(ctx, client, m, refresh.Options{Parallelism: s.integer("parallelism"), Targets: so.Targets, Progress: rp.Update, Unsupported: iamclient.TagsUnsupported})
-	rp.Done()
-	if err != nil {
-		return planned{}, err
+	if opts.Out != "" {
+		if err := planfile.Write(opts.Out, saved(pl)); err != nil {
+			return fmt.Errorf("saving the plan to %s: %w", opts.Out, err)
+		}
 	}
-	opts := plan.Options{ManageTags: m.ManagesTags, Scopes: m.Scopes, Prune: so.Prune, Targets: so.Targets, Replace: so.Replace}
-	p, err := plan.Compute(m.Devices, obs, opts)
-	if err != nil {
-		return planned{}, err
+	if err := v.Plan(pl.Plan); err != nil {
+		return err
 	}
-	fp := planfile.Fingerprint(version, m, obs, opts)
-	return planned{plan: p, fp: fp, opts: so, client: client, manifest: m}, nil
-}
-
-func renderPlan(s settings, streams IO, p plan.Plan) error {
-	switch s.str("output") {
-	case "json":
-		enc := json.NewEncoder(streams.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(jsonplan.From(p, version, view.Rel))
-	case "markdown":
-		view.PlanMarkdown(streams.Out, p)
-	case "text", "":
-		view.PlanText(streams.Out, p, styleFor(streams))
-	default:
-		return withHint(fmt.Errorf("unknown output format %q", s.str("output")), "use --output text, json or markdown")
+	if opts.DetailedExitcode && pl.Plan.HasChanges() {
+		return exitCodeError{exitChanges}
 	}
 	return nil
+}
+
+// saved is the saved-plan file of a computed plan.
+func saved(pl pipeline.Planned) planfile.File {
+	return planfile.File{Fingerprint: pl.Fingerprint, Manifests: pl.Manifest.Files, Options: pl.Options,
+		Plan: view.JSONPlan(pl.Plan, version)}
+}
+
+// computePlan runs the read-only pipeline on the command's streams: the
+// manifests' problems, each at its file:line:col, before any AWS call;
+// progress of the refresh on a terminal. It returns the IAM client for
+// apply.
+func computePlan(ctx context.Context, streams IO, aws awsOptions, files []string, po plan.Options, parallelism int) (pipeline.Planned, *iamclient.Client, error) {
+	var client *iamclient.Client
+	rp := view.NewRefreshProgress(streams.Err, streams.OutTTY)
+	pl, err := pipeline.Plan(ctx, pipeline.Options{
+		Files: files, Plan: po, Parallelism: parallelism, ToolVersion: version,
+		Connect: func(ctx context.Context) (refresh.API, error) {
+			c, err := iamclient.New(ctx, aws.client(streams.Err))
+			client = c
+			return c, err
+		},
+		TagsUnsupported: iamclient.TagsUnsupported,
+		Progress:        rp.Update,
+	})
+	rp.Done()
+	if err != nil {
+		return pipeline.Planned{}, nil, manifestError(err, streams)
+	}
+	return pl, client, nil
+}
+
+// manifestError prints a manifest's problems, one per line, and ends the
+// command with exit 1; other errors pass through.
+func manifestError(err error, streams IO) error {
+	var diags manifest.Diagnostics
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &diags):
+		for _, d := range diags {
+			fmt.Fprintln(streams.Err, d)
+		}
+		fmt.Fprintf(streams.Err, "mfabulk: error: %d problem(s) in the manifest; nothing was changed\n", len(diags))
+		return exitCodeError{exitError}
+	case errors.Is(err, pipeline.ErrNoManifest):
+		return withHint(err, "pass -f MANIFEST")
+	}
+	return err
 }

@@ -5,46 +5,140 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
-	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/inputfile"
 )
 
-// settings are a command's effective options, after viper layered flag >
-// MFABULK_* environment > config file > default.
+// settings say where each of a command's flags got its value. Every flag
+// is bound to a field of the command's typed options; [loadSettings] fills
+// each flag the command line left unset from its MFABULK_* variable, else
+// from the config file, so a command reads its options from its struct
+// and never a setting by name.
 type settings struct {
-	v          *viper.Viper
-	configFile string          // the config file read, if any
-	fileKeys   map[string]bool // the settings that file sets
+	configFile string         // the config file read, if any
+	fileValues map[string]any // the settings that file sets
+	// source names where a flag's value came from, for messages:
+	// "--NAME", "MFABULK_NAME" or "NAME in FILE"; absent for a default.
+	source map[string]string
 }
 
-func loadSettings(cmd *cobra.Command) (settings, error) {
-	v := viper.New()
-	v.SetEnvPrefix("MFABULK")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
-	if err := v.BindPFlags(cmd.Flags()); err != nil {
-		return settings{}, err
+// where names the source of a flag's value, as a message should say it.
+func (s settings) where(name string) string {
+	if w := s.source[name]; w != "" {
+		return w
 	}
-	s := settings{v: v}
+	return "--" + name
+}
+
+// loadSettings layers flag > MFABULK_* environment > config file > default
+// into cmd's flags, and so into the options they are bound to.
+func loadSettings(cmd *cobra.Command) (settings, error) {
+	s := settings{source: map[string]string{}}
 	path, explicit := configPath(cmd)
 	if path != "" {
-		keys, err := readConfig(v, path, knownKeys(cmd.Root()))
+		values, err := readConfig(path, knownKeys(cmd.Root()))
 		if err != nil && (explicit || !errors.Is(err, os.ErrNotExist)) {
 			return settings{}, err
 		}
 		if err == nil {
-			s.configFile, s.fileKeys = path, keys
+			s.configFile, s.fileValues = path, values
 		}
 	}
+	var errs []error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Name == "help" || f.Name == "config" {
+			return
+		}
+		if f.Changed {
+			s.source[f.Name] = "--" + f.Name
+			return
+		}
+		// An empty variable counts as unset, as it always has.
+		if env := os.Getenv(envName(f.Name)); env != "" {
+			s.source[f.Name] = envName(f.Name)
+			errs = append(errs, setFlag(f, s.where(f.Name), envValues(f, env)))
+		} else if v, ok := s.fileValues[f.Name]; ok {
+			s.source[f.Name] = fmt.Sprintf("%s in %s", f.Name, path)
+			vals, err := fileStrings(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", s.where(f.Name), err))
+				return
+			}
+			errs = append(errs, setFlag(f, s.where(f.Name), vals))
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return settings{}, err
+	}
 	return s, nil
+}
+
+// envValues splits a list-valued variable on white space, as the values
+// of MFABULK_FILE or MFABULK_TARGET are written in a shell.
+func envValues(f *pflag.Flag, env string) []string {
+	if _, ok := f.Value.(pflag.SliceValue); ok {
+		return strings.Fields(env)
+	}
+	return []string{env}
+}
+
+// fileStrings turns a config file's YAML value into the strings a flag
+// parses: a scalar, or a list of scalars.
+func fileStrings(v any) ([]string, error) {
+	switch v := v.(type) {
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			s, err := fileStrings(x)
+			if err != nil || len(s) != 1 {
+				return nil, errors.New("a list may hold only plain values")
+			}
+			out = append(out, s[0])
+		}
+		return out, nil
+	case map[string]any:
+		return nil, errors.New("expected a value or a list, found a mapping")
+	case nil:
+		return []string{""}, nil
+	}
+	return []string{fmt.Sprint(v)}, nil
+}
+
+// setFlag gives flag f the values from the environment or the config file,
+// with the flag's own parser, so a bad value is refused exactly as on the
+// command line, naming where it came from.
+func setFlag(f *pflag.Flag, where string, vals []string) error {
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		if err := sv.Replace(vals); err != nil {
+			return fmt.Errorf("%s %q: %w", where, strings.Join(vals, " "), err)
+		}
+		return nil
+	}
+	val := strings.Join(vals, " ")
+	if err := f.Value.Set(val); err != nil {
+		if f.Value.Type() == "duration" {
+			return withHint(fmt.Errorf("%s %q: not a duration", where, val), "give a duration with its unit, e.g. --%s 30s", f.Name)
+		}
+		return fmt.Errorf("%s %q: %w", where, val, err)
+	}
+	return nil
+}
+
+// checkPositive refuses a duration that is not positive, naming where it
+// was set: zero would mean "no bound" to a reader, and IAM calls must
+// always have one.
+func checkPositive(s settings, name string, d time.Duration) error {
+	if d <= 0 {
+		return withHint(fmt.Errorf("%s %v: must be positive", s.where(name), d), "give a duration with its unit, e.g. --%s 30s", name)
+	}
+	return nil
 }
 
 // configPath returns --config, else the first default file that exists.
@@ -74,29 +168,29 @@ const maxConfigSize = 1 << 20
 // misspelled setting is an error rather than silently ignored. It is read
 // through inputfile, so a FIFO or a device given as the config file is an
 // error instead of a hang or an endless read.
-func readConfig(v *viper.Viper, path string, known map[string]bool) (map[string]bool, error) {
+func readConfig(path string, known map[string]bool) (map[string]any, error) {
 	data, err := inputfile.Read(path, maxConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
 	}
-	var keys map[string]any
-	if err := yaml.Unmarshal(data, &keys); err != nil {
+	var values map[string]any
+	if err := yaml.Unmarshal(data, &values); err != nil {
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
-	set := map[string]bool{}
 	var unknown []string
-	for k := range keys {
-		set[k] = true
+	for k := range values {
 		if !known[k] {
 			unknown = append(unknown, k)
 		}
 	}
 	if len(unknown) > 0 {
-		sort.Strings(unknown)
+		slices.Sort(unknown)
 		return nil, fmt.Errorf("config file %s: unknown setting(s) %s (known: %s)", path, strings.Join(unknown, ", "), strings.Join(sortedNames(known), ", "))
 	}
-	v.SetConfigType("yaml")
-	return set, v.ReadConfig(strings.NewReader(string(data)))
+	if values == nil {
+		values = map[string]any{}
+	}
+	return values, nil
 }
 
 func sortedNames(m map[string]bool) []string {
@@ -104,7 +198,7 @@ func sortedNames(m map[string]bool) []string {
 	for k := range m {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -144,25 +238,4 @@ func allFlags(root *cobra.Command) map[string]*pflag.Flag {
 	}
 	walk(root)
 	return flags
-}
-
-func (s settings) str(key string) string   { return s.v.GetString(key) }
-func (s settings) boolean(key string) bool { return s.v.GetBool(key) }
-func (s settings) integer(key string) int  { return s.v.GetInt(key) }
-
-func (s settings) awsOptions(streams IO) iamclient.Options {
-	o := iamclient.Options{
-		Profile:     s.str("profile"),
-		Region:      s.str("region"),
-		EndpointURL: s.str("endpoint-url"),
-		MaxBackoff:  s.v.GetDuration("max-backoff"),
-
-		ConnectTimeout: s.v.GetDuration("connect-timeout"),
-		ReadTimeout:    s.v.GetDuration("read-timeout"),
-		CallTimeout:    s.v.GetDuration("call-timeout"),
-	}
-	if s.boolean("debug") {
-		o.Debug = streams.Err
-	}
-	return o
 }

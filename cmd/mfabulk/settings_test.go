@@ -47,11 +47,10 @@ func checkLayers(t *testing.T, command string, f *pflag.Flag) {
 		if err := cmd.ParseFlags(rest); err != nil {
 			t.Fatal(err)
 		}
-		s, err := loadSettings(cmd)
-		if err != nil {
+		if _, err := loadSettings(cmd); err != nil {
 			t.Fatal(err)
 		}
-		return settingString(s, f)
+		return settingString(cmd.Flags().Lookup(f.Name))
 	}
 	if got := effective(); got != defaultString(f) {
 		t.Errorf("default: got %q, want %q", got, defaultString(f))
@@ -76,15 +75,17 @@ func checkLayers(t *testing.T, command string, f *pflag.Flag) {
 	}
 }
 
-func settingString(s settings, f *pflag.Flag) string {
-	if f.Value.Type() == "stringArray" {
-		list := s.v.GetStringSlice(f.Name)
+// settingString is the value a command's flag holds after layering: what
+// the typed option bound to it sees.
+func settingString(f *pflag.Flag) string {
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		list := sv.GetSlice()
 		if len(list) == 0 {
 			return ""
 		}
 		return list[0]
 	}
-	return s.v.GetString(f.Name)
+	return f.Value.String()
 }
 
 func defaultString(f *pflag.Flag) string {

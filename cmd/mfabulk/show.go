@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 
@@ -17,7 +18,17 @@ var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 // maxOutfileSize bounds an outfile: a sealed QR code is a few KB.
 const maxOutfileSize = 1 << 20
 
-func newShowCmd(streams IO) *cobra.Command {
+// showOpts are show's options.
+type showOpts struct {
+	IO       IO
+	Identity string
+	Invert   bool
+	Force    bool
+	Outfile  string
+}
+
+func newShowCmd(streams IO, runF func(context.Context, *showOpts) error) *cobra.Command {
+	opts := &showOpts{IO: streams}
 	cmd := &cobra.Command{
 		Use:   "show -i IDENTITY OUTFILE",
 		Short: "Decrypt an outfile in memory and show its QR code or seed",
@@ -28,48 +39,52 @@ Nothing is written to disk. It refuses to print a secret to anything but a
 terminal unless --force is given.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := loadSettings(cmd)
-			if err != nil {
+			if _, err := loadSettings(cmd); err != nil {
 				return err
 			}
-			return runShow(streams, s, args[0])
+			opts.Outfile = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return showRun(opts)
 		},
 	}
-	cmd.Flags().StringP("identity", "i", "", "age identity `file` or SSH private key")
-	cmd.Flags().Bool("invert", false, "draw dark modules as ink, for light-background terminals")
-	cmd.Flags().Bool("force", false, "print the secret even when standard output is not a terminal")
+	cmd.Flags().StringVarP(&opts.Identity, "identity", "i", "", "age identity `file` or SSH private key")
+	cmd.Flags().BoolVar(&opts.Invert, "invert", false, "draw dark modules as ink, for light-background terminals")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "print the secret even when standard output is not a terminal")
 	return cmd
 }
 
-func runShow(streams IO, s settings, path string) error {
-	if s.str("identity") == "" {
+func showRun(opts *showOpts) error {
+	out := opts.IO.Out
+	if opts.Identity == "" {
 		return withHint(errors.New("no identity given"), "pass -i with the age identity file or SSH private key the outfile was sealed to")
 	}
-	if !streams.OutTTY && !s.boolean("force") {
+	if !opts.IO.OutTTY && !opts.Force {
 		return withHint(errors.New("refusing to print a secret: standard output is not a terminal"),
 			"run show in a terminal, or pass --force if you mean to send the secret there")
 	}
-	ids, err := seal.ReadIdentities(s.str("identity"))
+	ids, err := seal.ReadIdentities(opts.Identity)
 	if err != nil {
 		return fmt.Errorf("reading identity: %w", err)
 	}
-	ct, err := inputfile.Read(path, maxOutfileSize)
+	ct, err := inputfile.Read(opts.Outfile, maxOutfileSize)
 	if err != nil {
 		return fmt.Errorf("reading outfile: %w", err)
 	}
 	secret, err := seal.Decrypt(ct, ids)
 	if err != nil {
-		return fmt.Errorf("decrypting %s: %w", path, err)
+		return fmt.Errorf("decrypting %s: %w", opts.Outfile, err)
 	}
 	defer clear(secret)
 	if !bytes.HasPrefix(secret, pngMagic) {
-		fmt.Fprintf(streams.Out, "Base32 seed: type it into your authenticator app as a time-based key.\n\n  %s\n", secret)
+		fmt.Fprintf(out, "Base32 seed: type it into your authenticator app as a time-based key.\n\n  %s\n", secret)
 		return nil
 	}
 	grid, err := qrterm.Decode(secret)
 	if err != nil {
-		return fmt.Errorf("%s: reading QR code: %w", path, err)
+		return fmt.Errorf("reading the QR code in %s: %w", opts.Outfile, err)
 	}
-	fmt.Fprintln(streams.Out, "Scan this QR code with your authenticator app:")
-	return qrterm.Write(streams.Out, grid, s.boolean("invert"))
+	fmt.Fprintln(out, "Scan this QR code with your authenticator app:")
+	return qrterm.Write(out, grid, opts.Invert)
 }

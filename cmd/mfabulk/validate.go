@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +11,15 @@ import (
 	"github.com/mfabulk/mfabulk/internal/manifest"
 )
 
-func newValidateCmd(streams IO) *cobra.Command {
+// validateOpts are validate's options.
+type validateOpts struct {
+	IO     IO
+	Files  []string
+	Output string
+}
+
+func newValidateCmd(streams IO, runF func(context.Context, *validateOpts) error) *cobra.Command {
+	opts := &validateOpts{IO: streams}
 	cmd := &cobra.Command{
 		Use:   "validate -f MANIFEST",
 		Short: "Check manifests without calling AWS",
@@ -20,70 +29,60 @@ reports every problem as file:line:col. It makes no network call. With
 fields file, line, column, message and rule ([] when valid).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := loadSettings(cmd)
-			if err != nil {
+			if _, err := loadSettings(cmd); err != nil {
 				return err
 			}
-			if s.str("output") == "json" {
-				return validateJSON(s, streams)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			m, err := loadManifest(s, streams)
-			if err != nil {
-				return err
-			}
-			if len(m.Files) == 1 {
-				fmt.Fprintf(streams.Out, "%s: %d device(s), valid.\n", m.Files[0], len(m.Devices))
-			} else {
-				fmt.Fprintf(streams.Out, "%d manifests, %d device(s), valid.\n", len(m.Files), len(m.Devices))
-			}
-			return nil
+			return validateRun(opts)
 		},
 	}
-	addManifestFlag(cmd)
-	cmd.Flags().StringP("output", "o", "text", "output `format`: text or json")
+	addManifestFlag(cmd, &opts.Files)
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output `format`: text or json")
 	return cmd
 }
 
-func validateJSON(s settings, streams IO) error {
-	_, err := manifest.Load(manifestFiles(s)...)
+func validateRun(opts *validateOpts) error {
+	switch opts.Output {
+	case "json":
+		return validateJSON(opts)
+	case "text", "":
+	default:
+		return withHint(fmt.Errorf("unknown output format %q", opts.Output), "use --output text or json")
+	}
+	if len(opts.Files) == 0 {
+		return withHint(errors.New("no manifest given"), "pass -f MANIFEST")
+	}
+	m, err := manifest.Load(opts.Files...)
+	var diags manifest.Diagnostics
+	if err != nil && !errors.As(err, &diags) {
+		return fmt.Errorf("reading manifest: %w", err)
+	}
+	if err != nil {
+		return manifestError(err, opts.IO)
+	}
+	if len(m.Files) == 1 {
+		fmt.Fprintf(opts.IO.Out, "%s: %d device(s), valid.\n", m.Files[0], len(m.Devices))
+	} else {
+		fmt.Fprintf(opts.IO.Out, "%d manifests, %d device(s), valid.\n", len(m.Files), len(m.Devices))
+	}
+	return nil
+}
+
+func validateJSON(opts *validateOpts) error {
+	_, err := manifest.Load(opts.Files...)
 	diags := manifest.Diagnostics{}
 	if err != nil && !errors.As(err, &diags) {
-		return err
+		return fmt.Errorf("reading manifest: %w", err)
 	}
-	enc := json.NewEncoder(streams.Out)
+	enc := json.NewEncoder(opts.IO.Out)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(diags); err != nil {
-		return err
+		return fmt.Errorf("writing JSON: %w", err)
 	}
 	if len(diags) > 0 {
 		return exitCodeError{exitError}
 	}
 	return nil
-}
-
-func manifestFiles(s settings) []string { return s.v.GetStringSlice("file") }
-
-// loadManifest loads and validates the manifests named by the settings,
-// printing every problem, so plan and apply stop before any AWS call.
-func loadManifest(s settings, streams IO) (*manifest.Manifest, error) {
-	return loadManifestFiles(manifestFiles(s), streams)
-}
-
-func loadManifestFiles(files []string, streams IO) (*manifest.Manifest, error) {
-	if len(files) == 0 {
-		return nil, withHint(errors.New("no manifest given"), "pass -f MANIFEST")
-	}
-	m, err := manifest.Load(files...)
-	var diags manifest.Diagnostics
-	if errors.As(err, &diags) {
-		for _, d := range diags {
-			fmt.Fprintln(streams.Err, d)
-		}
-		fmt.Fprintf(streams.Err, "mfabulk: error: %d problem(s) in the manifest; nothing was changed\n", len(diags))
-		return nil, exitCodeError{exitError}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest: %w", err)
-	}
-	return m, nil
 }

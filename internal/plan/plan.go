@@ -5,6 +5,7 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -133,12 +134,17 @@ type Local struct {
 }
 
 // Options are the user's choices for one plan.
+//
+// It is the one options value of a plan's whole pipeline: refresh reads
+// Targets, Compute all of it, a saved plan records the user's three (the
+// manifest's two are recomputed from the manifest) and the fingerprint
+// covers all five.
 type Options struct {
-	ManageTags bool     // the manifest declares tags: it owns every tag set
-	Scopes     []string // scope.paths: where pruning may act
-	Prune      bool     // delete devices in scope that the manifest omits
-	Targets    []string // limit the plan to these device names
-	Replace    []string // recreate these devices with new secrets
+	ManageTags bool     `json:"-"`       // the manifest declares tags: it owns every tag set
+	Scopes     []string `json:"-"`       // scope.paths: where pruning may act
+	Prune      bool     `json:"prune"`   // delete devices in scope that the manifest omits
+	Targets    []string `json:"targets"` // limit the plan to these device names
+	Replace    []string `json:"replace"` // recreate these devices with new secrets
 }
 
 // Plan is the set of changes for a manifest against one account.
@@ -262,4 +268,25 @@ func scopeOf(path string, scopes []string) string {
 		}
 	}
 	return ""
+}
+
+// ErrConflicts is wrapped by [Plan.Applyable]'s error.
+var ErrConflicts = errors.New("device(s) in conflict")
+
+// Applyable says whether apply may carry the plan out: not while any
+// device is in conflict, since a person must decide first. Both the
+// command (before asking for confirmation) and apply (before its first
+// call) ask it, so the rule lives here.
+func (p Plan) Applyable() error {
+	if n := p.Count(Conflict); n > 0 {
+		return fmt.Errorf("refusing to apply: %d %w", n, ErrConflicts)
+	}
+	return nil
+}
+
+// Pending counts the changes apply will act on: every change but those it
+// never touches (unchanged, refused) and those it leaves for a person
+// (mismatch).
+func (p Plan) Pending() int {
+	return len(p.Changes) - p.Count(Unchanged) - p.Count(Refused) - p.Count(Mismatch)
 }

@@ -102,13 +102,13 @@ func Event(w io.Writer, e apply.Event) {
 	}
 	switch o.Action {
 	case plan.Create:
-		fmt.Fprintf(w, "%s: created %s, secret sealed to %s\n", o.Device, o.Serial, Rel(o.Outfile))
+		fmt.Fprintf(w, "%s: created %s, secret sealed to %s\n", o.Device, o.Serial, rel(o.Outfile))
 	case plan.Replace:
 		old := ""
 		if o.OldOutfile != "" {
-			old = " (old outfile kept as " + Rel(o.OldOutfile) + ")"
+			old = " (old outfile kept as " + rel(o.OldOutfile) + ")"
 		}
-		fmt.Fprintf(w, "%s: replaced, now %s, secret sealed to %s%s\n", o.Device, o.Serial, Rel(o.Outfile), old)
+		fmt.Fprintf(w, "%s: replaced, now %s, secret sealed to %s%s\n", o.Device, o.Serial, rel(o.Outfile), old)
 	case plan.UpdateTags:
 		fmt.Fprintf(w, "%s: tags updated\n", o.Device)
 	case plan.Delete:
@@ -195,21 +195,11 @@ func compactList(names []string, limit int) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:limit], ", "), len(names)-limit)
 }
 
-// permission names the IAM permission an action needs.
-var permission = map[plan.Action]string{
-	plan.Create: "iam:CreateVirtualMFADevice", plan.Replace: "iam:DeleteVirtualMFADevice and iam:CreateVirtualMFADevice",
-	plan.UpdateTags: "iam:TagMFADevice and iam:UntagMFADevice", plan.Delete: "iam:DeleteVirtualMFADevice",
-}
-
 func hint(o apply.Outcome) string {
-	switch {
-	case o.Code == "Throttling":
-		return "IAM throttled the calls even after retries: lower --parallelism"
-	case o.Code == "LimitExceeded":
-		return "the account's virtual MFA device quota is reached: delete unused devices (plan --prune) or ask AWS to raise the quota"
-	case o.Code == "AccessDenied":
-		return "access denied: the caller needs " + permission[o.Action]
-	case o.SeedLost:
+	if h := CodeHint(o.Code, o.Action); h != "" {
+		return h
+	}
+	if o.SeedLost {
 		return "some devices may exist without their secret: run plan, which proposes to replace them"
 	}
 	return ""

@@ -42,9 +42,9 @@ func PlanMarkdown(w io.Writer, p plan.Plan) {
 func details(c plan.Change) string {
 	switch c.Action {
 	case plan.Create:
-		return c.Desired.Bootstrap + " → " + Rel(c.Desired.Outfile)
+		return c.Desired.Bootstrap + " → " + rel(c.Desired.Outfile)
 	case plan.Replace:
-		return c.Reason + "; new secret → " + Rel(c.Desired.Outfile)
+		return c.Reason + "; new secret → " + rel(c.Desired.Outfile)
 	case plan.UpdateTags:
 		var parts []string
 		for _, t := range c.Tags {

@@ -96,9 +96,9 @@ func writeChange(w io.Writer, c plan.Change, st Style) {
 	head := st.paint(s.color, fmt.Sprintf("  %s %-11s", s.sym, s.label)) + " " + c.Path + c.Name
 	switch c.Action {
 	case plan.Create:
-		fmt.Fprintf(w, "%s  (%s → %s)\n", head, c.Desired.Bootstrap, Rel(c.Desired.Outfile))
+		fmt.Fprintf(w, "%s  (%s → %s)\n", head, c.Desired.Bootstrap, rel(c.Desired.Outfile))
 	case plan.Replace:
-		fmt.Fprintf(w, "%s: %s (new secret → %s)\n", head, c.Reason, Rel(c.Desired.Outfile))
+		fmt.Fprintf(w, "%s: %s (new secret → %s)\n", head, c.Reason, rel(c.Desired.Outfile))
 	case plan.UpdateTags:
 		fmt.Fprintln(w, head)
 		for _, t := range c.Tags {

@@ -1,23 +1,22 @@
-// Package view renders plans and apply progress for people. It only
-// formats: every number and decision comes from the plan and apply values.
+// Package view renders plans and applies: one view per output format
+// (text for people, JSON for tools, Markdown for pull requests), chosen
+// once with [NewPlan] or [NewApply]. It only formats: every number and
+// decision comes from the plan and apply values.
 package view
 
 import (
 	"os"
-	"path/filepath"
-	"strings"
+
+	"github.com/mfabulk/mfabulk/internal/plan/jsonplan"
 )
 
-// Rel shows an outfile relative to the working folder when it is inside
-// it, as a user typed it, and absolute otherwise.
-func Rel(path string) string {
+// rel shows an outfile relative to the working folder when it is inside
+// it, as a user typed it, and absolute otherwise: the same rule as the
+// JSON documents'.
+func rel(path string) string {
 	wd, err := os.Getwd()
 	if err != nil {
 		return path
 	}
-	r, err := filepath.Rel(wd, path)
-	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return path
-	}
-	return r
+	return jsonplan.Rel(wd, path)
 }

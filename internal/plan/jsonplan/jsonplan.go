@@ -10,6 +10,9 @@
 package jsonplan
 
 import (
+	"path/filepath"
+	"strings"
+
 	"github.com/mfabulk/mfabulk/internal/plan"
 )
 
@@ -64,8 +67,9 @@ type Device struct {
 	Serial string `json:"serial"`
 }
 
-// From builds the document; rel shortens outfile paths.
-func From(p plan.Plan, toolVersion string, rel func(string) string) Doc {
+// From builds the document. Outfile paths inside wd, the working folder,
+// are written relative to it.
+func From(p plan.Plan, toolVersion, wd string) Doc {
 	d := Doc{
 		FormatVersion: FormatVersion, ToolVersion: toolVersion, Account: p.Account,
 		HasChanges: p.HasChanges(), Summary: map[string]int{}, Changes: []Change{}, Unlisted: []Device{},
@@ -79,7 +83,7 @@ func From(p plan.Plan, toolVersion string, rel func(string) string) Doc {
 		}
 		jc := Change{Action: string(c.Action), Device: c.Name, Path: c.Path, Reason: c.Reason}
 		if c.Desired != nil && (c.Action == plan.Create || c.Action == plan.Replace) {
-			jc.Bootstrap, jc.Outfile = c.Desired.Bootstrap, rel(c.Desired.Outfile)
+			jc.Bootstrap, jc.Outfile = c.Desired.Bootstrap, Rel(wd, c.Desired.Outfile)
 		}
 		if c.Existing != nil {
 			jc.Serial, jc.User = c.Existing.Serial, c.Existing.User
@@ -96,4 +100,18 @@ func From(p plan.Plan, toolVersion string, rel func(string) string) Doc {
 		d.Notices = append(d.Notices, Notice{Device: n.Device, InProgress: n.InProgress, Message: n.Message})
 	}
 	return d
+}
+
+// Rel is path relative to the folder wd when it lies inside it, else path
+// unchanged: the one rule for paths in mfabulk's JSON documents and views,
+// so a plan or report names outfiles as a person in that folder would.
+func Rel(wd, path string) string {
+	if wd == "" {
+		return path
+	}
+	r, err := filepath.Rel(wd, path)
+	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return path
+	}
+	return r
 }

@@ -41,15 +41,8 @@ type File struct {
 	FormatVersion string       `json:"format_version"`
 	Fingerprint   string       `json:"fingerprint"`
 	Manifests     []string     `json:"manifests"`
-	Options       Options      `json:"options"`
+	Options       plan.Options `json:"options"`
 	Plan          jsonplan.Doc `json:"plan"`
-}
-
-// Options are the plan options a saved plan was made with.
-type Options struct {
-	Prune   bool     `json:"prune"`
-	Targets []string `json:"targets"`
-	Replace []string `json:"replace"`
 }
 
 // Fingerprint hashes everything a plan was computed from.

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
+	"github.com/mfabulk/mfabulk/internal/plan"
+	"github.com/mfabulk/mfabulk/internal/view"
+)
+
+// awsOptions are the AWS CLI's options that plan and apply take.
+type awsOptions struct {
+	Profile        string
+	Region         string
+	EndpointURL    string
+	MaxBackoff     time.Duration
+	Debug          bool
+	ConnectTimeout time.Duration
+	ReadTimeout    time.Duration
+	CallTimeout    time.Duration
+}
+
+// addAWSFlags adds the options a user of the AWS CLI expects.
+func addAWSFlags(cmd *cobra.Command, o *awsOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.Profile, "profile", "", "AWS shared config `profile` (default: AWS_PROFILE)")
+	f.StringVar(&o.Region, "region", "", "AWS `region` (default: AWS_REGION, then us-east-1; IAM is global)")
+	f.StringVar(&o.EndpointURL, "endpoint-url", "", "IAM and STS endpoint `URL` (default: AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL)")
+	f.DurationVar(&o.MaxBackoff, "max-backoff", 20*time.Second, "longest wait between retries of a throttled or failed call (attempts: AWS_MAX_ATTEMPTS, default 10)")
+	f.BoolVar(&o.Debug, "debug", false, "log every AWS request, response status and retry to stderr (never bodies, so never a secret)")
+	f.DurationVar(&o.ConnectTimeout, "connect-timeout", iamclient.DefaultConnectTimeout, "longest wait to connect to the endpoint (as the AWS CLI's --cli-connect-timeout)")
+	f.DurationVar(&o.ReadTimeout, "read-timeout", iamclient.DefaultReadTimeout, "longest the endpoint may stay silent while an answer is due, headers or body (as the AWS CLI's --cli-read-timeout)")
+	f.DurationVar(&o.CallTimeout, "call-timeout", iamclient.DefaultCallTimeout, "longest one AWS call may take, all its retries and backoff included")
+}
+
+// check refuses a timeout that is not positive, naming where it was set,
+// before any AWS call. (A value that is not a duration at all was refused
+// when the flag was set, from whichever layer.)
+func (o awsOptions) check(s settings) error {
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"connect-timeout", o.ConnectTimeout}, {"read-timeout", o.ReadTimeout}, {"call-timeout", o.CallTimeout}} {
+		if err := checkPositive(s, t.name, t.d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// client returns the IAM client's options; debug receives the --debug log.
+func (o awsOptions) client(debug io.Writer) iamclient.Options {
+	c := iamclient.Options{
+		Profile: o.Profile, Region: o.Region, EndpointURL: o.EndpointURL, MaxBackoff: o.MaxBackoff,
+		ConnectTimeout: o.ConnectTimeout, ReadTimeout: o.ReadTimeout, CallTimeout: o.CallTimeout,
+	}
+	if o.Debug {
+		c.Debug = debug
+	}
+	return c
+}
+
+// planFlags are the options that shape a plan, shared by plan and apply.
+type planFlags struct {
+	Files       []string
+	Prune       bool
+	Targets     []string
+	Replace     []string
+	Parallelism int
+}
+
+// addManifestFlag adds -f/--file to commands that read a manifest.
+func addManifestFlag(cmd *cobra.Command, files *[]string) {
+	cmd.Flags().StringArrayVarP(files, "file", "f", nil, "manifest `file` or folder of *.yaml manifests; repeatable (or MFABULK_FILE, or file: in the config)")
+}
+
+// addPlanFlags adds the options that shape a plan.
+func addPlanFlags(cmd *cobra.Command, o *planFlags) {
+	addManifestFlag(cmd, &o.Files)
+	f := cmd.Flags()
+	f.BoolVar(&o.Prune, "prune", false, "delete devices inside the manifest's scope.paths that it does not list")
+	f.StringArrayVar(&o.Targets, "target", nil, "limit the plan to the device `name` (repeatable)")
+	f.StringArrayVar(&o.Replace, "replace", nil, "recreate the device `name` with a new secret; its old outfile is kept, renamed (repeatable)")
+	f.IntVar(&o.Parallelism, "parallelism", 8, "AWS calls in flight at once")
+}
+
+// planOptions are the plan options the flags ask for.
+func (o planFlags) planOptions() plan.Options {
+	return plan.Options{Prune: o.Prune, Targets: o.Targets, Replace: o.Replace}
+}
+
+// viewStreams are what a view needs of the command's streams.
+func viewStreams(streams IO) view.Streams {
+	return view.Streams{Out: streams.Out, Err: streams.Err, OutTTY: streams.OutTTY, Style: styleFor(streams), ToolVersion: version}
+}
