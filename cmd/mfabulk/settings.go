@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
 	"github.com/mfabulk/mfabulk/internal/inputfile"
@@ -51,28 +52,39 @@ func loadSettings(cmd *cobra.Command) (settings, error) {
 			s.configFile, s.fileValues = path, values
 		}
 	}
+	// viper does the lookups (MFABULK_NAME with dashes as underscores, then
+	// the file); the flag's own parser then takes the value, so the typed
+	// option bound to it is set exactly as from the command line.
+	v := viper.New()
+	v.SetEnvPrefix("MFABULK")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if s.fileValues != nil {
+		if err := v.MergeConfigMap(s.fileValues); err != nil {
+			return settings{}, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
 	var errs []error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Name == "help" || f.Name == "config" {
+		switch {
+		case f.Name == "help" || f.Name == "config":
 			return
-		}
-		if f.Changed {
+		case f.Changed:
 			s.source[f.Name] = "--" + f.Name
 			return
-		}
-		// An empty variable counts as unset, as it always has.
-		if env := os.Getenv(envName(f.Name)); env != "" {
+		case !v.IsSet(f.Name): // viper counts an empty variable as unset
+			return
+		case os.Getenv(envName(f.Name)) != "":
 			s.source[f.Name] = envName(f.Name)
-			errs = append(errs, setFlag(f, s.where(f.Name), envValues(f, env)))
-		} else if v, ok := s.fileValues[f.Name]; ok {
+		default:
 			s.source[f.Name] = fmt.Sprintf("%s in %s", f.Name, path)
-			vals, err := fileStrings(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", s.where(f.Name), err))
-				return
-			}
-			errs = append(errs, setFlag(f, s.where(f.Name), vals))
 		}
+		vals, err := layerStrings(f, v.Get(f.Name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.where(f.Name), err))
+			return
+		}
+		errs = append(errs, setFlag(f, s.where(f.Name), vals))
 	})
 	if err := errors.Join(errs...); err != nil {
 		return settings{}, err
@@ -80,17 +92,20 @@ func loadSettings(cmd *cobra.Command) (settings, error) {
 	return s, nil
 }
 
-// envValues splits a list-valued variable on white space, as the values
-// of MFABULK_FILE or MFABULK_TARGET are written in a shell.
-func envValues(f *pflag.Flag, env string) []string {
-	if _, ok := f.Value.(pflag.SliceValue); ok {
-		return strings.Fields(env)
+// layerStrings turns a value from the environment or the config file
+// into the strings flag f parses. A list-valued variable is split on white
+// space, as MFABULK_FILE or MFABULK_TARGET are written in a shell.
+func layerStrings(f *pflag.Flag, v any) ([]string, error) {
+	if env, ok := v.(string); ok {
+		if _, list := f.Value.(pflag.SliceValue); list {
+			return strings.Fields(env), nil
+		}
 	}
-	return []string{env}
+	return fileStrings(v)
 }
 
-// fileStrings turns a config file's YAML value into the strings a flag
-// parses: a scalar, or a list of scalars.
+// fileStrings turns a config file's YAML value into strings: a scalar, or
+// a list of scalars.
 func fileStrings(v any) ([]string, error) {
 	switch v := v.(type) {
 	case []any:
