@@ -2,8 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -29,11 +30,7 @@ command beats all three.`,
 				fmt.Fprintf(streams.Out, "config file: none\n\n")
 			}
 			flags := allFlags(cmd.Root())
-			names := make([]string, 0, len(flags))
-			for n := range flags {
-				names = append(names, n)
-			}
-			sort.Strings(names)
+			names := slices.Sorted(maps.Keys(flags))
 			tw := tabwriter.NewWriter(streams.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SETTING\tVALUE\tSOURCE")
 			for _, n := range names {

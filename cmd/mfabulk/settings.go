@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -208,14 +209,7 @@ func readConfig(path string, known map[string]bool) (map[string]any, error) {
 	return values, nil
 }
 
-func sortedNames(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
+func sortedNames(m map[string]bool) []string { return slices.Sorted(maps.Keys(m)) }
 
 // envName is the MFABULK_* variable for a setting.
 func envName(key string) string {

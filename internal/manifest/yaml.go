@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"slices"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -29,7 +30,7 @@ func (c *collector) mapping(n *yaml.Node, what string, allowed ...string) map[st
 			continue
 		}
 		seen[k.Value] = k
-		if !contains(allowed, k.Value) {
+		if !slices.Contains(allowed, k.Value) {
 			msg := "%s: unknown field %q"
 			if s := suggest(k.Value, allowed); s != "" {
 				c.at(k.Line, k.Column, "yaml-unknown-field", msg+" (did you mean %q?)", what, k.Value, s)
@@ -107,15 +108,6 @@ func short(s string) string {
 		i--
 	}
 	return s[:i] + "…"
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func join(ss []string) string {

@@ -20,10 +20,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
+	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/inputfile"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
@@ -65,7 +66,7 @@ func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, op
 	}
 	line("account", obs.Account, obs.Partition)
 	devices := append(obs.Devices[:0:0], obs.Devices...)
-	sort.Slice(devices, func(i, j int) bool { return devices[i].Serial < devices[j].Serial })
+	slices.SortFunc(devices, func(a, b device.Observed) int { return strings.Compare(a.Serial, b.Serial) })
 	for _, d := range devices {
 		line("device", d.Serial, d.User, d.EnableDate.UTC().Format(time.RFC3339))
 	}
@@ -139,8 +140,4 @@ func (f File) Check(fingerprint string) error {
 	return nil
 }
 
-func sorted(ss []string) []string {
-	out := append([]string(nil), ss...)
-	sort.Strings(out)
-	return out
-}
+func sorted(ss []string) []string { return slices.Sorted(slices.Values(ss)) }
