@@ -147,7 +147,7 @@ func expand(paths []string) ([]string, error) {
 		}
 		var found []string
 		for _, pattern := range []string{"*.yaml", "*.yml"} {
-			m, _ := filepath.Glob(filepath.Join(p, pattern))
+			m, _ := filepath.Glob(filepath.Join(p, pattern)) // errors only on a malformed pattern, and these are constant
 			found = append(found, m...)
 		}
 		if len(found) == 0 {

@@ -153,7 +153,7 @@ var (
 
 func yamlErrorLine(err error) int {
 	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
+		n, _ := strconv.Atoi(m[1]) // the expression matched digits only
 		return n
 	}
 	return 1
