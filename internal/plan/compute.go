@@ -102,6 +102,11 @@ func (c *computation) ownership(d *manifest.Device, o device.Observed) (Action, 
 	switch {
 	case c.obs.Busy[d.Name]:
 		return Unchanged, "" // another live run is on it: a notice says so
+	case l.Unsettled && known && l.IntentID != "" && live == l.IntentID:
+		// The intent's run created this device, which it did only once no
+		// outfile was at this name, and only a run holding the intent
+		// writes one: the outfile is this device's.
+		return Settle, "an earlier run was stopped after writing its outfile and before recording it; the record is written"
 	case l.Pending && known && l.IntentID != "" && live == l.IntentID:
 		return replaceOr(o, "seed lost: an earlier run created it but never wrote its outfile")
 	case l.Pending && known && l.IntentAction == string(Replace) && live == l.IntentReplaces:

@@ -30,6 +30,12 @@ const (
 	// Delete removes a device inside the manifest's scope that it does not
 	// list; planned only with --prune.
 	Delete Action = "delete"
+	// Settle records which device an outfile belongs to: an earlier run
+	// created the device and wrote its outfile, then stopped before writing
+	// the record beside it and removing its intent. The intent names the
+	// create ID, and the device in the account carries it; apply writes
+	// the record and removes the intent. Nothing in the account changes.
+	Settle Action = "settle"
 	// Conflict is a device the plan cannot reconcile: its name is taken at
 	// another path or in another case (IAM cannot move or rename a device),
 	// or it must be replaced but is assigned to a user. Apply refuses a plan
@@ -49,7 +55,7 @@ const (
 )
 
 // Actions lists every action in plan order.
-var Actions = []Action{Create, Replace, UpdateTags, Delete, Conflict, Mismatch, Refused, Unchanged}
+var Actions = []Action{Create, Replace, UpdateTags, Delete, Settle, Conflict, Mismatch, Refused, Unchanged}
 
 func (a Action) order() int {
 	for i, x := range Actions {
@@ -127,7 +133,10 @@ type Local struct {
 	// Pending is set when an earlier run of this account meant to create
 	// (or replace) the device, did not settle it, and left no outfile.
 	Pending bool
-	// IntentAction, IntentID and IntentReplaces are that intent's action
+	// Unsettled is set when such an intent is there beside an outfile:
+	// the run stopped after writing it, or before moving an old one aside.
+	Unsettled bool
+	// IntentAction, IntentID and IntentReplaces are the intent's action
 	// ("create" or "replace"), the create ID it sent, and the create ID of
 	// the device it was replacing.
 	IntentAction, IntentID, IntentReplaces string

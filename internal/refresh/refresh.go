@@ -199,10 +199,8 @@ func readJournal(obs *plan.Observed, devices []manifest.Device) error {
 				// record: the intent says which create the outfile is.
 				l.OutfileID = st.Intent.CreateID
 			}
-			if !l.Outfile {
-				l.Pending, l.IntentAction = true, st.Intent.Action
-				l.IntentID, l.IntentReplaces = st.Intent.CreateID, st.Intent.Replaces
-			}
+			l.Pending, l.Unsettled = !l.Outfile, l.Outfile
+			l.IntentAction, l.IntentID, l.IntentReplaces = st.Intent.Action, st.Intent.CreateID, st.Intent.Replaces
 		}
 		obs.Local[d.Name] = l
 	}

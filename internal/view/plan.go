@@ -25,6 +25,7 @@ var symbols = map[plan.Action]struct{ sym, color, label string }{
 	plan.Replace:    {"~", "33", "replace"},
 	plan.UpdateTags: {"~", "33", "update tags"},
 	plan.Delete:     {"-", "31", "delete"},
+	plan.Settle:     {"~", "36", "settle"},
 	plan.Conflict:   {"!", "1;31", "conflict"},
 	plan.Mismatch:   {"!", "1;31", "mismatch"},
 	plan.Refused:    {"!", "35", "refused"},
@@ -35,6 +36,9 @@ func Summary(p plan.Plan) string {
 	s := fmt.Sprintf("Plan: %d to create, %d to replace, %d to update tags, %d to delete; %d unchanged, %d in conflict, %d refused.",
 		p.Count(plan.Create), p.Count(plan.Replace), p.Count(plan.UpdateTags), p.Count(plan.Delete),
 		p.Count(plan.Unchanged), p.Count(plan.Conflict), p.Count(plan.Refused))
+	if n := p.Count(plan.Settle); n > 0 {
+		s += fmt.Sprintf(" %d outfile(s) to record.", n)
+	}
 	if n := p.Count(plan.Mismatch); n > 0 {
 		s += fmt.Sprintf(" %d device(s) need a person: their secret is not provably in this folder.", n)
 	}
