@@ -68,17 +68,22 @@ func TestQuotaStopsNewCreates(t *testing.T) {
 }
 
 // TestKillAtRandomMoments SIGKILLs apply subprocesses at seeded random
-// moments. After each kill, invariant 1 holds (every device has a durable
-// outfile holding its secret, or plan proposes to replace it), and a plan
-// and apply converge.
+// moments inside the run: a random delay after the first create reaches
+// IAM (not after process start, which a loaded machine stretches). After
+// each kill, invariant 1 holds (every device has a durable outfile holding
+// its secret, or plan proposes to replace it), and a plan and apply
+// converge. The test fails unless kills really landed mid-run (after the
+// first create, before every device had its outfile) in a third of the
+// trials, and at least one left a seed-lost device for plan to replace.
 func TestKillAtRandomMoments(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill test skipped with -short")
 	}
 	const trials = 24
 	rng := rand.New(rand.NewSource(7))
-	var replaced, killedMidway int
+	var replaced, killedMidRun, seedLostTrials int
 	for trial := range trials {
+		delay := time.Duration(rng.Int63n(int64(250 * time.Millisecond)))
 		t.Run(fmt.Sprint(trial), func(t *testing.T) {
 			s := newScenario(t, iamlocal.Options{Faults: iamlocal.Faults{Seed: int64(trial), Latency: 5 * time.Millisecond, Jitter: 10 * time.Millisecond}}, 30)
 			cmd := subprocess("apply", "-f", "m.yaml", "--auto-approve", "--parallelism", "4")
@@ -87,34 +92,73 @@ func TestKillAtRandomMoments(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(time.Duration(rng.Int63n(int64(250 * time.Millisecond))))
-			cmd.Process.Signal(syscall.SIGKILL)
-			err := cmd.Wait()
-			s.record(out.Bytes())
-			if ee, ok := err.(*exec.ExitError); ok && ee.ProcessState.Sys().(syscall.WaitStatus).Signaled() {
-				killedMidway++
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			deadline := time.After(30 * time.Second)
+			poll := time.NewTicker(time.Millisecond)
+			defer poll.Stop()
+			for s.srv.Requests()["CreateVirtualMFADevice"] == 0 {
+				select {
+				case err := <-exited:
+					s.record(out.Bytes())
+					t.Fatalf("apply exited (%v) before any create reached IAM:\n%s", err, lastLines(out.String(), 12))
+				case <-deadline:
+					cmd.Process.Kill()
+					<-exited
+					s.record(out.Bytes())
+					t.Fatalf("no create reached IAM within 30 s of starting apply:\n%s", lastLines(out.String(), 12))
+				case <-poll.C:
+				}
 			}
+			time.Sleep(delay)
+			cmd.Process.Signal(syscall.SIGKILL)
+			err := <-exited
+			s.record(out.Bytes())
+			ee, ok := err.(*exec.ExitError)
+			signaled := ok && ee.ProcessState.Sys().(syscall.WaitStatus).Signaled()
 
 			plan, code := s.mfabulk("plan", "-f", "m.yaml")
 			if code != 0 {
 				t.Fatalf("plan after kill exited %d:\n%s", code, plan)
 			}
-			for _, d := range s.srv.Devices() {
+			devs, durable, seedLost := s.srv.Devices(), 0, 0
+			for _, d := range devs {
 				if _, err := os.Stat(s.outfile(d.Name)); err == nil {
-					s.checkOutfile(d)
+					if s.checkOutfile(d) {
+						durable++
+					}
 					continue
 				}
 				if !strings.Contains(plan, "~ replace     /faults/"+d.Name+": seed lost") {
 					t.Errorf("device %s exists without an outfile and plan does not propose to replace it:\n%s", d.Name, plan)
 				}
-				replaced++
+				seedLost++
 			}
+			// Mid-run: killed, not exited, after a create reached IAM and
+			// before every device of the manifest had its outfile.
+			midRun := signaled && durable < len(s.names)
+			if midRun {
+				killedMidRun++
+			}
+			if seedLost > 0 {
+				seedLostTrials++
+				replaced += seedLost
+			}
+			t.Logf("killed %v after the first create: signaled %v, %d devices in the account, %d with outfiles, %d seed-lost; mid-run %v",
+				delay.Round(time.Millisecond), signaled, len(devs), durable, seedLost, midRun)
 			s.converge(2)
 			s.checkDurable()
 			s.leakScan()
 		})
 	}
-	t.Logf("%d trials, %d killed mid-run, %d seed-lost devices found by plan and replaced", trials, killedMidway, replaced)
+	t.Logf("%d trials, %d killed mid-run, %d left seed-lost devices (%d in all) that plan found and apply replaced",
+		trials, killedMidRun, seedLostTrials, replaced)
+	if killedMidRun < trials/3 {
+		t.Errorf("only %d of %d kills landed mid-run, want at least %d: the test did not test killing apply", killedMidRun, trials, trials/3)
+	}
+	if seedLostTrials == 0 {
+		t.Errorf("no kill left a seed-lost device in %d trials: plan's replace of a device without its outfile went untested", trials)
+	}
 }
 
 // TestConcurrentApplies runs two applies of one manifest at once, as two

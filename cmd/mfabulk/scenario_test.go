@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base32"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -144,20 +145,36 @@ func (s *scenario) leakScan() {
 			needles = append(needles, d.QRCodePNG[8:64], []byte(base64.StdEncoding.EncodeToString(d.QRCodePNG)[:64]))
 		}
 	}
+	var leaks []string
 	scan := func(where string, data []byte) {
 		for _, n := range needles {
 			if bytes.Contains(data, n) {
 				s.t.Errorf("LEAK: a secret appears in %s", where)
+				leaks = append(leaks, where)
 				return
 			}
 		}
 	}
 	files := 0
-	filepath.WalkDir(s.dir, func(path string, e fs.DirEntry, err error) error {
-		if err != nil || !e.Type().IsRegular() {
+	err := filepath.WalkDir(s.dir, func(path string, e fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		data, _ := os.ReadFile(path)
+		if err != nil {
+			s.t.Errorf("leak scan cannot walk %s: %v", path, err)
+			return nil
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			s.t.Errorf("leak scan cannot read %s: %v", path, err)
+			return nil
+		}
 		if bytes.HasPrefix(data, []byte("age-encryption.org/v1\n")) {
 			return nil
 		}
@@ -165,11 +182,20 @@ func (s *scenario) leakScan() {
 		scan(path, data)
 		return nil
 	})
+	if err != nil {
+		s.t.Errorf("leak scan of %s: %v", s.dir, err)
+	}
 	s.mu.Lock()
 	scan("mfabulk's output", s.captured.Bytes())
+	outBytes := s.captured.Len()
 	s.mu.Unlock()
-	s.t.Logf("leak scan: %d secrets × %d encodings over %d plaintext files and %d bytes of output: clean",
-		len(s.srv.Issued()), len(needles)/max(len(s.srv.Issued()), 1), files, s.captured.Len())
+	summary := fmt.Sprintf("leak scan: %d secrets × %d encodings over %d plaintext files and %d bytes of output",
+		len(s.srv.Issued()), len(needles)/max(len(s.srv.Issued()), 1), files, outBytes)
+	if len(leaks) > 0 {
+		s.t.Errorf("%s: %d LEAK(S), in %s", summary, len(leaks), strings.Join(leaks, ", "))
+		return
+	}
+	s.t.Logf("%s: clean", summary)
 }
 
 func lastLines(s string, n int) string {

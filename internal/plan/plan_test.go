@@ -55,7 +55,10 @@ func TestCompute(t *testing.T) {
 	if !p.HasChanges() || len(p.Unlisted) != 0 {
 		t.Errorf("HasChanges %v, unlisted %v", p.HasChanges(), p.Unlisted)
 	}
-	p, _ = Compute(desired[1:2], Observed{Devices: observed, Local: held("bob")}, Options{})
+	p, err = Compute(desired[1:2], Observed{Devices: observed, Local: held("bob")}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if p.HasChanges() {
 		t.Error("matching account reported changes")
 	}
@@ -154,7 +157,10 @@ func TestPruneAndTarget(t *testing.T) {
 	}
 	obs := Observed{Devices: observed, Local: held("a")}
 	scope := []string{"/q4/"}
-	p, _ := Compute(desired, obs, Options{Scopes: scope})
+	p, err := Compute(desired, obs, Options{Scopes: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if p.HasChanges() || len(p.Unlisted) != 2 {
 		t.Errorf("without --prune: changes %v, unlisted %v", p.Changes, p.Unlisted)
 	}
