@@ -2,14 +2,17 @@
 //
 // It speaks IAM's real wire protocol (AWS Query: form-encoded POST in, XML
 // out, ErrorResponse XML with IAM's error codes and HTTP statuses) for the
-// virtual MFA device calls mfabulk makes, plus STS GetCallerIdentity, so
-// the real aws-sdk-go-v2 client, the AWS CLI and boto3 can all talk to it.
+// virtual MFA device calls mfabulk makes, IAM users and the enabling of
+// devices for them (EnableMFADevice checks the two codes, users.go), plus
+// STS GetCallerIdentity, so the real aws-sdk-go-v2 client, the AWS CLI and
+// boto3 can all talk to it.
 // Like IAM it returns a device's seed only once, in the create response,
 // and its QRCodePNG is a real QR code of the otpauth:// URI.
 //
 // Start one with [New] and [Server.Listen]. Tests reach into it with
-// [Server.Device] to compare outfiles with what was issued, and with
-// [Server.Fail] to make a call fail.
+// [Server.Device] to compare outfiles with what was issued (and to compute
+// codes from a device's seed), [Server.CreateUser] and [Server.User] for
+// users, and [Server.Fail] to make a call fail.
 package iamlocal
 
 import (
