@@ -248,7 +248,6 @@ func TestEnableLimitPerUser(t *testing.T) {
 	srv, c := start(t, clk, iamlocal.Options{})
 	srv.CreateUser("alice", "/")
 	srv.CreateUser("bob", "/")
-	var serials []string
 	for i := range iamlocal.MaxMFADevicesPerUser + 1 {
 		name := fmt.Sprintf("d%d", i)
 		if err := srv.CreateDevice(name, "/"); err != nil {
@@ -266,7 +265,6 @@ func TestEnableLimitPerUser(t *testing.T) {
 				t.Errorf("bob's first device: %v", err)
 			}
 		}
-		serials = append(serials, d.Serial)
 	}
 	mfa, err := c.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: aws.String("alice"), MaxItems: aws.Int32(5)})
 	if err != nil || len(mfa.MFADevices) != 5 || !mfa.IsTruncated {
