@@ -33,9 +33,10 @@ var (
 	// ErrSeed reports a seed that is not Base32 text; the seed itself is
 	// never quoted.
 	ErrSeed = errors.New("totp: seed is not a Base32 string")
-	// ErrTime reports a time before the first full step after the epoch
-	// that the call needs: steps are counted from the Unix epoch.
-	ErrTime = errors.New("totp: time is before the Unix epoch's first step")
+	// ErrTime reports a time whose code, or the code of the step before
+	// it for [Pair], would be from before the Unix epoch, where steps
+	// start.
+	ErrTime = errors.New("totp: time is before the Unix epoch, where steps start")
 )
 
 // Counter is the step number of t: whole 30-second steps since the Unix
