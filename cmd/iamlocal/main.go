@@ -2,8 +2,11 @@
 // protocol for virtual MFA devices, for mfabulk's demo and for trying
 // mfabulk, the AWS CLI or boto3 without an AWS account.
 //
-//	iamlocal [-addr 127.0.0.1:0] [-url-file FILE] [fault flags]
+//	iamlocal [-addr 127.0.0.1:0] [-url-file FILE] [-users alice,/staff/bob] [-users-file FILE] [fault flags]
 //
+// -users and -users-file create IAM users before serving, so that
+// EnableMFADevice has someone to enable devices for; an entry is NAME or
+// /PATH/NAME.
 // Fault flags (-latency, -rate, -p-service-failure, -p-hang, …; see -help) make it
 // misbehave as IAM can, reproducibly from -seed.
 // It prints its URL on the first line of standard output and serves until
@@ -39,12 +42,18 @@ func main() {
 	flag.Float64Var(&f.Hang, "p-hang", 0, "probability that a request is read and never answered (the connection is held)")
 	flag.Float64Var(&f.HangAfterCommit, "p-hang-after-commit", 0, "probability that a mutating request is committed and never answered")
 	hangActions := flag.String("hang-actions", "", "comma-separated `actions` the hangs apply to (default: all)")
+	users := flag.String("users", "", "comma-separated IAM `users` to create (NAME or /PATH/NAME)")
+	usersFile := flag.String("users-file", "", "create the IAM users listed in `file`, one a line (NAME or /PATH/NAME; # comments)")
 	flag.Parse()
 	if *hangActions != "" {
 		f.HangActions = strings.Split(*hangActions, ",")
 	}
 
 	srv := iamlocal.New(iamlocal.Options{Account: *account, MaxDevices: *maxDevices, Faults: f})
+	if _, err := preloadUsers(srv, *users, *usersFile); err != nil {
+		fmt.Fprintf(os.Stderr, "iamlocal: %v\n", err)
+		os.Exit(2)
+	}
 	url, err := srv.Listen(*addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "iamlocal: %v\n", err)

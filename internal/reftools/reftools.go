@@ -1,6 +1,6 @@
 // Package reftools runs the reference tools that tests check mfabulk's
-// output with: the age CLI, zbarimg (QR decoding), moto_server and the AWS
-// CLI. A test that needs an absent tool is skipped with a loud reason,
+// output with: the age CLI, zbarimg (QR decoding), oathtool (TOTP codes),
+// moto_server and the AWS CLI. A test that needs an absent tool is skipped with a loud reason,
 // except when MFABULK_REQUIRE_TOOLS=1 (as CI sets it), where it fails.
 //
 // Decrypted secrets are passed through pipes, never through files, so the
@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 )
 
@@ -60,6 +61,22 @@ func QRText(t T, png []byte) string {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(png), &out, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("zbarimg: %v: %s", err, stderr.String())
+	}
+	return strings.TrimSpace(out.String())
+}
+
+// OathTOTP returns the reference RFC 6238 code (HMAC-SHA1, 30 s, 6 digits)
+// of a Base32 seed at a Unix time, from oathtool. The seed goes on
+// oathtool's command line, where other local users can see it: pass only
+// test seeds, never one that guards an account.
+func OathTOTP(t T, seed string, unix int64) string {
+	t.Helper()
+	oathtool := Require(t, "oathtool", "oathtool")
+	var out, stderr bytes.Buffer
+	cmd := exec.Command(oathtool, "--totp", "-b", "--now=@"+strconv.FormatInt(unix, 10), seed)
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("oathtool --totp -b --now=@%d: %v: %s", unix, err, stderr.String())
 	}
 	return strings.TrimSpace(out.String())
 }

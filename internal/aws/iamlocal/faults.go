@@ -21,14 +21,18 @@ type Faults struct {
 	// Probabilities, per request, of answering ServiceFailure (500) or,
 	// for calls that change something, ConcurrentModification (409).
 	ServiceFailure, ConcurrentModification float64
-	// DropAfterCommit is the probability that a create is committed and
+	// DropAfterCommit is the probability that a create (of a device or a
+	// user), an EnableMFADevice or a DeactivateMFADevice is committed and
 	// then the connection is closed without an answer: the client retries
-	// and meets EntityAlreadyExists for a device whose seed it never saw.
+	// and meets EntityAlreadyExists for a device whose seed it never saw
+	// (or for a user, or a device already enabled), or NoSuchEntity for a
+	// device already deactivated.
 	DropAfterCommit float64
 	// Hang is the probability that a request is read and never answered:
 	// the connection is held open until the client gives up or the server
 	// closes. HangAfterCommit is the probability that a call that changes
-	// something (create, delete, tag, untag) is committed and then held
+	// something (create, delete, tag, untag, enable, deactivate, create
+	// user: see mutating) is committed and then held
 	// the same way, so the client cannot know it took effect.
 	Hang, HangAfterCommit float64
 	// HangActions limits both hangs to these actions (e.g.
@@ -101,9 +105,20 @@ func (f *faults) admit() bool {
 	return true
 }
 
+// mutating are the actions that change something: they can meet
+// ConcurrentModification and HangAfterCommit.
 var mutating = map[string]bool{
 	"CreateVirtualMFADevice": true, "DeleteVirtualMFADevice": true,
 	"TagMFADevice": true, "UntagMFADevice": true,
+	"EnableMFADevice": true, "DeactivateMFADevice": true, "CreateUser": true,
+}
+
+// droppable are the mutating actions that DropAfterCommit applies to.
+// Deletes and tag calls are left out, so that a given Faults.Seed drops
+// the same requests of the device calls as it always did.
+var droppable = map[string]bool{
+	"CreateVirtualMFADevice": true,
+	"EnableMFADevice":        true, "DeactivateMFADevice": true, "CreateUser": true,
 }
 
 // before answers a request with an injected fault instead of serving it.
@@ -125,9 +140,9 @@ func (f *faults) before(action string) *APIError {
 }
 
 // dropAfter reports whether to close the connection instead of sending a
-// committed create's response.
+// committed change's response.
 func (f *faults) dropAfter(action string) bool {
-	if action != "CreateVirtualMFADevice" || !f.chance(f.cfg.DropAfterCommit) {
+	if !droppable[action] || !f.chance(f.cfg.DropAfterCommit) {
 		return false
 	}
 	f.count("DropAfterCommit")

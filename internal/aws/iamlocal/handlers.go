@@ -104,29 +104,29 @@ func (s *Server) handleList(f formValues) (any, *APIError) {
 		return nil, Errorf("ValidationError", "1 validation error detected: Value '%s' at 'assignmentStatus' failed to satisfy constraint: Member must satisfy enum value set: [Unassigned, Any, Assigned]", status)
 	}
 	s.mu.Lock()
-	var all []*Device
+	// Devices are copied, and their users looked up, under the lock: an
+	// EnableMFADevice may change them as soon as it is released.
+	var all []xmlDevice
 	for _, d := range s.sorted() {
 		assigned := d.User != ""
 		if (status == "Assigned" && !assigned) || (status == "Unassigned" && assigned) {
 			continue
 		}
-		all = append(all, d)
+		// Like IAM, the list never returns seeds or tags.
+		x := xmlDevice{SerialNumber: d.Serial}
+		if assigned {
+			x.User = s.xmlUserOf(d.User)
+			x.EnableDate = d.EnableDate.Format(time.RFC3339)
+		}
+		all = append(all, x)
 	}
 	s.mu.Unlock()
-	items, next, err := page(f, all, func(d *Device) string { return d.Serial })
+	items, next, err := page(f, all, func(x xmlDevice) string { return x.SerialNumber })
 	if err != nil {
 		return nil, err
 	}
 	res := listResult{IsTruncated: next != "", Marker: next}
-	for _, d := range items {
-		// Like IAM, the list never returns seeds or tags.
-		x := xmlDevice{SerialNumber: d.Serial}
-		if d.User != "" {
-			x.User = &xmlUser{Path: "/", UserName: d.User, UserId: "AIDA" + d.User, Arn: "arn:aws:iam::" + s.account + ":user/" + d.User, CreateDate: d.EnableDate.Format(time.RFC3339)}
-			x.EnableDate = d.EnableDate.Format(time.RFC3339)
-		}
-		res.VirtualMFADevices.Members = append(res.VirtualMFADevices.Members, x)
-	}
+	res.VirtualMFADevices.Members = items
 	return res, nil
 }
 
@@ -157,6 +157,7 @@ func (s *Server) handleDelete(f formValues) (any, *APIError) {
 			delete(s.devices, k)
 		}
 	}
+	delete(s.used, d)
 	return nil, nil
 }
 

@@ -2,14 +2,17 @@
 //
 // It speaks IAM's real wire protocol (AWS Query: form-encoded POST in, XML
 // out, ErrorResponse XML with IAM's error codes and HTTP statuses) for the
-// virtual MFA device calls mfabulk makes, plus STS GetCallerIdentity, so
-// the real aws-sdk-go-v2 client, the AWS CLI and boto3 can all talk to it.
+// virtual MFA device calls mfabulk makes, IAM users and the enabling of
+// devices for them (EnableMFADevice checks the two codes, users.go), plus
+// STS GetCallerIdentity, so the real aws-sdk-go-v2 client, the AWS CLI and
+// boto3 can all talk to it.
 // Like IAM it returns a device's seed only once, in the create response,
 // and its QRCodePNG is a real QR code of the otpauth:// URI.
 //
 // Start one with [New] and [Server.Listen]. Tests reach into it with
-// [Server.Device] to compare outfiles with what was issued, and with
-// [Server.Fail] to make a call fail.
+// [Server.Device] to compare outfiles with what was issued (and to compute
+// codes from a device's seed), [Server.CreateUser] and [Server.User] for
+// users, and [Server.Fail] to make a call fail.
 package iamlocal
 
 import (
@@ -31,6 +34,11 @@ type Options struct {
 	Account    string // account ID; DefaultAccount when empty
 	MaxDevices int    // VirtualMFADevicesPerAccount quota; 0 means none
 	Faults     Faults // none by default
+	// Now is the server's clock, against which EnableMFADevice checks
+	// authentication codes and which dates users and assignments;
+	// time.Now when nil. Tests set it to put the server ahead of or
+	// behind the codes' clock.
+	Now func() time.Time
 }
 
 // Server is an in-memory IAM account. It is safe for concurrent use.
@@ -43,6 +51,8 @@ type Server struct {
 	devices  map[string]*Device // by lower-case name: IAM names ignore case
 	failures map[string]string  // device name → error code to answer with
 	issued   []Device           // every device ever created, for leak scans
+	users    map[string]*User   // by lower-case name: IAM names ignore case
+	used     map[*Device]int64  // a device's last accepted code step: users.go
 	requests map[string]int     // action → count
 	faults   *faults
 
@@ -57,15 +67,19 @@ func New(opts Options) *Server {
 	if account == "" {
 		account = DefaultAccount
 	}
-	return &Server{
+	s := &Server{
 		opts:     opts,
 		account:  account,
 		devices:  map[string]*Device{},
+		users:    map[string]*User{},
+		used:     map[*Device]int64{},
 		failures: map[string]string{},
 		requests: map[string]int{},
 		faults:   newFaults(opts.Faults),
 		closing:  make(chan struct{}),
 	}
+	s.addUser(callerName, "/", callerID) // the caller: users.go
+	return s
 }
 
 // Listen serves on addr (use "127.0.0.1:0" for a free port) in the
@@ -100,6 +114,12 @@ var handlers = map[string]handler{
 	"UntagMFADevice":         (*Server).handleUntag,
 	"ListMFADeviceTags":      (*Server).handleListTags,
 	"GetCallerIdentity":      (*Server).handleCallerIdentity,
+	"CreateUser":             (*Server).handleCreateUser,
+	"GetUser":                (*Server).handleGetUser,
+	"ListUsers":              (*Server).handleListUsers,
+	"EnableMFADevice":        (*Server).handleEnable,
+	"DeactivateMFADevice":    (*Server).handleDeactivate,
+	"ListMFADevices":         (*Server).handleListMFADevices,
 }
 
 // ServeHTTP answers one AWS Query request.
@@ -186,7 +206,9 @@ func (s *Server) CreateDevice(name, path string, tags ...Tag) error {
 	return nil
 }
 
-// Assign marks a device as enabled for user, as EnableMFADevice would.
+// Assign marks a device as enabled for user, as EnableMFADevice would
+// without its codes and checks; a user that does not exist yet is created
+// at path "/".
 func (s *Server) Assign(name, user string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -194,7 +216,11 @@ func (s *Server) Assign(name, user string) error {
 	if !ok {
 		return Errorf("NoSuchEntity", "VirtualMFADevice %s doesn't exist.", name)
 	}
-	d.User, d.EnableDate = user, time.Now().UTC().Truncate(time.Second)
+	u, ok := s.users[strings.ToLower(user)]
+	if !ok {
+		u = s.addUser(user, "/", "")
+	}
+	d.User, d.EnableDate = u.Name, s.now()
 	return nil
 }
 
@@ -218,8 +244,9 @@ func (s *Server) Issued() []Device {
 	return append([]Device(nil), s.issued...)
 }
 
-// Fail makes every later call naming device name (create, delete, tag
-// calls) answer with the IAM error code; an empty code clears it.
+// Fail makes every later call naming device name (create, delete, tag,
+// enable and deactivate calls) answer with the IAM error code; an empty
+// code clears it.
 func (s *Server) Fail(name, code string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

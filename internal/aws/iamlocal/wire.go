@@ -24,18 +24,19 @@ func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
 // statusOf gives each IAM error code the HTTP status that IAM answers with.
 var statusOf = map[string]int{
-	"EntityAlreadyExists":    http.StatusConflict,
-	"LimitExceeded":          http.StatusConflict,
-	"ConcurrentModification": http.StatusConflict,
-	"DeleteConflict":         http.StatusConflict,
-	"NoSuchEntity":           http.StatusNotFound,
-	"InvalidInput":           http.StatusBadRequest,
-	"ValidationError":        http.StatusBadRequest,
-	"Throttling":             http.StatusBadRequest,
-	"InvalidAction":          http.StatusBadRequest,
-	"MissingAction":          http.StatusBadRequest,
-	"AccessDenied":           http.StatusForbidden,
-	"ServiceFailure":         http.StatusInternalServerError,
+	"EntityAlreadyExists":       http.StatusConflict,
+	"LimitExceeded":             http.StatusConflict,
+	"ConcurrentModification":    http.StatusConflict,
+	"DeleteConflict":            http.StatusConflict,
+	"NoSuchEntity":              http.StatusNotFound,
+	"InvalidInput":              http.StatusBadRequest,
+	"ValidationError":           http.StatusBadRequest,
+	"Throttling":                http.StatusBadRequest,
+	"InvalidAction":             http.StatusBadRequest,
+	"MissingAction":             http.StatusBadRequest,
+	"AccessDenied":              http.StatusForbidden,
+	"InvalidAuthenticationCode": http.StatusForbidden,
+	"ServiceFailure":            http.StatusInternalServerError,
 }
 
 // Errorf builds an [APIError] with IAM's status for code.
