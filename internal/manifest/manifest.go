@@ -70,6 +70,9 @@ type Device struct {
 	Outfile    string            // absolute path of the age-encrypted outfile
 	Recipients []string          // normalized, duplicates removed, defaults first
 	Tags       map[string]string // nil when the device has none
+	// User is the IAM user apply enables the device for (EnableMFADevice);
+	// "" leaves the device unassigned, for the person to enroll.
+	User string
 	Pos        Pos               // where the device is declared
 }
 

@@ -111,6 +111,9 @@ func TestRules(t *testing.T) {
 		{"outfile is moved aside", "version: 1\ndevices:\n  - name: a\n    outfile: out/bob.png.age.replaced-20260101T000000Z\n    recipients: [KEY]\n", "outfile-reserved", "m.yaml:4:14"},
 		{"outfile hidden template", "version: 1\ndefaults: {outfile: \".{{.Name}}\", recipients: [KEY]}\ndevices:\n  - name: a\n", "outfile-reserved", "m.yaml:2:21"},
 		{"outfile name too long", "version: 1\ndevices:\n  - name: a\n    outfile: out/" + strings.Repeat("a", 236) + "\n    recipients: [KEY]\n", "outfile-length", "m.yaml:4:14"},
+		{"user pattern", "version: 1\ndevices:\n  - name: a\n    user: 'b c'\n    recipients: [KEY]\n", "user-pattern", "m.yaml:4:11"},
+		{"user too long", "version: 1\ndevices:\n  - name: a\n    user: " + strings.Repeat("u", 65) + "\n    recipients: [KEY]\n", "user-length", "m.yaml:4:11"},
+		{"user template", "version: 1\ndefaults: {user: \"{{.Nam}}\", recipients: [KEY]}\ndevices:\n  - name: a\n", "user-template", "m.yaml:2:18"},
 		{"mfabulk tag", "version: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n    tags: {mfabulk:create-id: x}\n", "tag-key-reserved", "m.yaml:5:12"},
 		{"MfaBulk tag in defaults", "version: 1\ndefaults: {tags: {MfaBulk:team: x}}\ndevices:\n  - name: a\n    recipients: [KEY]\n", "tag-key-reserved", "m.yaml:2:19"},
 		{"too many default tags", "version: 1\ndefaults:\n  recipients: [KEY]\n  tags: {" + manyTags(51) + "}\ndevices:\n  - name: a\n", "tags-count", "m.yaml:4:9"},
@@ -274,5 +277,19 @@ func TestRecipientErrorsQuoteNothing(t *testing.T) {
 		if err == nil || strings.Contains(strings.ToLower(err.Error()), "akiaiosfodnn") {
 			t.Errorf("ParseRecipient(%q): %v", s, err)
 		}
+	}
+}
+
+// A device's user comes from the device, else from the defaults, where it
+// may be a template of the device's fields.
+func TestUser(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "m.yaml"), []byte("version: 1\ndefaults:\n  user: \"{{.Name}}\"\n  recipients: ["+key1+"]\ndevices:\n  - name: alice\n  - name: bob\n    user: robert\n"), 0o600)
+	m, err := Load(filepath.Join(dir, "m.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Devices[0].User != "alice" || m.Devices[1].User != "robert" {
+		t.Errorf("users %q, %q", m.Devices[0].User, m.Devices[1].User)
 	}
 }

@@ -30,6 +30,7 @@ type rawDevice struct {
 	path       *yaml.Node
 	bootstrap  *yaml.Node
 	outfile    *yaml.Node
+	user       *yaml.Node // the IAM user to enable the device for
 	recipients []*yaml.Node
 	files      []*yaml.Node // recipientsFiles entries
 	tags       []rawTag
@@ -40,7 +41,7 @@ type rawTag struct{ key, value *yaml.Node }
 
 var topFields = []string{"version", "scope", "defaults", "devices"}
 
-var deviceFields = []string{"name", "path", "bootstrap", "outfile", "recipients", "recipientsFiles", "tags"}
+var deviceFields = []string{"name", "path", "bootstrap", "outfile", "user", "recipients", "recipientsFiles", "tags"}
 
 func (c *collector) walk(top *yaml.Node) *rawManifest {
 	fields := c.mapping(top, "manifest", topFields...)
@@ -94,7 +95,7 @@ func (c *collector) device(n *yaml.Node, what string, allowed []string) rawDevic
 	for _, k := range []struct {
 		key string
 		dst **yaml.Node
-	}{{"name", &d.name}, {"path", &d.path}, {"bootstrap", &d.bootstrap}, {"outfile", &d.outfile}} {
+	}{{"name", &d.name}, {"path", &d.path}, {"bootstrap", &d.bootstrap}, {"outfile", &d.outfile}, {"user", &d.user}} {
 		if v := f[k.key]; v != nil {
 			if _, ok := c.scalar(v, what+"."+k.key); ok {
 				*k.dst = v

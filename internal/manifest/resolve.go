@@ -90,6 +90,7 @@ func (c *collector) resolve(raw *rawManifest, root string) []Device {
 		d.Recipients = c.recipients(rd, dr, root)
 		d.Tags = c.mergeTags(rd, dt)
 		d.Outfile = c.outfile(rd, def, d, root)
+		d.User = c.user(rd, def, d)
 		out = append(out, d)
 	}
 	return slices.Clip(out)
@@ -357,4 +358,47 @@ func escapesBySymlink(root, abs string) bool {
 		return real != realRoot && !strings.HasPrefix(real, realRoot+string(filepath.Separator))
 	}
 	return false
+}
+
+// maxUserLen is IAM's limit on a user name.
+const maxUserLen = 64
+
+// userRE is IAM's user name pattern.
+var userRE = regexp.MustCompile(`^[\w+=,.@-]+$`)
+
+// user renders the device's user: a name, or a template such as
+// "{{.Name}}" in defaults (the device is usually named after its user),
+// with the outfile's fields.
+func (c *collector) user(rd, def rawDevice, d Device) string {
+	n := orNode(rd.user, def.user)
+	if n == nil {
+		return ""
+	}
+	tmpl, ok := c.x.templates["user\x00"+n.Value]
+	if !ok {
+		tmpl.t, tmpl.err = template.New("user").Option("missingkey=error").Parse(n.Value)
+		c.x.templates["user\x00"+n.Value] = tmpl
+	}
+	if tmpl.err != nil {
+		c.once(n, n.Line, n.Column, "user-template", "user template: %v", tmpl.err)
+		return ""
+	}
+	var b bytes.Buffer
+	data := struct{ Name, Path, Bootstrap, Ext string }{d.Name, d.Path, d.Bootstrap, device.Extension(d.Bootstrap)}
+	if err := tmpl.t.Execute(&b, data); err != nil {
+		c.once(n, n.Line, n.Column, "user-template", "user template: %v (fields: .Name .Path .Bootstrap .Ext)", err)
+		return ""
+	}
+	user := b.String()
+	switch {
+	case user == "":
+		c.at(n.Line, n.Column, "user-pattern", "user for device %q is empty", d.Name)
+	case len(user) > maxUserLen:
+		c.at(n.Line, n.Column, "user-length", "user %s for device %q is %d characters long; IAM allows at most %d", quote(user), d.Name, len(user), maxUserLen)
+	case !userRE.MatchString(user):
+		c.at(n.Line, n.Column, "user-pattern", "user %s for device %q has characters IAM does not allow: use letters, digits and + = , . @ _ -", quote(user), d.Name)
+	default:
+		return user
+	}
+	return ""
 }
