@@ -20,15 +20,19 @@ import (
 	"filippo.io/age"
 
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
-	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
+	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/seal"
 )
 
-// API is what apply needs from IAM.
+// API is what apply needs from IAM. Its errors say what they mean for a
+// device through internal/device: [device.ErrorCode] and [device.Refused]
+// read IAM's answer, and a create's error wraps [device.ErrSeedLost] or
+// [device.ErrMaybeCommitted] when an earlier attempt may have created the
+// device; a create that fails without being refused may have taken effect.
 type API interface {
-	Create(ctx context.Context, name, path string, tags map[string]string) (*iamclient.Created, error)
+	Create(ctx context.Context, name, path string, tags map[string]string) (*device.Created, error)
 	Delete(ctx context.Context, serial string) error
 	ListTags(ctx context.Context, serial string) (map[string]string, error)
 	Tag(ctx context.Context, serial string, tags map[string]string) error

@@ -13,7 +13,6 @@ import (
 	"filippo.io/age"
 
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
-	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/failpoint"
 	"github.com/mfabulk/mfabulk/internal/journal"
@@ -58,13 +57,13 @@ func (r *runner) updateTags(ctx context.Context, c plan.Change) Outcome {
 	}
 	if len(remove) > 0 {
 		if err := r.api.Untag(ctx, c.Existing.Serial, remove); err != nil {
-			o.Err, o.Code = fmt.Errorf("untagging device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+			o.Err, o.Code = fmt.Errorf("untagging device %q: %w", c.Name, err), device.ErrorCode(err)
 			return o
 		}
 	}
 	if len(set) > 0 {
 		if err := r.api.Tag(ctx, c.Existing.Serial, set); err != nil {
-			o.Err, o.Code = fmt.Errorf("tagging device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+			o.Err, o.Code = fmt.Errorf("tagging device %q: %w", c.Name, err), device.ErrorCode(err)
 		}
 	}
 	return o
@@ -91,8 +90,8 @@ func (r *runner) delete(ctx context.Context, j job) Outcome {
 			failpoint.Hit(failpoint.PruneMovedAside)
 		}
 	}
-	if err := r.api.Delete(ctx, c.Existing.Serial); err != nil && iamclient.ErrorCode(err) != "NoSuchEntity" {
-		o.Err, o.Code = fmt.Errorf("deleting device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+	if err := r.api.Delete(ctx, c.Existing.Serial); err != nil && device.ErrorCode(err) != "NoSuchEntity" {
+		o.Err, o.Code = fmt.Errorf("deleting device %q: %w", c.Name, err), device.ErrorCode(err)
 	}
 	return o
 }
@@ -144,9 +143,9 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		return r.settle(o, lock)
 	}
 	if j.change.Action == plan.Replace {
-		if err := r.api.Delete(ctx, j.change.Existing.Serial); err != nil && iamclient.ErrorCode(err) != "NoSuchEntity" {
+		if err := r.api.Delete(ctx, j.change.Existing.Serial); err != nil && device.ErrorCode(err) != "NoSuchEntity" {
 			lock.Keep()
-			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), iamclient.ErrorCode(err)
+			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), device.ErrorCode(err)
 			return o
 		}
 		failpoint.Hit(failpoint.ReplaceDeleted)
@@ -158,11 +157,7 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	defer created.Wipe()
 	failpoint.Hit(failpoint.Created)
 	o.Serial = created.Serial
-	secret := created.QRCodePNG
-	if d.Bootstrap == device.Base32StringSeed {
-		secret = created.Base32StringSeed
-	}
-	if err := writeOutfile(j.dir, j.name, secret, j.recipients); err != nil {
+	if err := writeOutfile(j.dir, j.name, created.Secret(d.Bootstrap), j.recipients); err != nil {
 		return r.rollback(ctx, o, lock, created.Serial, err)
 	}
 	failpoint.Hit(failpoint.OutfileWritten)
@@ -218,16 +213,16 @@ const maxSeedLostRecoveries = 5
 // have created a device of the same name after this call's first attempt
 // failed, and that device is not ours to touch. The intent stays held
 // throughout.
-func (r *runner) create(ctx context.Context, d manifest.Device, createID string) (*iamclient.Created, error) {
+func (r *runner) create(ctx context.Context, d manifest.Device, createID string) (*device.Created, error) {
 	tags := make(map[string]string, len(d.Tags)+1)
 	maps.Copy(tags, d.Tags)
 	tags[device.CreateIDTag] = createID
 	for try := 0; ; try++ {
 		created, err := r.api.Create(ctx, d.Name, d.Path, tags)
-		if err == nil || !errors.Is(err, iamclient.ErrSeedLost) || try == maxSeedLostRecoveries {
+		if err == nil || !errors.Is(err, device.ErrSeedLost) || try == maxSeedLostRecoveries {
 			return created, err
 		}
-		serial := r.plan.Serial(d)
+		serial := device.SerialFor(r.plan.Partition, r.plan.Account, d.Path, d.Name)
 		live, terr := r.api.ListTags(ctx, serial)
 		switch {
 		case terr != nil:
@@ -235,7 +230,7 @@ func (r *runner) create(ctx context.Context, d manifest.Device, createID string)
 		case live[device.CreateIDTag] != createID:
 			return nil, fmt.Errorf("%w: %w", errNotOurs, err)
 		}
-		if derr := r.api.Delete(ctx, serial); derr != nil && iamclient.ErrorCode(derr) != "NoSuchEntity" {
+		if derr := r.api.Delete(ctx, serial); derr != nil && device.ErrorCode(derr) != "NoSuchEntity" {
 			return nil, fmt.Errorf("%w; deleting it to recreate it failed: %w", err, derr)
 		}
 	}
@@ -247,7 +242,7 @@ var errNotOurs = errors.New("the device that exists now was created by another r
 
 // createFailed settles the intent of a create that returned an error.
 func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome {
-	o.Code = iamclient.ErrorCode(err)
+	o.Code = device.ErrorCode(err)
 	o.Err = fmt.Errorf("creating device %q: %w", o.Device, err)
 	if o.Code == "LimitExceeded" {
 		r.quotaReached.Store(true)
@@ -258,7 +253,7 @@ func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome 
 		// our attempts was committed. Nothing of ours exists.
 		o.Err = fmt.Errorf("%w; it was left alone: run plan again", o.Err)
 		return r.settle(o, lock)
-	case errors.Is(err, iamclient.ErrSeedLost), errors.Is(err, iamclient.ErrMaybeCommitted):
+	case errors.Is(err, device.ErrSeedLost), errors.Is(err, device.ErrMaybeCommitted):
 		// The device may exist with its seed lost. The intent stays; the
 		// next plan proposes to replace it if its create ID proves it ours.
 		lock.Keep()
@@ -269,7 +264,7 @@ func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome 
 		// it after the plan was made. It is not ours to touch.
 		o.Err = fmt.Errorf("%w: it was created by someone else after the plan was made; run plan again", o.Err)
 		return r.settle(o, lock)
-	case iamclient.Refused(err):
+	case device.Refused(err):
 		return r.settle(o, lock) // IAM refused the only attempt: nothing was created
 	default:
 		// A network error, a cancelled call or a server fault: the create
@@ -290,7 +285,7 @@ func (r *runner) rollback(ctx context.Context, o Outcome, lock *journal.Lock, se
 	if derr := r.api.Delete(rctx, serial); derr != nil {
 		lock.Keep()
 		o.SeedLost = true
-		o.Code = iamclient.ErrorCode(derr)
+		o.Code = device.ErrorCode(derr)
 		o.Err = fmt.Errorf("%w; ROLLBACK FAILED, device %s exists but its seed is lost: run apply again to replace it, or delete it by hand: %w", o.Err, serial, derr)
 		return o
 	}
