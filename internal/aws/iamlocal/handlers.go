@@ -122,7 +122,7 @@ func (s *Server) handleList(f formValues) (any, *APIError) {
 		// Like IAM, the list never returns seeds or tags.
 		x := xmlDevice{SerialNumber: d.Serial}
 		if d.User != "" {
-			x.User = &xmlUser{Path: "/", UserName: d.User, UserId: "AIDA" + d.User, Arn: "arn:aws:iam::" + s.account + ":user/" + d.User, CreateDate: d.EnableDate.Format(time.RFC3339)}
+			x.User = &xmlUser{Path: "/", UserName: d.User, UserId: "AIDA" + d.User, Arn: device.UserARN("", s.account, "/", d.User), CreateDate: d.EnableDate.Format(time.RFC3339)}
 			x.EnableDate = d.EnableDate.Format(time.RFC3339)
 		}
 		res.VirtualMFADevices.Members = append(res.VirtualMFADevices.Members, x)
@@ -222,7 +222,7 @@ func (s *Server) handleListTags(f formValues) (any, *APIError) {
 
 func (s *Server) handleCallerIdentity(formValues) (any, *APIError) {
 	return callerIdentityResult{
-		Arn:     "arn:aws:iam::" + s.account + ":user/iamlocal",
+		Arn:     device.UserARN("", s.account, "/", "iamlocal"),
 		UserId:  "AIDAIAMLOCAL",
 		Account: s.account,
 	}, nil
