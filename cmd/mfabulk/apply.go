@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -142,7 +143,9 @@ func runApply(cmd *cobra.Command, s settings, streams IO, pl planned, approved b
 }
 
 func writeReport(s settings, streams IO, p plan.Plan, res apply.Result, started time.Time, jsonOut bool) error {
-	doc := report.Build(p, res, version, started, time.Now(), view.Rel)
+	// Without a working folder, paths are shown as they are, as view.Rel does.
+	wd, _ := os.Getwd()
+	doc := report.Build(p, res, version, started, time.Now(), wd)
 	if path := s.str("report"); path != "" {
 		if err := report.Write(path, doc); err != nil {
 			return fmt.Errorf("writing the report: %w", err)

@@ -17,8 +17,6 @@ import (
 	"strings"
 	"sync"
 
-	"filippo.io/age"
-
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/journal"
@@ -80,6 +78,11 @@ type Outcome struct {
 	Action  plan.Action
 	Serial  string // set once IAM created the device
 	Outfile string
+	// CiphertextSHA256 is the hex SHA-256 of the outfile's bytes, and
+	// Recipients the fingerprints of the recipients it was sealed to (see
+	// seal.Recipients), both set once the outfile is written.
+	CiphertextSHA256 string
+	Recipients       []string
 	// OldOutfile is where a replaced device's previous outfile was moved.
 	OldOutfile string
 	Err        error  // nil on success
@@ -130,7 +133,7 @@ func (e *PreflightError) Error() string {
 // outfile folder open.
 type job struct {
 	change     plan.Change
-	recipients []age.Recipient
+	recipients seal.Recipients
 	dir        *atomicfile.Dir // the outfile's folder, held open
 	name       string          // the outfile's name in dir
 }
@@ -233,7 +236,7 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 		first *string
 		n     int
 	}
-	parsed := map[list][]age.Recipient{}
+	parsed := map[list]seal.Recipients{}
 	for _, c := range p.Changes {
 		switch c.Action {
 		case plan.UpdateTags:

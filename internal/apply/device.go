@@ -2,6 +2,8 @@ package apply
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -9,8 +11,6 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"time"
-
-	"filippo.io/age"
 
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/device"
@@ -157,9 +157,11 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	defer created.Wipe()
 	failpoint.Hit(failpoint.Created)
 	o.Serial = created.Serial
-	if err := writeOutfile(j.dir, j.name, created.Secret(d.Bootstrap), j.recipients); err != nil {
+	sum, err := writeOutfile(j.dir, j.name, created.Secret(d.Bootstrap), j.recipients)
+	if err != nil {
 		return r.rollback(ctx, o, lock, created.Serial, err)
 	}
+	o.CiphertextSHA256, o.Recipients = sum, j.recipients.Fingerprints
 	failpoint.Hit(failpoint.OutfileWritten)
 	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial, CreateID: in.CreateID, Created: time.Now().UTC()}
 	if err := journal.WriteRecord(j.dir, j.name, rec); err != nil {
@@ -294,13 +296,19 @@ func (r *runner) rollback(ctx context.Context, o Outcome, lock *journal.Lock, se
 	return r.settle(o, lock)
 }
 
-func writeOutfile(dir *atomicfile.Dir, name string, secret []byte, recipients []age.Recipient) error {
+// writeOutfile seals secret into a new outfile, and returns the hex
+// SHA-256 of the bytes written.
+func writeOutfile(dir *atomicfile.Dir, name string, secret []byte, recipients seal.Recipients) (string, error) {
 	if len(secret) == 0 {
-		return errors.New("IAM returned no secret for the chosen bootstrap method")
+		return "", errors.New("IAM returned no secret for the chosen bootstrap method")
 	}
-	ct, err := seal.Encrypt(secret, recipients)
+	ct, err := seal.Encrypt(secret, recipients.Keys)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return dir.WriteNew(name, ct)
+	if err := dir.WriteNew(name, ct); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(ct)
+	return hex.EncodeToString(sum[:]), nil
 }

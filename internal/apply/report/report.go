@@ -5,16 +5,14 @@
 package report
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/plan"
-	"github.com/mfabulk/mfabulk/internal/seal"
 )
 
 // FormatVersion is the version of the record's shape.
@@ -45,16 +43,11 @@ type Entry struct {
 	ErrorCode        string   `json:"error_code,omitempty"`
 }
 
-// Build records a result; rel shortens paths.
-func Build(p plan.Plan, r apply.Result, toolVersion string, started, finished time.Time, rel func(string) string) Doc {
-	recipients := map[string][]string{}
-	for _, c := range p.Changes {
-		if c.Desired != nil {
-			for _, rc := range c.Desired.Recipients {
-				recipients[c.Name] = append(recipients[c.Name], seal.Fingerprint(rc))
-			}
-		}
-	}
+// Build records a result. It only maps the plan and the result, reading
+// no file: the hash and the recipients' fingerprints are the ones apply
+// had when it wrote each outfile. Paths inside the working folder wd are
+// shown relative to it, others as they are.
+func Build(p plan.Plan, r apply.Result, toolVersion string, started, finished time.Time, wd string) Doc {
 	d := Doc{FormatVersion: FormatVersion, ToolVersion: toolVersion, Account: p.Account, Started: started.UTC(), Finished: finished.UTC(), Changes: []Entry{}}
 	for _, o := range r.Outcomes {
 		e := Entry{Device: o.Device, Serial: o.Serial, Action: string(o.Action), Outcome: outcome(o), ErrorCode: o.Code}
@@ -62,18 +55,31 @@ func Build(p plan.Plan, r apply.Result, toolVersion string, started, finished ti
 			e.Error = o.Err.Error()
 		}
 		if o.Outfile != "" {
-			e.Outfile = rel(o.Outfile)
+			e.Outfile = rel(wd, o.Outfile)
 			if o.Err == nil {
-				e.CiphertextSHA256 = fileSHA256(o.Outfile)
-				e.Recipients = recipients[o.Device]
+				e.CiphertextSHA256 = o.CiphertextSHA256
+				e.Recipients = o.Recipients
 			}
 		}
 		if o.OldOutfile != "" {
-			e.OldOutfile = rel(o.OldOutfile)
+			e.OldOutfile = rel(wd, o.OldOutfile)
 		}
 		d.Changes = append(d.Changes, e)
 	}
 	return d
+}
+
+// rel shows path relative to wd when it is inside it, as a user typed it,
+// and as it is otherwise (view.Rel's rule, with the folder given).
+func rel(wd, path string) string {
+	if wd == "" {
+		return path
+	}
+	r, err := filepath.Rel(wd, path)
+	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return path
+	}
+	return r
 }
 
 func outcome(o apply.Outcome) string {
@@ -88,15 +94,6 @@ func outcome(o apply.Outcome) string {
 		return "seed-lost"
 	}
 	return "failed"
-}
-
-func fileSHA256(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // Write saves d to path, replacing it atomically, but only when path is
