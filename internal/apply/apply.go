@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -143,8 +144,11 @@ type job struct {
 // safely.
 func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error) {
 	folders, existing := atomicfile.NewFolders(true), atomicfile.NewFolders(false)
-	defer folders.Close()
-	defer existing.Close()
+	// The folders are held open only to reach files relative to them; every
+	// write through them was synced before this returns, so closing them
+	// can lose nothing, and its error would tell the run nothing to act on.
+	defer func() { _ = folders.Close() }()
+	defer func() { _ = existing.Close() }()
 	jobs, err := preflight(p, folders, existing)
 	if err != nil {
 		return Result{}, err
@@ -260,7 +264,7 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 		if !ok || key.first == nil {
 			var err error
 			if rs, err = seal.ParseRecipients(d.Recipients); err != nil {
-				problems = append(problems, fmt.Errorf("device %q: %w", d.Name, err))
+				problems = append(problems, fmt.Errorf("parsing the recipients of device %q: %w", d.Name, err))
 			} else if key.first != nil {
 				parsed[key] = rs
 			}
@@ -268,7 +272,7 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 		base, rel, name := d.Location()
 		dir, err := folders.Open(base, rel)
 		if err != nil {
-			problems = append(problems, fmt.Errorf("outfile folder: %w", err))
+			problems = append(problems, fmt.Errorf("opening the outfile folder: %w", err))
 			continue
 		}
 		if !probed[dir] {
@@ -278,7 +282,7 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 			}
 		}
 		if exists, err := dir.Exists(name); err != nil {
-			problems = append(problems, fmt.Errorf("device %q: %w", d.Name, err))
+			problems = append(problems, fmt.Errorf("checking the outfile of device %q: %w", d.Name, err))
 		} else if exists && c.Action == plan.Create && !c.MoveAside {
 			problems = append(problems, fmt.Errorf("device %q: outfile %s already exists; mfabulk never overwrites an outfile", d.Name, d.Outfile))
 		}
@@ -306,7 +310,7 @@ func outfilesBySerial(p plan.Plan, folders *atomicfile.Folders) (map[string]job,
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("outfile folder: %w", err)
+			return nil, fmt.Errorf("opening the outfile folder: %w", err)
 		}
 		if seen[dir] {
 			continue
@@ -314,7 +318,7 @@ func outfilesBySerial(p plan.Plan, folders *atomicfile.Folders) (map[string]job,
 		seen[dir] = true
 		names, err := dir.Names()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("listing the outfile folder %s: %w", dir.Path(), err)
 		}
 		for _, n := range names {
 			name, ok := strings.CutSuffix(strings.TrimPrefix(n, "."), ".id")
@@ -323,7 +327,7 @@ func outfilesBySerial(p plan.Plan, folders *atomicfile.Folders) (map[string]job,
 			}
 			rec, err := journal.ReadRecord(dir, name)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("looking up the device of outfile %s: %w", filepath.Join(dir.Path(), name), err)
 			}
 			if rec != nil && rec.Account == p.Account {
 				out[rec.Serial] = job{dir: dir, name: name}

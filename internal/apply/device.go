@@ -120,33 +120,32 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	}
 	lock, err := journal.Begin(j.dir, j.name, in)
 	if err != nil {
-		o.Err = fmt.Errorf("device %q: %w", d.Name, err)
+		o.Err = fmt.Errorf("recording the intent of device %q: %w", d.Name, err)
 		return o
 	}
 	// Holding the intent, no live run can be writing this outfile: the
 	// temporary files of a killed run can go.
 	if _, err := j.dir.CleanTemp(j.name); err != nil {
-		lock.Keep()
-		o.Err = fmt.Errorf("device %q: cleaning up after an earlier run: %w", d.Name, err)
-		return o
+		o.Err = fmt.Errorf("cleaning up after an earlier run for device %q: %w", d.Name, err)
+		return r.keep(o, lock)
 	}
 	if j.change.Action == plan.Replace || j.change.MoveAside {
-		if !r.moveAside(&o, lock, j) {
-			return o
+		if err := r.moveAside(&o, j); err != nil {
+			o.Err = err
+			return r.keep(o, lock)
 		}
 	}
 	if exists, err := j.dir.Exists(j.name); err != nil || exists {
 		o.Err = fmt.Errorf("device %q: outfile %s appeared while planning: another mfabulk run created it", d.Name, d.Outfile)
 		if err != nil {
-			o.Err = fmt.Errorf("device %q: %w", d.Name, err)
+			o.Err = fmt.Errorf("checking the outfile of device %q: %w", d.Name, err)
 		}
 		return r.settle(o, lock)
 	}
 	if j.change.Action == plan.Replace {
 		if err := r.api.Delete(ctx, j.change.Existing.Serial); err != nil && device.ErrorCode(err) != "NoSuchEntity" {
-			lock.Keep()
 			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), device.ErrorCode(err)
-			return o
+			return r.keep(o, lock)
 		}
 		failpoint.Hit(failpoint.ReplaceDeleted)
 	}
@@ -167,9 +166,8 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	if err := journal.WriteRecord(j.dir, j.name, rec); err != nil {
 		// The outfile is durable; the intent still names its create ID,
 		// so the next plan knows whose secret it is.
-		lock.Keep()
-		o.Err = fmt.Errorf("device %q: outfile written, but recording it failed: %w", d.Name, err)
-		return o
+		o.Err = fmt.Errorf("recording the written outfile of device %q: %w", d.Name, err)
+		return r.keep(o, lock)
 	}
 	return r.settle(o, lock)
 }
@@ -178,16 +176,29 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 // that a folder in trouble is not reported as success.
 func (r *runner) settle(o Outcome, lock *journal.Lock) Outcome {
 	if err := lock.Done(); err != nil {
-		o.Err = errors.Join(o.Err, fmt.Errorf("device %q: %w", o.Device, err))
+		o.Err = errors.Join(o.Err, fmt.Errorf("settling the intent of device %q: %w", o.Device, err))
+	}
+	return o
+}
+
+// keep leaves the intent for the next plan and releases its lock, for an
+// outcome that is not settled (o.Err is set). The intent was made durable
+// when it was written, so a failing close loses nothing of it; the error
+// is added to the device's all the same, so that a folder in trouble is
+// seen.
+func (r *runner) keep(o Outcome, lock *journal.Lock) Outcome {
+	if err := lock.Keep(); err != nil {
+		o.Err = errors.Join(o.Err, fmt.Errorf("releasing the intent of device %q: %w", o.Device, err))
 	}
 	return o
 }
 
 // moveAside moves the outfile being superseded aside, before anything is
 // deleted: a run that dies after this keeps the old secret under its new
-// name, and the intent lets the next run resume. On failure it records the
-// error in o, keeps the intent, and reports false.
-func (r *runner) moveAside(o *Outcome, lock *journal.Lock, j job) bool {
+// name, and the intent lets the next run resume. It records where the old
+// outfile went in o; its error is the device's, and the intent is to be
+// kept.
+func (r *runner) moveAside(o *Outcome, j job) error {
 	exists, err := j.dir.Exists(j.name)
 	if err == nil && exists {
 		var old string
@@ -197,11 +208,9 @@ func (r *runner) moveAside(o *Outcome, lock *journal.Lock, j job) bool {
 		}
 	}
 	if err != nil {
-		lock.Keep()
-		o.Err = fmt.Errorf("replacing device %q: moving its old outfile aside: %w", j.change.Name, err)
-		return false
+		return fmt.Errorf("replacing device %q: moving its old outfile aside: %w", j.change.Name, err)
 	}
-	return true
+	return nil
 }
 
 // maxSeedLostRecoveries bounds how often one run deletes and recreates a
@@ -258,9 +267,9 @@ func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome 
 	case errors.Is(err, device.ErrSeedLost), errors.Is(err, device.ErrMaybeCommitted):
 		// The device may exist with its seed lost. The intent stays; the
 		// next plan proposes to replace it if its create ID proves it ours.
-		lock.Keep()
 		o.SeedLost = true
 		o.Err = fmt.Errorf("%w: seed may be lost, run apply again to replace the device", o.Err)
+		return r.keep(o, lock)
 	case o.Code == "EntityAlreadyExists":
 		// The first attempt met an existing device: someone else created
 		// it after the plan was made. It is not ours to touch.
@@ -271,10 +280,9 @@ func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome 
 	default:
 		// A network error, a cancelled call or a server fault: the create
 		// may have been committed. Keep the intent for the next plan.
-		lock.Keep()
 		o.SeedLost = true
+		return r.keep(o, lock)
 	}
-	return o
 }
 
 // rollback deletes a device whose outfile could not be written, so that
@@ -285,11 +293,10 @@ func (r *runner) rollback(ctx context.Context, o Outcome, lock *journal.Lock, se
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	if derr := r.api.Delete(rctx, serial); derr != nil {
-		lock.Keep()
 		o.SeedLost = true
 		o.Code = device.ErrorCode(derr)
 		o.Err = fmt.Errorf("%w; ROLLBACK FAILED, device %s exists but its seed is lost: run apply again to replace it, or delete it by hand: %w", o.Err, serial, derr)
-		return o
+		return r.keep(o, lock)
 	}
 	o.RolledBack = true
 	o.Err = fmt.Errorf("%w; device %s was deleted again", o.Err, serial)
