@@ -14,7 +14,6 @@ import (
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/apply/report"
 	"github.com/mfabulk/mfabulk/internal/plan"
-	"github.com/mfabulk/mfabulk/internal/plan/jsonplan"
 	"github.com/mfabulk/mfabulk/internal/plan/planfile"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
@@ -161,7 +160,7 @@ func applyInputs(opts *applyOpts) ([]string, plan.Options, *planfile.File, error
 
 func writeReport(opts *applyOpts, v view.Apply, p plan.Plan, res apply.Result, started time.Time) error {
 	wd, _ := os.Getwd() // without it, paths stay absolute: still correct
-	doc := report.Build(p, res, version, started, time.Now(), func(path string) string { return jsonplan.Rel(wd, path) })
+	doc := report.Build(p, res, version, started, time.Now(), wd)
 	if opts.Report != "" {
 		if err := report.Write(opts.Report, doc); err != nil {
 			return fmt.Errorf("writing the report to %s: %w", opts.Report, err)

@@ -14,21 +14,24 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
-	"filippo.io/age"
-
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
-	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
+	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/seal"
 )
 
-// API is what apply needs from IAM.
+// API is what apply needs from IAM. Its errors say what they mean for a
+// device through internal/device: [device.ErrorCode] and [device.Refused]
+// read IAM's answer, and a create's error wraps [device.ErrSeedLost] or
+// [device.ErrMaybeCommitted] when an earlier attempt may have created the
+// device; a create that fails without being refused may have taken effect.
 type API interface {
-	Create(ctx context.Context, name, path string, tags map[string]string) (*iamclient.Created, error)
+	Create(ctx context.Context, name, path string, tags map[string]string) (*device.Created, error)
 	Delete(ctx context.Context, serial string) error
 	ListTags(ctx context.Context, serial string) (map[string]string, error)
 	Tag(ctx context.Context, serial string, tags map[string]string) error
@@ -76,6 +79,11 @@ type Outcome struct {
 	Action  plan.Action
 	Serial  string // set once IAM created the device
 	Outfile string
+	// CiphertextSHA256 is the hex SHA-256 of the outfile's bytes, and
+	// Recipients the fingerprints of the recipients it was sealed to (see
+	// seal.Recipients), both set once the outfile is written.
+	CiphertextSHA256 string
+	Recipients       []string
 	// OldOutfile is where a replaced device's previous outfile was moved.
 	OldOutfile string
 	Err        error  // nil on success
@@ -126,7 +134,7 @@ func (e *PreflightError) Error() string {
 // outfile folder open.
 type job struct {
 	change     plan.Change
-	recipients []age.Recipient
+	recipients seal.Recipients
 	dir        *atomicfile.Dir // the outfile's folder, held open
 	name       string          // the outfile's name in dir
 }
@@ -136,8 +144,11 @@ type job struct {
 // safely.
 func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error) {
 	folders, existing := atomicfile.NewFolders(true), atomicfile.NewFolders(false)
-	defer folders.Close()
-	defer existing.Close()
+	// The folders are held open only to reach files relative to them; every
+	// write through them was synced before this returns, so closing them
+	// can lose nothing, and its error would tell the run nothing to act on.
+	defer func() { _ = folders.Close() }()
+	defer func() { _ = existing.Close() }()
 	jobs, err := preflight(p, folders, existing)
 	if err != nil {
 		return Result{}, err
@@ -218,8 +229,10 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 			problems = append(problems, err)
 		}
 	}
-	for _, c := range p.Filter(plan.Conflict) {
-		problems = append(problems, fmt.Errorf("device %q conflicts: %s", c.Desired.Name, c.Reason))
+	if p.Applyable() != nil { // the rule is plan's; here, each device's reason
+		for _, c := range p.Filter(plan.Conflict) {
+			problems = append(problems, fmt.Errorf("device %q conflicts: %s", c.Desired.Name, c.Reason))
+		}
 	}
 	var jobs []job
 	probed := map[*atomicfile.Dir]bool{}
@@ -229,7 +242,7 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 		first *string
 		n     int
 	}
-	parsed := map[list][]age.Recipient{}
+	parsed := map[list]seal.Recipients{}
 	for _, c := range p.Changes {
 		switch c.Action {
 		case plan.UpdateTags:
@@ -253,7 +266,7 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 		if !ok || key.first == nil {
 			var err error
 			if rs, err = seal.ParseRecipients(d.Recipients); err != nil {
-				problems = append(problems, fmt.Errorf("device %q: %w", d.Name, err))
+				problems = append(problems, fmt.Errorf("parsing the recipients of device %q: %w", d.Name, err))
 			} else if key.first != nil {
 				parsed[key] = rs
 			}
@@ -261,7 +274,7 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 		base, rel, name := d.Location()
 		dir, err := folders.Open(base, rel)
 		if err != nil {
-			problems = append(problems, fmt.Errorf("outfile folder: %w", err))
+			problems = append(problems, fmt.Errorf("opening the outfile folder: %w", err))
 			continue
 		}
 		if !probed[dir] {
@@ -271,7 +284,7 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 			}
 		}
 		if exists, err := dir.Exists(name); err != nil {
-			problems = append(problems, fmt.Errorf("device %q: %w", d.Name, err))
+			problems = append(problems, fmt.Errorf("checking the outfile of device %q: %w", d.Name, err))
 		} else if exists && c.Action == plan.Create && !c.MoveAside {
 			problems = append(problems, fmt.Errorf("device %q: outfile %s already exists; mfabulk never overwrites an outfile", d.Name, d.Outfile))
 		}
@@ -299,7 +312,7 @@ func outfilesBySerial(p plan.Plan, folders *atomicfile.Folders) (map[string]job,
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("outfile folder: %w", err)
+			return nil, fmt.Errorf("opening the outfile folder: %w", err)
 		}
 		if seen[dir] {
 			continue
@@ -307,7 +320,7 @@ func outfilesBySerial(p plan.Plan, folders *atomicfile.Folders) (map[string]job,
 		seen[dir] = true
 		names, err := dir.Names()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("listing the outfile folder %s: %w", dir.Path(), err)
 		}
 		for _, n := range names {
 			name, ok := strings.CutSuffix(strings.TrimPrefix(n, "."), ".id")
@@ -316,7 +329,7 @@ func outfilesBySerial(p plan.Plan, folders *atomicfile.Folders) (map[string]job,
 			}
 			rec, err := journal.ReadRecord(dir, name)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("looking up the device of outfile %s: %w", filepath.Join(dir.Path(), name), err)
 			}
 			if rec != nil && rec.Account == p.Account {
 				out[rec.Serial] = job{dir: dir, name: name}

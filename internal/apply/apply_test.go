@@ -13,6 +13,7 @@ import (
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
+	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/seal"
@@ -74,7 +75,7 @@ type afterCreate struct {
 	hook func()
 }
 
-func (a afterCreate) Create(ctx context.Context, name, path string, tags map[string]string) (*iamclient.Created, error) {
+func (a afterCreate) Create(ctx context.Context, name, path string, tags map[string]string) (*device.Created, error) {
 	c, err := a.Client.Create(ctx, name, path, tags)
 	a.hook()
 	return c, err

@@ -2,6 +2,8 @@ package apply
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,10 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
-	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/failpoint"
 	"github.com/mfabulk/mfabulk/internal/journal"
@@ -58,13 +57,13 @@ func (r *runner) updateTags(ctx context.Context, c plan.Change) Outcome {
 	}
 	if len(remove) > 0 {
 		if err := r.api.Untag(ctx, c.Existing.Serial, remove); err != nil {
-			o.Err, o.Code = fmt.Errorf("untagging device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+			o.Err, o.Code = fmt.Errorf("untagging device %q: %w", c.Name, err), device.ErrorCode(err)
 			return o
 		}
 	}
 	if len(set) > 0 {
 		if err := r.api.Tag(ctx, c.Existing.Serial, set); err != nil {
-			o.Err, o.Code = fmt.Errorf("tagging device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+			o.Err, o.Code = fmt.Errorf("tagging device %q: %w", c.Name, err), device.ErrorCode(err)
 		}
 	}
 	return o
@@ -91,8 +90,8 @@ func (r *runner) delete(ctx context.Context, j job) Outcome {
 			failpoint.Hit(failpoint.PruneMovedAside)
 		}
 	}
-	if err := r.api.Delete(ctx, c.Existing.Serial); err != nil && iamclient.ErrorCode(err) != "NoSuchEntity" {
-		o.Err, o.Code = fmt.Errorf("deleting device %q: %w", c.Name, err), iamclient.ErrorCode(err)
+	if err := r.api.Delete(ctx, c.Existing.Serial); err != nil && device.ErrorCode(err) != "NoSuchEntity" {
+		o.Err, o.Code = fmt.Errorf("deleting device %q: %w", c.Name, err), device.ErrorCode(err)
 	}
 	return o
 }
@@ -121,33 +120,32 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	}
 	lock, err := journal.Begin(j.dir, j.name, in)
 	if err != nil {
-		o.Err = fmt.Errorf("device %q: %w", d.Name, err)
+		o.Err = fmt.Errorf("recording the intent of device %q: %w", d.Name, err)
 		return o
 	}
 	// Holding the intent, no live run can be writing this outfile: the
 	// temporary files of a killed run can go.
 	if _, err := j.dir.CleanTemp(j.name); err != nil {
-		lock.Keep()
-		o.Err = fmt.Errorf("device %q: cleaning up after an earlier run: %w", d.Name, err)
-		return o
+		o.Err = fmt.Errorf("cleaning up after an earlier run for device %q: %w", d.Name, err)
+		return r.keep(o, lock)
 	}
 	if j.change.Action == plan.Replace || j.change.MoveAside {
-		if !r.moveAside(&o, lock, j) {
-			return o
+		if err := r.moveAside(&o, j); err != nil {
+			o.Err = err
+			return r.keep(o, lock)
 		}
 	}
 	if exists, err := j.dir.Exists(j.name); err != nil || exists {
 		o.Err = fmt.Errorf("device %q: outfile %s appeared while planning: another mfabulk run created it", d.Name, d.Outfile)
 		if err != nil {
-			o.Err = fmt.Errorf("device %q: %w", d.Name, err)
+			o.Err = fmt.Errorf("checking the outfile of device %q: %w", d.Name, err)
 		}
 		return r.settle(o, lock)
 	}
 	if j.change.Action == plan.Replace {
-		if err := r.api.Delete(ctx, j.change.Existing.Serial); err != nil && iamclient.ErrorCode(err) != "NoSuchEntity" {
-			lock.Keep()
-			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), iamclient.ErrorCode(err)
-			return o
+		if err := r.api.Delete(ctx, j.change.Existing.Serial); err != nil && device.ErrorCode(err) != "NoSuchEntity" {
+			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), device.ErrorCode(err)
+			return r.keep(o, lock)
 		}
 		failpoint.Hit(failpoint.ReplaceDeleted)
 	}
@@ -158,21 +156,18 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	defer created.Wipe()
 	failpoint.Hit(failpoint.Created)
 	o.Serial = created.Serial
-	secret := created.QRCodePNG
-	if d.Bootstrap == device.Base32StringSeed {
-		secret = created.Base32StringSeed
-	}
-	if err := writeOutfile(j.dir, j.name, secret, j.recipients); err != nil {
+	sum, err := writeOutfile(j.dir, j.name, created.Secret(d.Bootstrap), j.recipients)
+	if err != nil {
 		return r.rollback(ctx, o, lock, created.Serial, err)
 	}
+	o.CiphertextSHA256, o.Recipients = sum, j.recipients.Fingerprints
 	failpoint.Hit(failpoint.OutfileWritten)
 	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial, CreateID: in.CreateID, Created: time.Now().UTC()}
 	if err := journal.WriteRecord(j.dir, j.name, rec); err != nil {
 		// The outfile is durable; the intent still names its create ID,
 		// so the next plan knows whose secret it is.
-		lock.Keep()
-		o.Err = fmt.Errorf("device %q: outfile written, but recording it failed: %w", d.Name, err)
-		return o
+		o.Err = fmt.Errorf("recording the written outfile of device %q: %w", d.Name, err)
+		return r.keep(o, lock)
 	}
 	return r.settle(o, lock)
 }
@@ -181,16 +176,29 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 // that a folder in trouble is not reported as success.
 func (r *runner) settle(o Outcome, lock *journal.Lock) Outcome {
 	if err := lock.Done(); err != nil {
-		o.Err = errors.Join(o.Err, fmt.Errorf("device %q: %w", o.Device, err))
+		o.Err = errors.Join(o.Err, fmt.Errorf("settling the intent of device %q: %w", o.Device, err))
+	}
+	return o
+}
+
+// keep leaves the intent for the next plan and releases its lock, for an
+// outcome that is not settled (o.Err is set). The intent was made durable
+// when it was written, so a failing close loses nothing of it; the error
+// is added to the device's all the same, so that a folder in trouble is
+// seen.
+func (r *runner) keep(o Outcome, lock *journal.Lock) Outcome {
+	if err := lock.Keep(); err != nil {
+		o.Err = errors.Join(o.Err, fmt.Errorf("releasing the intent of device %q: %w", o.Device, err))
 	}
 	return o
 }
 
 // moveAside moves the outfile being superseded aside, before anything is
 // deleted: a run that dies after this keeps the old secret under its new
-// name, and the intent lets the next run resume. On failure it records the
-// error in o, keeps the intent, and reports false.
-func (r *runner) moveAside(o *Outcome, lock *journal.Lock, j job) bool {
+// name, and the intent lets the next run resume. It records where the old
+// outfile went in o; its error is the device's, and the intent is to be
+// kept.
+func (r *runner) moveAside(o *Outcome, j job) error {
 	exists, err := j.dir.Exists(j.name)
 	if err == nil && exists {
 		var old string
@@ -200,11 +208,9 @@ func (r *runner) moveAside(o *Outcome, lock *journal.Lock, j job) bool {
 		}
 	}
 	if err != nil {
-		lock.Keep()
-		o.Err = fmt.Errorf("replacing device %q: moving its old outfile aside: %w", j.change.Name, err)
-		return false
+		return fmt.Errorf("replacing device %q: moving its old outfile aside: %w", j.change.Name, err)
 	}
-	return true
+	return nil
 }
 
 // maxSeedLostRecoveries bounds how often one run deletes and recreates a
@@ -218,16 +224,16 @@ const maxSeedLostRecoveries = 5
 // have created a device of the same name after this call's first attempt
 // failed, and that device is not ours to touch. The intent stays held
 // throughout.
-func (r *runner) create(ctx context.Context, d manifest.Device, createID string) (*iamclient.Created, error) {
+func (r *runner) create(ctx context.Context, d manifest.Device, createID string) (*device.Created, error) {
 	tags := make(map[string]string, len(d.Tags)+1)
 	maps.Copy(tags, d.Tags)
 	tags[device.CreateIDTag] = createID
 	for try := 0; ; try++ {
 		created, err := r.api.Create(ctx, d.Name, d.Path, tags)
-		if err == nil || !errors.Is(err, iamclient.ErrSeedLost) || try == maxSeedLostRecoveries {
+		if err == nil || !errors.Is(err, device.ErrSeedLost) || try == maxSeedLostRecoveries {
 			return created, err
 		}
-		serial := r.plan.Serial(d)
+		serial := device.SerialFor(r.plan.Partition, r.plan.Account, d.Path, d.Name)
 		live, terr := r.api.ListTags(ctx, serial)
 		switch {
 		case terr != nil:
@@ -235,7 +241,7 @@ func (r *runner) create(ctx context.Context, d manifest.Device, createID string)
 		case live[device.CreateIDTag] != createID:
 			return nil, fmt.Errorf("%w: %w", errNotOurs, err)
 		}
-		if derr := r.api.Delete(ctx, serial); derr != nil && iamclient.ErrorCode(derr) != "NoSuchEntity" {
+		if derr := r.api.Delete(ctx, serial); derr != nil && device.ErrorCode(derr) != "NoSuchEntity" {
 			return nil, fmt.Errorf("%w; deleting it to recreate it failed: %w", err, derr)
 		}
 	}
@@ -247,7 +253,7 @@ var errNotOurs = errors.New("the device that exists now was created by another r
 
 // createFailed settles the intent of a create that returned an error.
 func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome {
-	o.Code = iamclient.ErrorCode(err)
+	o.Code = device.ErrorCode(err)
 	o.Err = fmt.Errorf("creating device %q: %w", o.Device, err)
 	if o.Code == "LimitExceeded" {
 		r.quotaReached.Store(true)
@@ -258,26 +264,25 @@ func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome 
 		// our attempts was committed. Nothing of ours exists.
 		o.Err = fmt.Errorf("%w; it was left alone: run plan again", o.Err)
 		return r.settle(o, lock)
-	case errors.Is(err, iamclient.ErrSeedLost), errors.Is(err, iamclient.ErrMaybeCommitted):
+	case errors.Is(err, device.ErrSeedLost), errors.Is(err, device.ErrMaybeCommitted):
 		// The device may exist with its seed lost. The intent stays; the
 		// next plan proposes to replace it if its create ID proves it ours.
-		lock.Keep()
 		o.SeedLost = true
 		o.Err = fmt.Errorf("%w: seed may be lost, run apply again to replace the device", o.Err)
+		return r.keep(o, lock)
 	case o.Code == "EntityAlreadyExists":
 		// The first attempt met an existing device: someone else created
 		// it after the plan was made. It is not ours to touch.
 		o.Err = fmt.Errorf("%w: it was created by someone else after the plan was made; run plan again", o.Err)
 		return r.settle(o, lock)
-	case iamclient.Refused(err):
+	case device.Refused(err):
 		return r.settle(o, lock) // IAM refused the only attempt: nothing was created
 	default:
 		// A network error, a cancelled call or a server fault: the create
 		// may have been committed. Keep the intent for the next plan.
-		lock.Keep()
 		o.SeedLost = true
+		return r.keep(o, lock)
 	}
-	return o
 }
 
 // rollback deletes a device whose outfile could not be written, so that
@@ -288,24 +293,29 @@ func (r *runner) rollback(ctx context.Context, o Outcome, lock *journal.Lock, se
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	if derr := r.api.Delete(rctx, serial); derr != nil {
-		lock.Keep()
 		o.SeedLost = true
-		o.Code = iamclient.ErrorCode(derr)
+		o.Code = device.ErrorCode(derr)
 		o.Err = fmt.Errorf("%w; ROLLBACK FAILED, device %s exists but its seed is lost: run apply again to replace it, or delete it by hand: %w", o.Err, serial, derr)
-		return o
+		return r.keep(o, lock)
 	}
 	o.RolledBack = true
 	o.Err = fmt.Errorf("%w; device %s was deleted again", o.Err, serial)
 	return r.settle(o, lock)
 }
 
-func writeOutfile(dir *atomicfile.Dir, name string, secret []byte, recipients []age.Recipient) error {
+// writeOutfile seals secret into a new outfile, and returns the hex
+// SHA-256 of the bytes written.
+func writeOutfile(dir *atomicfile.Dir, name string, secret []byte, recipients seal.Recipients) (string, error) {
 	if len(secret) == 0 {
-		return errors.New("IAM returned no secret for the chosen bootstrap method")
+		return "", errors.New("IAM returned no secret for the chosen bootstrap method")
 	}
-	ct, err := seal.Encrypt(secret, recipients)
+	ct, err := seal.Encrypt(secret, recipients.Keys)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return dir.WriteNew(name, ct)
+	if err := dir.WriteNew(name, ct); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(ct)
+	return hex.EncodeToString(sum[:]), nil
 }

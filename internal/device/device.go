@@ -31,6 +31,28 @@ type Observed struct {
 // devices are never deleted by mfabulk.
 func (o Observed) Assigned() bool { return o.User != "" || !o.EnableDate.IsZero() }
 
+// ARN returns the ARN of an IAM resource, "arn:PARTITION:iam::ACCOUNT:RESOURCE";
+// an empty partition is "aws". IAM is global, so the region is empty.
+func ARN(partition, account, resource string) string {
+	if partition == "" {
+		partition = "aws"
+	}
+	return "arn:" + partition + ":iam::" + account + ":" + resource
+}
+
+// SerialFor returns the serial number (ARN) IAM gives the virtual MFA
+// device name at path ("/" or "/a/b/") in an account; [ParseSerial] is its
+// inverse. An empty partition is "aws".
+func SerialFor(partition, account, path, name string) string {
+	return ARN(partition, account, "mfa"+path+name)
+}
+
+// UserARN returns the ARN of the IAM user name at path in an account. An
+// empty partition is "aws".
+func UserARN(partition, account, path, name string) string {
+	return ARN(partition, account, "user"+path+name)
+}
+
 // ParseSerial splits a virtual MFA device ARN into its path and name.
 // IAM puts the path between "mfa" and the name, so "…:mfa/a/b/alice" is
 // path "/a/b/", name "alice".

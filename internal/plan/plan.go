@@ -222,16 +222,6 @@ func Compute(desired []manifest.Device, obs Observed, opts Options) (Plan, error
 
 func ptr[T any](v T) *T { return &v }
 
-// Serial returns the serial number (ARN) IAM gives device d in the plan's
-// account.
-func (p Plan) Serial(d manifest.Device) string {
-	partition := p.Partition
-	if partition == "" {
-		partition = "aws"
-	}
-	return "arn:" + partition + ":iam::" + p.Account + ":mfa" + d.Path + d.Name
-}
-
 // Count returns how many changes have action a.
 func (p Plan) Count(a Action) int { return len(p.Filter(a)) }
 

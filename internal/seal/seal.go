@@ -29,27 +29,58 @@ import (
 // error can end up in a CI log for anyone to read. Callers that know s is
 // safe to show (the user's own manifest text) quote it themselves.
 func ParseRecipient(s string) (age.Recipient, error) {
+	r, _, err := parse(s)
+	return r, err
+}
+
+// parse parses one recipient, and fingerprints it from the same parse:
+// an SSH key's usual SHA256:… fingerprint, or for an age key the SHA-256
+// of its text in the same form.
+func parse(s string) (age.Recipient, string, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case strings.HasPrefix(s, "age1"):
 		r, err := age.ParseX25519Recipient(s)
 		if err != nil {
-			return nil, errors.New("invalid age X25519 recipient: want \"age1\" and 58 more lowercase bech32 characters, as age-keygen prints")
+			return nil, "", errors.New("invalid age X25519 recipient: want \"age1\" and 58 more lowercase bech32 characters, as age-keygen prints")
 		}
-		return r, nil
+		sum := sha256.Sum256([]byte(s))
+		return r, "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:]), nil
 	case sshKeyType(s) == "ssh-ed25519" || sshKeyType(s) == "ssh-rsa":
-		r, err := agessh.ParseRecipient(s)
+		r, pub, err := parseSSH(s)
 		if err != nil {
-			return nil, errors.New("invalid SSH recipient: want one authorized_keys line, \"ssh-ed25519 AAAA…\" or \"ssh-rsa AAAA…\" (RSA of at least 2048 bits)")
+			return nil, "", errors.New("invalid SSH recipient: want one authorized_keys line, \"ssh-ed25519 AAAA…\" or \"ssh-rsa AAAA…\" (RSA of at least 2048 bits)")
 		}
-		return r, nil
+		return r, ssh.FingerprintSHA256(pub), nil
 	case strings.HasPrefix(s, "ssh-"):
-		return nil, errors.New("invalid SSH recipient: unsupported key type, want ssh-ed25519 or ssh-rsa")
+		return nil, "", errors.New("invalid SSH recipient: unsupported key type, want ssh-ed25519 or ssh-rsa")
 	case s == "":
-		return nil, errors.New("empty recipient")
+		return nil, "", errors.New("empty recipient")
 	default:
-		return nil, errors.New("unknown recipient type: want an age key (age1…) or an SSH public key (ssh-ed25519 …, ssh-rsa …)")
+		return nil, "", errors.New("unknown recipient type: want an age key (age1…) or an SSH public key (ssh-ed25519 …, ssh-rsa …)")
 	}
+}
+
+// parseSSH is agessh.ParseRecipient, keeping the parsed key for its
+// fingerprint.
+func parseSSH(s string) (age.Recipient, ssh.PublicKey, error) {
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(s))
+	if err != nil {
+		return nil, nil, err
+	}
+	var r age.Recipient
+	switch pub.Type() {
+	case "ssh-rsa":
+		r, err = agessh.NewRSARecipient(pub)
+	case "ssh-ed25519":
+		r, err = agessh.NewEd25519Recipient(pub)
+	default:
+		err = errors.New("unknown SSH recipient type")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, pub, nil
 }
 
 // sshKeyType is the first field of an authorized_keys line.
@@ -60,16 +91,24 @@ func sshKeyType(s string) string {
 	return s
 }
 
+// Recipients is a parsed list of recipients, ready to seal to, with the
+// fingerprint of each, in the same order, for audit records.
+type Recipients struct {
+	Keys         []age.Recipient
+	Fingerprints []string
+}
+
 // ParseRecipients parses every recipient, naming the position of the first
-// bad one.
-func ParseRecipients(ss []string) ([]age.Recipient, error) {
-	out := make([]age.Recipient, 0, len(ss))
+// bad one. Each is parsed once, for its key and its fingerprint alike.
+func ParseRecipients(ss []string) (Recipients, error) {
+	out := Recipients{Keys: make([]age.Recipient, 0, len(ss)), Fingerprints: make([]string, 0, len(ss))}
 	for i, s := range ss {
-		r, err := ParseRecipient(s)
+		r, fp, err := parse(s)
 		if err != nil {
-			return nil, fmt.Errorf("recipient #%d: %w", i+1, err)
+			return Recipients{}, fmt.Errorf("recipient #%d: %w", i+1, err)
 		}
-		out = append(out, r)
+		out.Keys = append(out.Keys, r)
+		out.Fingerprints = append(out.Fingerprints, fp)
 	}
 	return out, nil
 }
@@ -97,18 +136,4 @@ func Decrypt(ciphertext []byte, identities []age.Identity) ([]byte, error) {
 		return nil, err
 	}
 	return io.ReadAll(r)
-}
-
-// Fingerprint identifies a recipient without being it, for audit records:
-// an SSH key's usual SHA256:… fingerprint, or for an age key the SHA-256
-// of its text in the same form.
-func Fingerprint(recipient string) string {
-	recipient = strings.TrimSpace(recipient)
-	if strings.HasPrefix(recipient, "ssh-") {
-		if pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(recipient)); err == nil {
-			return ssh.FingerprintSHA256(pub)
-		}
-	}
-	sum := sha256.Sum256([]byte(recipient))
-	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }

@@ -2,9 +2,14 @@ package seal
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"testing"
 
 	"filippo.io/age"
+	"golang.org/x/crypto/ssh"
 )
 
 func TestEncryptDecryptRoundTrip(t *testing.T) {
@@ -16,7 +21,7 @@ func TestEncryptDecryptRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ct, err := Encrypt([]byte("JBSWY3DPEHPK3PXP"), rs)
+	ct, err := Encrypt([]byte("JBSWY3DPEHPK3PXP"), rs.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,5 +39,37 @@ func TestParseRecipientErrors(t *testing.T) {
 		if _, err := ParseRecipient(s); err == nil {
 			t.Errorf("ParseRecipient(%q) succeeded", s)
 		}
+	}
+}
+
+// TestParseRecipientsFingerprints: the fingerprints come from the same
+// parse as the keys, in order: an SSH key's usual SHA256:… fingerprint,
+// an age key's SHA-256 of its text.
+func TestParseRecipientsFingerprints(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	edPub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := ssh.NewPublicKey(edPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ageText := id.Recipient().String()
+	sshText := string(bytes.TrimSpace(ssh.MarshalAuthorizedKey(sshPub))) + " alice@example"
+	rs, err := ParseRecipients([]string{" " + ageText + "\n", sshText})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(ageText))
+	want := []string{"SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:]), ssh.FingerprintSHA256(sshPub)}
+	if len(rs.Keys) != 2 || len(rs.Fingerprints) != 2 || rs.Fingerprints[0] != want[0] || rs.Fingerprints[1] != want[1] {
+		t.Errorf("ParseRecipients = %d keys, fingerprints %q; want 2, %q", len(rs.Keys), rs.Fingerprints, want)
+	}
+	if _, err := ParseRecipients([]string{ageText, "ssh-ed25519 AAAA"}); err == nil {
+		t.Error("ParseRecipients with a bad key succeeded")
 	}
 }

@@ -5,16 +5,13 @@
 package report
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"os"
 	"time"
 
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/plan"
-	"github.com/mfabulk/mfabulk/internal/seal"
+	"github.com/mfabulk/mfabulk/internal/plan/jsonplan"
 )
 
 // FormatVersion is the version of the record's shape.
@@ -45,16 +42,11 @@ type Entry struct {
 	ErrorCode        string   `json:"error_code,omitempty"`
 }
 
-// Build records a result; rel shortens paths.
-func Build(p plan.Plan, r apply.Result, toolVersion string, started, finished time.Time, rel func(string) string) Doc {
-	recipients := map[string][]string{}
-	for _, c := range p.Changes {
-		if c.Desired != nil {
-			for _, rc := range c.Desired.Recipients {
-				recipients[c.Name] = append(recipients[c.Name], seal.Fingerprint(rc))
-			}
-		}
-	}
+// Build records a result. It only maps the plan and the result, reading
+// no file: the hash and the recipients' fingerprints are the ones apply
+// had when it wrote each outfile. Paths inside the working folder wd are
+// shown relative to it, others as they are.
+func Build(p plan.Plan, r apply.Result, toolVersion string, started, finished time.Time, wd string) Doc {
 	d := Doc{FormatVersion: FormatVersion, ToolVersion: toolVersion, Account: p.Account, Started: started.UTC(), Finished: finished.UTC(), Changes: []Entry{}}
 	for _, o := range r.Outcomes {
 		e := Entry{Device: o.Device, Serial: o.Serial, Action: string(o.Action), Outcome: outcome(o), ErrorCode: o.Code}
@@ -62,14 +54,14 @@ func Build(p plan.Plan, r apply.Result, toolVersion string, started, finished ti
 			e.Error = o.Err.Error()
 		}
 		if o.Outfile != "" {
-			e.Outfile = rel(o.Outfile)
+			e.Outfile = jsonplan.Rel(wd, o.Outfile)
 			if o.Err == nil {
-				e.CiphertextSHA256 = fileSHA256(o.Outfile)
-				e.Recipients = recipients[o.Device]
+				e.CiphertextSHA256 = o.CiphertextSHA256
+				e.Recipients = o.Recipients
 			}
 		}
 		if o.OldOutfile != "" {
-			e.OldOutfile = rel(o.OldOutfile)
+			e.OldOutfile = jsonplan.Rel(wd, o.OldOutfile)
 		}
 		d.Changes = append(d.Changes, e)
 	}
@@ -88,15 +80,6 @@ func outcome(o apply.Outcome) string {
 		return "seed-lost"
 	}
 	return "failed"
-}
-
-func fileSHA256(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // Write saves d to path, replacing it atomically, but only when path is

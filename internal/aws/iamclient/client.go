@@ -139,7 +139,7 @@ func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 func (c *Client) Account(ctx context.Context) (account, partition string, err error) {
 	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", plain(err))
+		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", classify(plain(err)))
 	}
 	partition = "aws"
 	if parts := strings.SplitN(aws.ToString(out.Arn), ":", 3); len(parts) == 3 && parts[1] != "" {
@@ -159,7 +159,7 @@ func (c *Client) ListDevices(ctx context.Context) ([]device.Observed, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("iam:ListVirtualMFADevices: %w", plain(err))
+			return nil, fmt.Errorf("iam:ListVirtualMFADevices: %w", classify(plain(err)))
 		}
 		for _, d := range page.VirtualMFADevices {
 			o, err := observed(d)
@@ -185,27 +185,10 @@ func observed(d types.VirtualMFADevice) (device.Observed, error) {
 	return o, nil
 }
 
-// Created is what CreateVirtualMFADevice returns, once: the device's serial
-// number and its secret in both bootstrap forms. Callers must not log it.
-type Created struct {
-	Serial           string
-	Base32StringSeed []byte
-	QRCodePNG        []byte
-}
-
-// Wipe overwrites the secret in memory once it has been sealed.
-func (c *Created) Wipe() {
-	clear(c.Base32StringSeed)
-	clear(c.QRCodePNG)
-}
-
-// ErrSeedLost is wrapped by Create's error when IAM answered
-// EntityAlreadyExists to a retried create: the device was created by an
-// earlier attempt of the same call, whose response (and seed) was lost.
-var ErrSeedLost = errors.New("an earlier attempt of this create was committed and its response lost")
-
-// Create creates a virtual MFA device.
-func (c *Client) Create(ctx context.Context, name, path string, tags map[string]string) (*Created, error) {
+// Create creates a virtual MFA device. Its error wraps device.ErrSeedLost
+// or device.ErrMaybeCommitted when an earlier attempt of the call may have
+// created the device.
+func (c *Client) Create(ctx context.Context, name, path string, tags map[string]string) (*device.Created, error) {
 	in := &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String(name), Path: aws.String(path)}
 	for k, v := range tags {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
@@ -215,25 +198,25 @@ func (c *Client) Create(ctx context.Context, name, path string, tags map[string]
 	if err != nil {
 		var exists *types.EntityAlreadyExistsException
 		if n := call.attempts.Load(); errors.As(err, &exists) && n > 1 {
-			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", n, ErrSeedLost, err)
+			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", n, device.ErrSeedLost, classify(err))
 		}
 		if n := call.attempts.Load(); n > 1 {
-			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", n, ErrMaybeCommitted, plain(err))
+			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", n, device.ErrMaybeCommitted, classify(classify(plain(err))))
 		}
-		return nil, fmt.Errorf("iam:CreateVirtualMFADevice: %w", plain(err))
+		return nil, fmt.Errorf("iam:CreateVirtualMFADevice: %w", classify(plain(err)))
 	}
 	d := out.VirtualMFADevice
 	if d == nil || d.SerialNumber == nil {
 		return nil, errors.New("iam:CreateVirtualMFADevice: response has no device")
 	}
-	return &Created{Serial: *d.SerialNumber, Base32StringSeed: d.Base32StringSeed, QRCodePNG: d.QRCodePNG}, nil
+	return &device.Created{Serial: *d.SerialNumber, Base32StringSeed: d.Base32StringSeed, QRCodePNG: d.QRCodePNG}, nil
 }
 
 // Delete deletes a virtual MFA device.
 func (c *Client) Delete(ctx context.Context, serial string) error {
 	_, err := c.iam.DeleteVirtualMFADevice(ctx, &iam.DeleteVirtualMFADeviceInput{SerialNumber: aws.String(serial)})
 	if err != nil {
-		return fmt.Errorf("iam:DeleteVirtualMFADevice: %w", plain(err))
+		return fmt.Errorf("iam:DeleteVirtualMFADevice: %w", classify(plain(err)))
 	}
 	return nil
 }
@@ -248,10 +231,21 @@ func ErrorCode(err error) string {
 	return ""
 }
 
-// Refused reports whether err is IAM's answer refusing a call (a 4xx
+// classify wraps an error IAM answered in a device.APIError, which tells
+// callers its code and whether it refused the call, without their knowing
+// the SDK; other errors are returned as they are.
+func classify(err error) error {
+	code, refused := ErrorCode(err), isRefusal(err)
+	if code == "" && !refused {
+		return err
+	}
+	return &device.APIError{Code: code, Refused: refused, Err: err}
+}
+
+// isRefusal reports whether err is IAM's answer refusing a call (a 4xx
 // error), so that nothing changed. Network errors, cancelled calls and
 // server faults are not refusals: the call may have taken effect.
-func Refused(err error) bool {
+func isRefusal(err error) bool {
 	var re *awshttp.ResponseError
 	if !errors.As(err, &re) {
 		return false

@@ -12,6 +12,7 @@ import (
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
+	"github.com/mfabulk/mfabulk/internal/device"
 )
 
 func newClient(t *testing.T, srv *iamlocal.Server) *iamclient.Client {
@@ -70,6 +71,11 @@ func TestErrorsAreTyped(t *testing.T) {
 	if !errors.As(err, &exists) || iamclient.ErrorCode(err) != "EntityAlreadyExists" {
 		t.Errorf("duplicate name (other case): %v", err)
 	}
+	// Consumers read the same facts through internal/device, without
+	// knowing the SDK.
+	if device.ErrorCode(err) != "EntityAlreadyExists" || !device.Refused(err) || errors.Is(err, device.ErrSeedLost) {
+		t.Errorf("duplicate name, as device sees it: code %q, refused %v: %v", device.ErrorCode(err), device.Refused(err), err)
+	}
 	_, err = c.Create(ctx, "bad name", "/", nil)
 	if iamclient.ErrorCode(err) != "ValidationError" {
 		t.Errorf("bad name: %v", err)
@@ -81,7 +87,7 @@ func TestErrorsAreTyped(t *testing.T) {
 	}
 	err = c.Delete(ctx, "arn:aws:iam::123456789012:mfa/nobody")
 	var missing *types.NoSuchEntityException
-	if !errors.As(err, &missing) {
+	if !errors.As(err, &missing) || device.ErrorCode(err) != "NoSuchEntity" {
 		t.Errorf("delete of a missing device: %v", err)
 	}
 	if err := c.Delete(ctx, created.Serial); err != nil {

@@ -9,12 +9,6 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// ErrMaybeCommitted is wrapped by Create's error when the SDK had to send
-// the create more than once and the last attempt was refused: an earlier
-// attempt (a 500, a dropped connection, a timeout) may have been committed
-// all the same, so the device may exist with its seed lost.
-var ErrMaybeCommitted = errors.New("an earlier attempt of this create may have been committed")
-
 // ListTagsOnce reads a device's tags with a single attempt, to find out
 // quickly whether the endpoint supports ListMFADeviceTags at all (some
 // IAM emulators answer it with an HTML error page, which the SDK would

@@ -20,7 +20,7 @@ func (c *Client) listTags(ctx context.Context, serial string, optFns ...func(*ia
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx, optFns...)
 		if err != nil {
-			return nil, fmt.Errorf("iam:ListMFADeviceTags %s: %w", serial, plain(err))
+			return nil, fmt.Errorf("iam:ListMFADeviceTags %s: %w", serial, classify(plain(err)))
 		}
 		for _, t := range page.Tags {
 			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
@@ -36,7 +36,7 @@ func (c *Client) Tag(ctx context.Context, serial string, tags map[string]string)
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
 	if _, err := c.iam.TagMFADevice(ctx, in); err != nil {
-		return fmt.Errorf("iam:TagMFADevice: %w", plain(err))
+		return fmt.Errorf("iam:TagMFADevice: %w", classify(plain(err)))
 	}
 	return nil
 }
@@ -44,7 +44,7 @@ func (c *Client) Tag(ctx context.Context, serial string, tags map[string]string)
 // Untag removes tag keys from a device.
 func (c *Client) Untag(ctx context.Context, serial string, keys []string) error {
 	if _, err := c.iam.UntagMFADevice(ctx, &iam.UntagMFADeviceInput{SerialNumber: aws.String(serial), TagKeys: keys}); err != nil {
-		return fmt.Errorf("iam:UntagMFADevice: %w", plain(err))
+		return fmt.Errorf("iam:UntagMFADevice: %w", classify(plain(err)))
 	}
 	return nil
 }

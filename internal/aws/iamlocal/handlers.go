@@ -223,7 +223,7 @@ func (s *Server) handleListTags(f formValues) (any, *APIError) {
 
 func (s *Server) handleCallerIdentity(formValues) (any, *APIError) {
 	return callerIdentityResult{
-		Arn:     "arn:aws:iam::" + s.account + ":user/iamlocal",
+		Arn:     device.UserARN("", s.account, "/", "iamlocal"),
 		UserId:  "AIDAIAMLOCAL",
 		Account: s.account,
 	}, nil

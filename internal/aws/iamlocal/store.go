@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mfabulk/mfabulk/internal/device"
 )
 
 // Input constraints from IAM's API model; a request breaking one gets the
@@ -35,7 +37,7 @@ type Device struct {
 type Tag struct{ Key, Value string }
 
 func (s *Server) serial(path, name string) string {
-	return "arn:aws:iam::" + s.account + ":mfa" + path + name
+	return device.SerialFor("", s.account, path, name)
 }
 
 func newSeed() []byte {

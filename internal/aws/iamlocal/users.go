@@ -1,6 +1,8 @@
 package iamlocal
 
 import (
+	"github.com/mfabulk/mfabulk/internal/device"
+
 	"crypto/rand"
 	"regexp"
 	"sort"
@@ -51,12 +53,6 @@ func (s *Server) now() time.Time {
 	return time.Now().UTC().Truncate(time.Second)
 }
 
-// arnPrefix is "arn:PARTITION:iam::ACCOUNT:", taken from how store.go
-// builds a device's serial, so that users' ARNs follow it.
-func (s *Server) arnPrefix() string {
-	return strings.TrimSuffix(s.serial("/", ""), "mfa/")
-}
-
 // newUserID is "AIDA" and 17 random characters, the shape of IAM's IDs.
 func newUserID() string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -74,7 +70,7 @@ func (s *Server) addUser(name, path, id string) *User {
 	if id == "" {
 		id = newUserID()
 	}
-	u := &User{Name: name, Path: path, ID: id, Arn: s.arnPrefix() + "user" + path + name, CreateDate: s.now()}
+	u := &User{Name: name, Path: path, ID: id, Arn: device.UserARN("", s.account, path, name), CreateDate: s.now()}
 	s.users[strings.ToLower(name)] = u
 	return u
 }
@@ -151,7 +147,7 @@ func (s *Server) user(name string) (*User, *APIError) {
 func (s *Server) xmlUserOf(name string) *xmlUser {
 	u, ok := s.users[strings.ToLower(name)]
 	if !ok { // not reachable: users are never deleted
-		u = &User{Name: name, Path: "/", ID: "AIDA" + strings.ToUpper(name), Arn: s.arnPrefix() + "user/" + name}
+		u = &User{Name: name, Path: "/", ID: "AIDA" + strings.ToUpper(name), Arn: device.UserARN("", s.account, "/", name)}
 	}
 	return u.xml()
 }
