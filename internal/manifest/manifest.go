@@ -73,7 +73,7 @@ type Device struct {
 	// User is the IAM user apply enables the device for (EnableMFADevice);
 	// "" leaves the device unassigned, for the person to enroll.
 	User string
-	Pos        Pos               // where the device is declared
+	Pos  Pos // where the device is declared
 }
 
 // Load reads, validates and resolves manifests. A path that is a folder
