@@ -253,6 +253,15 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 			j.change = c
 			jobs = append(jobs, j)
 			continue
+		case plan.Settle:
+			base, rel, name := c.Desired.Location()
+			dir, err := folders.Open(base, rel)
+			if err != nil {
+				problems = append(problems, fmt.Errorf("opening the outfile folder: %w", err))
+				continue
+			}
+			jobs = append(jobs, job{change: c, dir: dir, name: name})
+			continue
 		case plan.Create, plan.Replace:
 		default:
 			continue

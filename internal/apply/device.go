@@ -37,6 +37,8 @@ func (r *runner) dispatch(ctx context.Context, j job) Outcome {
 		return r.updateTags(ctx, j.change)
 	case plan.Delete:
 		return r.delete(ctx, j)
+	case plan.Settle:
+		return r.record(j)
 	}
 	return r.do(ctx, j)
 }
@@ -167,6 +169,38 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		// The outfile is durable; the intent still names its create ID,
 		// so the next plan knows whose secret it is.
 		o.Err = fmt.Errorf("recording the written outfile of device %q: %w", d.Name, err)
+		return r.keep(o, lock)
+	}
+	return r.settle(o, lock)
+}
+
+// record finishes what a run stopped after writing an outfile left
+// undone: the record beside the outfile, then removing the intent. The
+// plan proposed it on proof (the device carries the intent's create ID),
+// so the record names that create ID. Under the intent's lock, the outfile
+// is checked to be still there.
+func (r *runner) record(j job) Outcome {
+	c := j.change
+	o := Outcome{Device: c.Name, Action: c.Action, Outfile: c.Desired.Outfile, Serial: c.Existing.Serial}
+	in := journal.Intent{
+		Device: c.Name, Path: c.Path, Account: r.plan.Account, Outfile: c.Desired.Outfile,
+		Action: string(plan.Create), CreateID: c.CreateID, Started: time.Now().UTC(), PID: os.Getpid(),
+	}
+	lock, err := journal.Begin(j.dir, j.name, in)
+	if err != nil {
+		o.Err = fmt.Errorf("taking over the intent of device %q: %w", c.Name, err)
+		return o
+	}
+	if exists, err := j.dir.Exists(j.name); err != nil || !exists {
+		o.Err = fmt.Errorf("recording the outfile of device %q: it is gone since plan; run plan again", c.Name)
+		if err != nil {
+			o.Err = fmt.Errorf("checking the outfile of device %q: %w", c.Name, err)
+		}
+		return r.keep(o, lock)
+	}
+	rec := journal.Record{Account: r.plan.Account, Device: c.Name, Path: c.Path, Serial: c.Existing.Serial, CreateID: c.CreateID, Created: time.Now().UTC()}
+	if err := journal.WriteRecord(j.dir, j.name, rec); err != nil {
+		o.Err = fmt.Errorf("recording the outfile of device %q: %w", c.Name, err)
 		return r.keep(o, lock)
 	}
 	return r.settle(o, lock)

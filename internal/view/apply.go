@@ -113,6 +113,8 @@ func Event(w io.Writer, e apply.Event) {
 		fmt.Fprintf(w, "%s: tags updated\n", o.Device)
 	case plan.Delete:
 		fmt.Fprintf(w, "%s: deleted %s\n", o.Device, o.Serial)
+	case plan.Settle:
+		fmt.Fprintf(w, "%s: outfile %s recorded as %s's\n", o.Device, rel(o.Outfile), o.Serial)
 	}
 }
 
@@ -142,7 +144,7 @@ func ApplySummary(w io.Writer, r apply.Result) {
 	for _, a := range []struct {
 		action plan.Action
 		verb   string
-	}{{plan.Replace, "replaced"}, {plan.UpdateTags, "retagged"}, {plan.Delete, "deleted"}} {
+	}{{plan.Replace, "replaced"}, {plan.UpdateTags, "retagged"}, {plan.Delete, "deleted"}, {plan.Settle, "recorded"}} {
 		if counts[a.action] > 0 {
 			fmt.Fprintf(w, "%d %s, ", counts[a.action], a.verb)
 		}
