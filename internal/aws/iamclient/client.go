@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -129,7 +130,7 @@ func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 		o.Backoff = retry.NewExponentialJitterBackoff(maxBackoff)
 		o.RateLimiter = ratelimit.None
 		o.Retryables = append(o.Retryables, retry.RetryableErrorCode{
-			Codes: map[string]struct{}{"ConcurrentModification": {}, "ServiceFailure": {}},
+			Codes: map[string]struct{}{"ConcurrentModification": {}, "ServiceFailure": {}, "EntityTemporarilyUnmodifiable": {}},
 		})
 	})
 }
@@ -209,7 +210,14 @@ func (c *Client) Create(ctx context.Context, name, path string, tags map[string]
 	if d == nil || d.SerialNumber == nil {
 		return nil, errors.New("iam:CreateVirtualMFADevice: response has no device")
 	}
-	return &device.Created{Serial: *d.SerialNumber, Base32StringSeed: d.Base32StringSeed, QRCodePNG: d.QRCodePNG}, nil
+	created := &device.Created{Serial: *d.SerialNumber, Base32StringSeed: d.Base32StringSeed, QRCodePNG: d.QRCodePNG, Answered: time.Now()}
+	// IAM's clock, from the answer's Date header as the SDK records it:
+	// EnableMFADevice's codes are computed from it, so that a machine
+	// whose clock is off still enables the device.
+	if t, ok := awsmiddleware.GetServerTime(out.ResultMetadata); ok {
+		created.ServerTime = t
+	}
+	return created, nil
 }
 
 // Delete deletes a virtual MFA device.
