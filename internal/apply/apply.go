@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/device"
@@ -36,6 +37,8 @@ type API interface {
 	ListTags(ctx context.Context, serial string) (map[string]string, error)
 	Tag(ctx context.Context, serial string, tags map[string]string) error
 	Untag(ctx context.Context, serial string, keys []string) error
+	// Enable assigns a device to an IAM user with two consecutive codes.
+	Enable(ctx context.Context, user, serial, code1, code2 string) error
 }
 
 // Options tune a run.
@@ -95,6 +98,11 @@ type Outcome struct {
 	// its intent stays in the journal and the next plan proposes to
 	// replace it.
 	SeedLost bool
+	// User is the IAM user the device was to be enabled for, and Enabled
+	// when that succeeded; a failed enable leaves the device with its
+	// durable outfile, Err set, and the next plan proposing assign.
+	User    string
+	Enabled time.Time
 	// NotAttempted is set for devices skipped once the account's device
 	// quota was reached, or not started because the run was interrupted
 	// (then Err wraps ErrNotStarted).
@@ -262,7 +270,7 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 			}
 			jobs = append(jobs, job{change: c, dir: dir, name: name})
 			continue
-		case plan.Create, plan.Replace:
+		case plan.Create, plan.Replace, plan.Assign:
 		default:
 			continue
 		}

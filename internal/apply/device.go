@@ -19,6 +19,7 @@ import (
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/seal"
+	"github.com/mfabulk/mfabulk/internal/totp"
 )
 
 // runner carries one apply's shared state across its goroutines.
@@ -115,9 +116,9 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	}
 	in := journal.Intent{
 		Device: d.Name, Path: d.Path, Account: r.plan.Account, Outfile: d.Outfile,
-		Action: string(j.change.Action), CreateID: journal.NewCreateID(), Started: time.Now().UTC(), PID: os.Getpid(),
+		Action: intentAction(j.change.Action), CreateID: journal.NewCreateID(), Started: time.Now().UTC(), PID: os.Getpid(),
 	}
-	if j.change.Action == plan.Replace {
+	if j.change.Action == plan.Replace || j.change.Action == plan.Assign {
 		in.Replaces = j.change.CreateID
 	}
 	lock, err := journal.Begin(j.dir, j.name, in)
@@ -131,7 +132,7 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		o.Err = fmt.Errorf("cleaning up after an earlier run for device %q: %w", d.Name, err)
 		return r.keep(o, lock)
 	}
-	if j.change.Action == plan.Replace || j.change.MoveAside {
+	if (j.change.Action == plan.Replace || j.change.Action == plan.Assign) || j.change.MoveAside {
 		if err := r.moveAside(&o, j); err != nil {
 			o.Err = err
 			return r.keep(o, lock)
@@ -144,7 +145,7 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		}
 		return r.settle(o, lock)
 	}
-	if j.change.Action == plan.Replace {
+	if j.change.Action == plan.Replace || j.change.Action == plan.Assign {
 		if err := r.api.Delete(ctx, j.change.Existing.Serial); err != nil && device.ErrorCode(err) != "NoSuchEntity" {
 			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), device.ErrorCode(err)
 			return r.keep(o, lock)
@@ -171,7 +172,22 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		o.Err = fmt.Errorf("recording the written outfile of device %q: %w", d.Name, err)
 		return r.keep(o, lock)
 	}
-	return r.settle(o, lock)
+	// The outfile is durable and recorded: the intent is settled before
+	// the enable, so that a run dying during it leaves a device the next
+	// plan simply assigns.
+	if o = r.settle(o, lock); o.Err != nil || d.User == "" {
+		return o
+	}
+	return r.enable(ctx, o, d.User, created)
+}
+
+// intentAction is what an intent records for a change: an assign issues a
+// new secret exactly as a replace does, and resumes as one.
+func intentAction(a plan.Action) string {
+	if a == plan.Assign {
+		return string(plan.Replace)
+	}
+	return string(a)
 }
 
 // record finishes what a run stopped after writing an outfile left
@@ -352,4 +368,42 @@ func writeOutfile(dir *atomicfile.Dir, name string, secret []byte, recipients se
 	}
 	sum := sha256.Sum256(ct)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// enable assigns the new device to user with two consecutive codes
+// computed in memory from its fresh seed, by IAM's clock as the create's
+// answer told it, so a machine whose clock is off still gets them right.
+// IAM refusing the codes (the clocks drifted, or a step boundary fell
+// between) is answered once more with the next step's codes.
+func (r *runner) enable(ctx context.Context, o Outcome, user string, created *device.Created) Outcome {
+	o.User = user
+	err := r.enableAt(ctx, user, created, created.Now())
+	if device.ErrorCode(err) == "InvalidAuthenticationCode" {
+		next := created.Now().Truncate(totp.Step).Add(totp.Step)
+		select {
+		case <-time.After(next.Sub(created.Now())):
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if ctx.Err() == nil {
+			err = r.enableAt(ctx, user, created, created.Now())
+		}
+		if device.ErrorCode(err) == "InvalidAuthenticationCode" {
+			err = fmt.Errorf("%w (twice: check that this machine's clock and IAM's agree within a minute)", err)
+		}
+	}
+	if err != nil {
+		o.Err, o.Code = fmt.Errorf("enabling device %q for user %s (its outfile is written; the next apply assigns it): %w", o.Device, user, err), device.ErrorCode(err)
+		return o
+	}
+	o.Enabled = time.Now().UTC()
+	return o
+}
+
+func (r *runner) enableAt(ctx context.Context, user string, created *device.Created, at time.Time) error {
+	code1, code2, err := totp.Pair(created.Base32StringSeed, at)
+	if err != nil {
+		return fmt.Errorf("computing codes: %w", err)
+	}
+	return r.api.Enable(ctx, user, created.Serial, code1, code2)
 }

@@ -17,6 +17,9 @@ type computation struct {
 	observed map[string]device.Observed // by lower-case name
 	targets  map[string]bool            // lower-case; empty means all
 	replace  map[string]bool            // lower-case
+	// userDevices counts, by lower-case user, the virtual MFA devices the
+	// account has assigned to them and those the plan enables so far.
+	userDevices map[string]int
 }
 
 func newComputation(desired []manifest.Device, obs Observed, opts Options) *computation {
@@ -25,8 +28,12 @@ func newComputation(desired []manifest.Device, obs Observed, opts Options) *comp
 	for _, d := range desired {
 		c.desired[strings.ToLower(d.Name)] = true
 	}
+	c.userDevices = map[string]int{}
 	for _, o := range obs.Devices {
 		c.observed[strings.ToLower(o.Name)] = o
+		if o.User != "" {
+			c.userDevices[strings.ToLower(o.User)]++
+		}
 	}
 	return c
 }
@@ -88,6 +95,43 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 				ch.Action = UpdateTags
 			}
 		}
+	}
+	return c.assignment(ch)
+}
+
+// assignment checks a change against the user its manifest entry names:
+// an existing device assigned to someone else, a user the account lacks,
+// or a user at IAM's device limit is a conflict found here, before any
+// create; an existing unassigned device this folder holds is assigned.
+// A device whose entry names no user is never deactivated or touched.
+func (c *computation) assignment(ch Change) Change {
+	d := ch.Desired
+	if d == nil || d.User == "" || ch.Action == Conflict || ch.Action == Mismatch {
+		return ch
+	}
+	if o := ch.Existing; o != nil && o.User != "" {
+		if !strings.EqualFold(o.User, d.User) {
+			ch.Action, ch.Reason = Conflict, "it is assigned to "+o.User+", but the manifest names user "+d.User+"; mfabulk never deactivates a device: a person does (iam deactivate-mfa-device)"
+		}
+		return ch
+	}
+	if c.obs.Users != nil {
+		if _, ok := c.obs.Users[strings.ToLower(d.User)]; !ok {
+			ch.Action, ch.Reason = Conflict, "user "+d.User+" does not exist in account "+c.obs.Account
+			return ch
+		}
+	}
+	if ch.Existing != nil && (ch.Action == Unchanged || ch.Action == UpdateTags || ch.Action == Settle) {
+		ch.Action, ch.Tags = Assign, nil
+		ch.Reason = "unassigned; a new secret is issued to enable it (the current one is sealed to its recipients)"
+	}
+	if ch.EnablesUser() {
+		u := strings.ToLower(d.User)
+		if c.userDevices[u] >= MaxUserDevices {
+			ch.Action, ch.Reason = Conflict, fmt.Sprintf("user %s has %d MFA devices already, IAM's limit", d.User, MaxUserDevices)
+			return ch
+		}
+		c.userDevices[u]++
 	}
 	return ch
 }

@@ -30,6 +30,13 @@ const (
 	// Delete removes a device inside the manifest's scope that it does not
 	// list; planned only with --prune.
 	Delete Action = "delete"
+	// Assign enables an existing, unassigned device for the IAM user the
+	// manifest names. EnableMFADevice needs two codes from the device's
+	// seed, and the only copy of it is sealed to the recipients, so apply
+	// issues a new secret (as Replace does: the old outfile is moved aside)
+	// and enables the device with codes computed from it. Nobody can have
+	// signed in with an unassigned device, so nothing is lost.
+	Assign Action = "assign"
 	// Settle records which device an outfile belongs to: an earlier run
 	// created the device and wrote its outfile, then stopped before writing
 	// the record beside it and removing its intent. The intent names the
@@ -55,7 +62,7 @@ const (
 )
 
 // Actions lists every action in plan order.
-var Actions = []Action{Create, Replace, UpdateTags, Delete, Settle, Conflict, Mismatch, Refused, Unchanged}
+var Actions = []Action{Create, Replace, Assign, UpdateTags, Delete, Settle, Conflict, Mismatch, Refused, Unchanged}
 
 func (a Action) order() int {
 	for i, x := range Actions {
@@ -117,6 +124,9 @@ type Observed struct {
 	TagsUnsupported bool
 	// Busy names the manifest devices another live run is working on.
 	Busy map[string]bool
+	// Users are the account's IAM users by lower-case name, read only when
+	// a manifest device names one; nil when not read.
+	Users map[string]string
 	// Untrusted names the manifest devices whose intent file is not this
 	// plan's (another account's, malformed, a link), with why: reported,
 	// never acted on.
@@ -154,6 +164,16 @@ type Options struct {
 	Prune      bool     `json:"prune"`   // delete devices in scope that the manifest omits
 	Targets    []string `json:"targets"` // limit the plan to these device names
 	Replace    []string `json:"replace"` // recreate these devices with new secrets
+}
+
+// MaxUserDevices is IAM's limit of MFA devices per user.
+const MaxUserDevices = 8
+
+// EnablesUser reports whether carrying out c ends with its device enabled
+// for the manifest's user: creates, replaces and assigns of a device whose
+// manifest entry names one.
+func (c Change) EnablesUser() bool {
+	return c.Desired != nil && c.Desired.User != "" && (c.Action == Create || c.Action == Replace || c.Action == Assign)
 }
 
 // Plan is the set of changes for a manifest against one account.

@@ -28,6 +28,8 @@ type API interface {
 	ListTags(ctx context.Context, serial string) (map[string]string, error)
 	// ListTagsOnce reads tags with one attempt, to probe for support.
 	ListTagsOnce(ctx context.Context, serial string) (map[string]string, error)
+	// ListUsers returns the account's IAM user names.
+	ListUsers(ctx context.Context) ([]string, error)
 }
 
 // TagsUnsupported classifies a probe's error: true when the endpoint does
@@ -64,6 +66,18 @@ func Observe(ctx context.Context, api API, m *manifest.Manifest, opts Options) (
 		return plan.Observed{}, err
 	}
 	obs := plan.Observed{Account: account, Partition: partition, Devices: devices}
+	if namesUsers(m) {
+		// One paginated read, so that a user the account lacks is a
+		// conflict in the plan, before any create.
+		users, err := api.ListUsers(ctx)
+		if err != nil {
+			return plan.Observed{}, err
+		}
+		obs.Users = make(map[string]string, len(users))
+		for _, u := range users {
+			obs.Users[strings.ToLower(u)] = u
+		}
+	}
 	if err := readJournal(&obs, m.Devices); err != nil {
 		return plan.Observed{}, err
 	}
@@ -205,4 +219,14 @@ func readJournal(obs *plan.Observed, devices []manifest.Device) error {
 		obs.Local[d.Name] = l
 	}
 	return nil
+}
+
+// namesUsers reports whether any device of m names an IAM user.
+func namesUsers(m *manifest.Manifest) bool {
+	for _, d := range m.Devices {
+		if d.User != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -102,13 +102,13 @@ func Event(w io.Writer, e apply.Event) {
 	}
 	switch o.Action {
 	case plan.Create:
-		fmt.Fprintf(w, "%s: created %s, secret sealed to %s\n", o.Device, o.Serial, rel(o.Outfile))
-	case plan.Replace:
+		fmt.Fprintf(w, "%s: created %s, secret sealed to %s%s\n", o.Device, o.Serial, rel(o.Outfile), enabledFor(o))
+	case plan.Replace, plan.Assign:
 		old := ""
 		if o.OldOutfile != "" {
 			old = " (old outfile kept as " + rel(o.OldOutfile) + ")"
 		}
-		fmt.Fprintf(w, "%s: replaced, now %s, secret sealed to %s%s\n", o.Device, o.Serial, rel(o.Outfile), old)
+		fmt.Fprintf(w, "%s: replaced, now %s, secret sealed to %s%s%s\n", o.Device, o.Serial, rel(o.Outfile), old, enabledFor(o))
 	case plan.UpdateTags:
 		fmt.Fprintf(w, "%s: tags updated\n", o.Device)
 	case plan.Delete:
@@ -122,7 +122,7 @@ func Event(w io.Writer, e apply.Event) {
 // then every failure with its AWS error code and a hint.
 func ApplySummary(w io.Writer, r apply.Result) {
 	counts := map[plan.Action]int{}
-	var failed, skipped int
+	var failed, skipped, enabled int
 	var notStarted []string
 	for _, o := range r.Outcomes {
 		switch {
@@ -135,6 +135,9 @@ func ApplySummary(w io.Writer, r apply.Result) {
 		default:
 			counts[o.Action]++
 		}
+		if !o.Enabled.IsZero() {
+			enabled++
+		}
 	}
 	verb := "complete"
 	if r.Interrupted || len(notStarted) > 0 {
@@ -144,10 +147,13 @@ func ApplySummary(w io.Writer, r apply.Result) {
 	for _, a := range []struct {
 		action plan.Action
 		verb   string
-	}{{plan.Replace, "replaced"}, {plan.UpdateTags, "retagged"}, {plan.Delete, "deleted"}, {plan.Settle, "recorded"}} {
+	}{{plan.Replace, "replaced"}, {plan.UpdateTags, "retagged"}, {plan.Assign, "reissued to assign"}, {plan.Delete, "deleted"}, {plan.Settle, "recorded"}} {
 		if counts[a.action] > 0 {
 			fmt.Fprintf(w, "%d %s, ", counts[a.action], a.verb)
 		}
+	}
+	if enabled > 0 {
+		fmt.Fprintf(w, "%d enabled for their users, ", enabled)
 	}
 	fmt.Fprintf(w, "%d failed", failed)
 	if skipped > 0 {
@@ -235,4 +241,12 @@ func (r *RefreshProgress) Done() {
 	if r.shown {
 		fmt.Fprint(r.w, "\r\x1b[K")
 	}
+}
+
+// enabledFor says whom a device was enabled for, if anyone.
+func enabledFor(o apply.Outcome) string {
+	if o.Enabled.IsZero() {
+		return ""
+	}
+	return ", enabled for user " + o.User
 }

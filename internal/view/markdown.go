@@ -42,9 +42,9 @@ func PlanMarkdown(w io.Writer, p plan.Plan) {
 func details(c plan.Change) string {
 	switch c.Action {
 	case plan.Create:
-		return c.Desired.Bootstrap + " → " + rel(c.Desired.Outfile)
-	case plan.Replace:
-		return c.Reason + "; new secret → " + rel(c.Desired.Outfile)
+		return c.Desired.Bootstrap + " → " + rel(c.Desired.Outfile) + assignTo(c)
+	case plan.Replace, plan.Assign:
+		return c.Reason + "; new secret → " + rel(c.Desired.Outfile) + assignTo(c)
 	case plan.UpdateTags:
 		var parts []string
 		for _, t := range c.Tags {
@@ -58,4 +58,12 @@ func details(c plan.Change) string {
 // mdEscape keeps a value from breaking the table.
 func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s)
+}
+
+// assignTo names the user a change enables its device for, if any.
+func assignTo(c plan.Change) string {
+	if c.EnablesUser() {
+		return "; enabled for user " + c.Desired.User
+	}
+	return ""
 }

@@ -23,6 +23,7 @@ func (s Style) paint(code, text string) string {
 var symbols = map[plan.Action]struct{ sym, color, label string }{
 	plan.Create:     {"+", "32", "create"},
 	plan.Replace:    {"~", "33", "replace"},
+	plan.Assign:     {"~", "36", "assign"},
 	plan.UpdateTags: {"~", "33", "update tags"},
 	plan.Delete:     {"-", "31", "delete"},
 	plan.Settle:     {"~", "36", "settle"},
@@ -36,6 +37,9 @@ func Summary(p plan.Plan) string {
 	s := fmt.Sprintf("Plan: %d to create, %d to replace, %d to update tags, %d to delete; %d unchanged, %d in conflict, %d refused.",
 		p.Count(plan.Create), p.Count(plan.Replace), p.Count(plan.UpdateTags), p.Count(plan.Delete),
 		p.Count(plan.Unchanged), p.Count(plan.Conflict), p.Count(plan.Refused))
+	if n := p.Count(plan.Assign); n > 0 {
+		s += fmt.Sprintf(" %d to assign.", n)
+	}
 	if n := p.Count(plan.Settle); n > 0 {
 		s += fmt.Sprintf(" %d outfile(s) to record.", n)
 	}
@@ -98,10 +102,13 @@ func writeChange(w io.Writer, c plan.Change, st Style) {
 		return
 	}
 	head := st.paint(s.color, fmt.Sprintf("  %s %-11s", s.sym, s.label)) + " " + c.Path + c.Name
+	if c.EnablesUser() {
+		head += " → " + c.Desired.User
+	}
 	switch c.Action {
 	case plan.Create:
 		fmt.Fprintf(w, "%s  (%s → %s)\n", head, c.Desired.Bootstrap, rel(c.Desired.Outfile))
-	case plan.Replace:
+	case plan.Replace, plan.Assign:
 		fmt.Fprintf(w, "%s: %s (new secret → %s)\n", head, c.Reason, rel(c.Desired.Outfile))
 	case plan.UpdateTags:
 		fmt.Fprintln(w, head)

@@ -32,6 +32,7 @@ type Device struct {
 	Seed      []byte // the Base32 seed text, as issued
 	QRCodePNG []byte // stand-in bytes for the QR code, as issued
 	Tags      map[string]string
+	User      string // the user it was enabled for, if any
 }
 
 // Fault is how a Fake fails one call.
@@ -156,6 +157,26 @@ func (f *Fake) Create(_ context.Context, name, path string, tags map[string]stri
 		hook(name)
 	}
 	return c, nil
+}
+
+// Enable assigns a device to user; the codes are not checked (iamlocal
+// checks them over the wire). A missing device is NoSuchEntity, an
+// assigned one EntityAlreadyExists.
+func (f *Fake) Enable(_ context.Context, user, serial, _, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fault, failed := f.call("Enable"); failed {
+		return fault.Err
+	}
+	d := f.bySerial(serial)
+	switch {
+	case d == nil:
+		return noSuchEntity(serial)
+	case d.User != "":
+		return Refusal("EntityAlreadyExists", "MFA device is already in use")
+	}
+	d.User = user
+	return nil
 }
 
 // Delete deletes a device; a missing one is NoSuchEntity.

@@ -38,8 +38,12 @@ type Entry struct {
 	CiphertextSHA256 string   `json:"ciphertext_sha256,omitempty"`
 	OldOutfile       string   `json:"old_outfile,omitempty"`
 	Recipients       []string `json:"recipients,omitempty"` // fingerprints
-	Error            string   `json:"error,omitempty"`
-	ErrorCode        string   `json:"error_code,omitempty"`
+	// User is the IAM user the device was to be enabled for; Enabled is
+	// when that succeeded (absent when it did not).
+	User      string     `json:"user,omitempty"`
+	Enabled   *time.Time `json:"enabled,omitempty"`
+	Error     string     `json:"error,omitempty"`
+	ErrorCode string     `json:"error_code,omitempty"`
 }
 
 // Build records a result. It only maps the plan and the result, reading
@@ -62,6 +66,11 @@ func Build(p plan.Plan, r apply.Result, toolVersion string, started, finished ti
 		}
 		if o.OldOutfile != "" {
 			e.OldOutfile = jsonplan.Rel(wd, o.OldOutfile)
+		}
+		e.User = o.User
+		if !o.Enabled.IsZero() {
+			t := o.Enabled.UTC()
+			e.Enabled = &t
 		}
 		d.Changes = append(d.Changes, e)
 	}

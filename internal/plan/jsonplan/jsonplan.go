@@ -49,8 +49,9 @@ type Change struct {
 	Bootstrap string      `json:"bootstrap,omitempty"`
 	Outfile   string      `json:"outfile,omitempty"`
 	Reason    string      `json:"reason,omitempty"`
-	User      string      `json:"user,omitempty"` // the existing device's user, if assigned
-	Tags      []TagChange `json:"tags,omitempty"` // for update-tags
+	User      string      `json:"user,omitempty"`      // the existing device's user, if assigned
+	AssignTo  string      `json:"assign_to,omitempty"` // the user apply enables the device for (create, replace, assign)
+	Tags      []TagChange `json:"tags,omitempty"`      // for update-tags
 }
 
 // TagChange is one tag key's before and after; null is absent.
@@ -82,8 +83,11 @@ func From(p plan.Plan, toolVersion, wd string) Doc {
 			continue
 		}
 		jc := Change{Action: string(c.Action), Device: c.Name, Path: c.Path, Reason: c.Reason}
-		if c.Desired != nil && (c.Action == plan.Create || c.Action == plan.Replace) {
+		if c.Desired != nil && (c.Action == plan.Create || c.Action == plan.Replace || c.Action == plan.Assign) {
 			jc.Bootstrap, jc.Outfile = c.Desired.Bootstrap, Rel(wd, c.Desired.Outfile)
+		}
+		if c.EnablesUser() {
+			jc.AssignTo = c.Desired.User
 		}
 		if c.Existing != nil {
 			jc.Serial, jc.User = c.Existing.Serial, c.Existing.User

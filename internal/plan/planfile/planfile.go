@@ -58,7 +58,7 @@ func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, op
 	// who can decrypt and may come from recipients files that the
 	// manifests' digests do not cover.
 	for _, d := range m.Devices {
-		line("desired", d.Name, d.Path, d.Bootstrap, d.Outfile)
+		line("desired", d.Name, d.Path, d.Bootstrap, d.Outfile, d.User)
 		line("recipients", d.Name, d.Recipients)
 		for _, k := range slices.Sorted(maps.Keys(d.Tags)) {
 			line("desired-tag", d.Name, k, d.Tags[k])
@@ -82,6 +82,7 @@ func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, op
 		line("create-id", name, obs.CreateIDs[name])
 	}
 	line("tags-unsupported", obs.TagsUnsupported)
+	line("users", obs.Users != nil, slices.Sorted(maps.Values(obs.Users)))
 	for _, name := range slices.Sorted(maps.Keys(obs.Busy)) {
 		line("busy", name)
 	}
