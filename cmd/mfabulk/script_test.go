@@ -86,6 +86,9 @@ func setupScript(env *testscript.Env) error {
 //	iamlocal create NAME PATH   a device made by someone else
 //	iamlocal fail NAME CODE     calls naming NAME fail with CODE ("" clears)
 //	iamlocal assign NAME USER   enables the device for a user
+//	iamlocal user NAME          creates an IAM user
+//	iamlocal assigned NAME USER asserts the device is enabled for USER
+//	                            ("-" for none)
 //	iamlocal tags NAME K=V…     sets a device's tags by hand, as a person
 //	                            would: mfabulk's own mfabulk:create-id stays
 //	showtags NAME               (below) leaves out mfabulk:* tags, whose
@@ -106,6 +109,20 @@ func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 		srv.Fail(args[1], args[2])
 	case args[0] == "assign" && len(args) == 3:
 		ts.Check(srv.Assign(args[1], args[2]))
+	case args[0] == "user" && len(args) == 2:
+		ts.Check(srv.CreateUser(args[1], "/"))
+	case args[0] == "assigned" && len(args) == 3:
+		d, ok := srv.Device(args[1])
+		if !ok {
+			ts.Fatalf("no device %s", args[1])
+		}
+		want := args[2]
+		if want == "-" {
+			want = ""
+		}
+		if (d.User == want) == neg {
+			ts.Fatalf("device %s is assigned to %q, want %q", args[1], d.User, want)
+		}
 	case args[0] == "tags" && len(args) >= 2:
 		var tags []iamlocal.Tag
 		if d, ok := srv.Device(args[1]); ok {

@@ -75,7 +75,7 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 			ch.MoveAside = true
 			ch.Reason = "the outfile of a deleted device of this name is moved aside"
 		}
-		return ch
+		return c.assignment(ch)
 	}
 	ch.Existing = &o
 	ch.CreateID = c.obs.CreateIDs[o.Name]
@@ -106,13 +106,16 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 // A device whose entry names no user is never deactivated or touched.
 func (c *computation) assignment(ch Change) Change {
 	d := ch.Desired
-	if d == nil || d.User == "" || ch.Action == Conflict || ch.Action == Mismatch {
+	if d == nil || d.User == "" || ch.Action == Conflict {
 		return ch
 	}
 	if o := ch.Existing; o != nil && o.User != "" {
 		if !strings.EqualFold(o.User, d.User) {
 			ch.Action, ch.Reason = Conflict, "it is assigned to "+o.User+", but the manifest names user "+d.User+"; mfabulk never deactivates a device: a person does (iam deactivate-mfa-device)"
 		}
+		return ch
+	}
+	if ch.Action == Mismatch {
 		return ch
 	}
 	if c.obs.Users != nil {
