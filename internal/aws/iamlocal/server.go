@@ -125,6 +125,9 @@ var handlers = map[string]handler{
 // ServeHTTP answers one AWS Query request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.reqSeq.Add(1))
+	// The Date header is the server's clock, as with IAM: clients compute
+	// EnableMFADevice's codes from it, and tests move it (Options.Now).
+	w.Header().Set("Date", s.now().Format(http.TimeFormat))
 	if err := r.ParseForm(); err != nil {
 		writeError(w, Errorf("InvalidInput", "malformed request: %v", err), requestID)
 		return
