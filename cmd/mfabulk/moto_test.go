@@ -167,3 +167,57 @@ func TestMotoReconcileAndPrune(t *testing.T) {
 		t.Errorf("moto has %d devices, want a, b and elsewhere", n)
 	}
 }
+
+// TestMotoAssign enables 100 devices for 100 users against moto_server
+// (whose EnableMFADevice accepts any codes, but whose users and assignment
+// state are real): every device ends assigned to its user, and the next
+// plan is a no-op.
+func TestMotoAssign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts moto_server; skipped with -short")
+	}
+	url := startMoto(t)
+	t.Chdir(t.TempDir())
+	localtest.UseEndpoint(t, url)
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(url) })
+	const n = 100
+	var m strings.Builder
+	fmt.Fprintf(&m, "version: 1\ndefaults:\n  path: /moto/\n  user: \"{{.Name}}\"\n  recipients: [age1rx5zrrd45u7mmgrrpjr5j2utf3fs7m7gl7twncerl5d96cmm53fs9avgcs]\ndevices:\n")
+	for i := range n {
+		name := fmt.Sprintf("person%03d", i)
+		if _, err := client.CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&m, "  - name: %s\n", name)
+	}
+	os.WriteFile("m.yaml", []byte(m.String()), 0o644)
+	start := time.Now()
+	out, code := runInProcess("apply", "-f", "m.yaml", "--auto-approve")
+	t.Logf("apply of %d devices with users against moto_server: %v", n, time.Since(start))
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("Apply complete: %d created, %d enabled for their users, 0 failed.", n, n)) {
+		t.Fatalf("apply exited %d:\n%s", code, lastLines(out, 10))
+	}
+	right := 0
+	p := iam.NewListVirtualMFADevicesPaginator(client, &iam.ListVirtualMFADevicesInput{AssignmentStatus: "Assigned"})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.VirtualMFADevices {
+			if d.User != nil && strings.HasSuffix(*d.SerialNumber, "/moto/"+aws.ToString(d.User.UserName)) {
+				right++
+			}
+		}
+	}
+	if right != n {
+		t.Errorf("moto lists %d devices assigned to their users, want %d", right, n)
+	}
+	if out, code := runInProcess("plan", "-f", "m.yaml", "--detailed-exitcode"); code != 0 {
+		t.Errorf("plan after apply exited %d:\n%s", code, lastLines(out, 10))
+	}
+}
