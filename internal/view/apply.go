@@ -204,6 +204,17 @@ func compactList(names []string, limit int) string {
 }
 
 func hint(o apply.Outcome) string {
+	if o.User != "" && o.Serial != "" && o.Enabled.IsZero() {
+		// The device exists with its outfile; enabling it failed.
+		switch o.Code {
+		case "LimitExceeded":
+			return "a user has " + fmt.Sprint(plan.MaxUserDevices) + " MFA devices already, IAM's limit: deactivate one of theirs, or name another user; the next apply assigns the device"
+		case "NoSuchEntity":
+			return "a user was deleted since plan: run plan again; the device keeps its outfile"
+		case "EntityAlreadyExists":
+			return "a device was assigned by someone else meanwhile: run plan, which shows who has it"
+		}
+	}
 	if h := CodeHint(o.Code, o.Action); h != "" {
 		return h
 	}
