@@ -9,7 +9,8 @@ bin=$PWD/bin
 demo=$PWD/demo
 rm -rf "$demo" && mkdir -p "$demo"
 
-"$bin/iamlocal" -url-file "$demo/url" >/dev/null &
+# Its IAM users are the cohort's; apply enables their devices for them.
+"$bin/iamlocal" -url-file "$demo/url" -users alice,bob,carol,dave.smith@example.com >/dev/null &
 iamlocal=$!
 trap 'kill $iamlocal 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$demo/url" ] && break; sleep 0.1; done
