@@ -64,7 +64,7 @@ func showRun(opts *showOpts) error {
 		return withHint(errors.New("refusing to print a secret: standard output is not a terminal"),
 			"run show in a terminal, or pass --force if you mean to send the secret there")
 	}
-	ids, err := seal.ReadIdentities(opts.Identity)
+	ids, err := seal.ReadIdentities(opts.Identity, seal.TerminalPassphrase)
 	if err != nil {
 		return fmt.Errorf("reading identity: %w", err)
 	}
