@@ -187,10 +187,12 @@ func askCodes(ctx context.Context, opts *enrollOpts, seed []byte) (string, strin
 		now = time.Now
 	}
 	in := bufio.NewReader(opts.IO.In)
-	fmt.Fprintln(opts.IO.Err, "Type two consecutive codes from your authenticator app, each on its own line.")
-	attempts := 1
+	// Prompts are for a person at a terminal; codes piped in are read
+	// silently.
+	prompts, attempts := io.Discard, 1
 	if opts.IO.InTTY {
-		attempts = enrollAttempts
+		prompts, attempts = opts.IO.Err, enrollAttempts
+		fmt.Fprintln(prompts, "Type the code your authenticator app shows, then wait for the next one and type it too.")
 	}
 	var last error
 	for i := range attempts {
@@ -200,7 +202,7 @@ func askCodes(ctx context.Context, opts *enrollOpts, seed []byte) (string, strin
 		}
 		got := make(chan answer, 1)
 		go func() {
-			a, b, err := enroll.AskCodes(in, opts.IO.Err)
+			a, b, err := enroll.AskCodes(in, prompts)
 			got <- answer{a, b, err}
 		}()
 		var a answer

@@ -33,7 +33,7 @@ func AskCodes(r *bufio.Reader, w io.Writer) (first, second string, err error) {
 	if first, err = askCode(r, w, "Code 1: "); err != nil {
 		return "", "", err
 	}
-	if second, err = askCode(r, w, "Code 2 (the next one, once the app shows it): "); err != nil {
+	if second, err = askCode(r, w, "Code 2: "); err != nil {
 		return "", "", err
 	}
 	return first, second, nil
