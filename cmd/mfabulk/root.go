@@ -43,6 +43,7 @@ device's one-time secret into an age-encrypted outfile for its recipients.`,
 		newPlanCmd(streams, nil),
 		newApplyCmd(streams, nil),
 		newShowCmd(streams, nil),
+		newEnrollCmd(streams, nil),
 		newConfigCmd(streams),
 		newVersionCmd(streams),
 	)

@@ -35,7 +35,9 @@ func newShowCmd(streams IO, runF func(context.Context, *showOpts) error) *cobra.
 		Long: `show is for the person who receives an outfile. It decrypts it in memory with
 the age identity (or SSH private key) given with -i and shows the QR code in
 the terminal, ready to scan with an authenticator app, or the Base32 seed.
-Nothing is written to disk. It refuses to print a secret to anything but a
+A passphrase-protected identity (an SSH key from ssh-keygen -N, an age
+identity file encrypted with age -p) is asked for on the terminal. Nothing
+is written to disk. It refuses to print a secret to anything but a
 terminal unless --force is given.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -64,7 +66,7 @@ func showRun(opts *showOpts) error {
 		return withHint(errors.New("refusing to print a secret: standard output is not a terminal"),
 			"run show in a terminal, or pass --force if you mean to send the secret there")
 	}
-	ids, err := seal.ReadIdentities(opts.Identity)
+	ids, err := seal.ReadIdentities(opts.Identity, seal.TerminalPassphrase)
 	if err != nil {
 		return fmt.Errorf("reading identity: %w", err)
 	}

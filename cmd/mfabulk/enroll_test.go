@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/reftools"
+	"github.com/mfabulk/mfabulk/internal/totp"
+)
+
+// codesFor returns, from the reference oathtool, the codes of device
+// name's seed for the step before now and for now: what a person reads
+// off an authenticator app over 30 seconds.
+func codesFor(t *testing.T, srv *iamlocal.Server, name string) (string, string) {
+	t.Helper()
+	d, ok := srv.Device(name)
+	if !ok {
+		t.Fatalf("no device %s", name)
+	}
+	now := time.Now().Unix()
+	return reftools.OathTOTP(t, string(d.Seed), now-int64(totp.Step/time.Second)), reftools.OathTOTP(t, string(d.Seed), now)
+}
+
+// enroll runs enroll in-process with codes piped to standard input, and
+// records what it printed for the leak scan.
+func (s *scenario) enroll(stdin string, args ...string) (string, int) {
+	var out bytes.Buffer
+	code := run(context.Background(), append([]string{"enroll"}, args...), IO{In: strings.NewReader(stdin), Out: &out, Err: &out})
+	s.record(out.Bytes())
+	return out.String(), code
+}
+
+func (s *scenario) userOf(name string) string {
+	d, _ := s.srv.Device(name)
+	return d.User
+}
+
+// TestEnrollWithCodesFromOathtool: the right codes, piped, enable the
+// device for the user; the device is found by the record apply wrote
+// beside the outfile. A mistyped code is refused locally: IAM never sees
+// an EnableMFADevice call. Neither seed nor codes appear anywhere.
+func TestEnrollWithCodesFromOathtool(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 2)
+	s.converge(2)
+	if err := s.srv.CreateUser("alice", "/"); err != nil {
+		t.Fatal(err)
+	}
+
+	c1, c2 := codesFor(t, s.srv, "d000")
+	typo := []byte(c2)
+	typo[0] = '0' + (typo[0]-'0'+1)%10
+	out, code := s.enroll(c1+"\n"+string(typo)+"\n", "-i", "identity.txt", "out/d000.png.age", "--user", "alice")
+	if code != exitError || !strings.Contains(out, "the codes are not two consecutive codes") || !strings.Contains(out, "nothing was sent to AWS") {
+		t.Errorf("mistyped code: exit %d:\n%s", code, out)
+	}
+	if n := s.srv.Requests()["EnableMFADevice"]; n != 0 {
+		t.Errorf("a mistyped code made %d EnableMFADevice calls", n)
+	}
+	if strings.Contains(out, c1) || strings.Contains(out, string(typo)) {
+		t.Errorf("the output quotes a code:\n%s", out)
+	}
+
+	out, code = s.enroll(c1+"\n"+c2+"\n", "-i", "identity.txt", "out/d000.png.age", "--user", "alice")
+	serial := "arn:aws:iam::" + iamlocal.DefaultAccount + ":mfa/faults/d000"
+	if code != exitOK || !strings.Contains(out, "Enabled "+serial+" for user alice") || !strings.Contains(out, "found by .d000.png.age.id") {
+		t.Fatalf("right codes: exit %d:\n%s", code, out)
+	}
+	if u := s.userOf("d000"); u != "alice" {
+		t.Errorf("d000 is assigned to %q, want alice", u)
+	}
+	if strings.Contains(out, c1) || strings.Contains(out, c2) || strings.Contains(out, "█") {
+		t.Errorf("the output quotes a code or draws the QR code into a pipe:\n%s", out)
+	}
+	s.leakScan()
+}
+
+// TestEnrollFindsTheDeviceInTheAccount: with no record beside the
+// outfile, the device is the account's one unassigned device of the QR
+// code's label, or of a Base32 outfile's file name; the user is the
+// caller's own. None, or an assigned one, is an error naming --serial.
+func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 2)
+	s.converge(2)
+	for _, name := range []string{"d000.png.age", "d001.txt.age"} {
+		if err := os.Remove(filepath.Join("out", "."+name+".id")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	c1, c2 := codesFor(t, s.srv, "d001")
+	out, code := s.enroll(c1+"\n"+c2+"\n", "-i", "identity.txt", "out/d001.txt.age")
+	if code != exitOK || !strings.Contains(out, "found by the account's unassigned devices") || !strings.Contains(out, "for user iamlocal") {
+		t.Fatalf("Base32 outfile by its file name: exit %d:\n%s", code, out)
+	}
+	if u := s.userOf("d001"); u != "iamlocal" {
+		t.Errorf("d001 is assigned to %q, want the caller, iamlocal", u)
+	}
+
+	// The QR code's label names the device, whatever the file is called.
+	data, _ := os.ReadFile("out/d000.png.age")
+	os.WriteFile("out/mine.png.age", data, 0o600)
+	c1, c2 = codesFor(t, s.srv, "d000")
+	out, code = s.enroll(c1+"\n"+c2+"\n", "-i", "identity.txt", "out/mine.png.age", "--no-show")
+	if code != exitOK || !strings.Contains(out, "found by the account's unassigned devices") || s.userOf("d000") != "iamlocal" {
+		t.Fatalf("QR outfile by its label: exit %d:\n%s", code, out)
+	}
+
+	// A Base32 outfile renamed: no device has that name.
+	data, _ = os.ReadFile("out/d001.txt.age")
+	os.WriteFile("out/renamed.txt.age", data, 0o600)
+	out, code = s.enroll("", "-i", "identity.txt", "out/renamed.txt.age")
+	if code != exitError || !strings.Contains(out, `no unassigned virtual MFA device is called "renamed"`) || !strings.Contains(out, "--serial") {
+		t.Errorf("no such device: exit %d:\n%s", code, out)
+	}
+	// Already assigned.
+	out, code = s.enroll("", "-i", "identity.txt", "out/d000.png.age")
+	if code != exitError || !strings.Contains(out, "already assigned to user iamlocal") || !strings.Contains(out, "--serial") {
+		t.Errorf("assigned device: exit %d:\n%s", code, out)
+	}
+	if n := s.srv.Requests()["EnableMFADevice"]; n != 2 {
+		t.Errorf("%d EnableMFADevice calls, want 2", n)
+	}
+	s.leakScan()
+}
+
+// TestEnrollWithSerial: --serial names the device when nothing else can.
+func TestEnrollWithSerial(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 2)
+	s.converge(2)
+	data, _ := os.ReadFile("out/d001.txt.age")
+	os.WriteFile("renamed.txt.age", data, 0o600)
+	c1, c2 := codesFor(t, s.srv, "d001")
+	serial := "arn:aws:iam::" + iamlocal.DefaultAccount + ":mfa/faults/d001"
+	out, code := s.enroll(c1+"\n"+c2+"\n", "-i", "identity.txt", "renamed.txt.age", "--serial", serial)
+	if code != exitOK || !strings.Contains(out, "found by --serial") || s.userOf("d001") != "iamlocal" {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	s.leakScan()
+}
+
+// sshKeyWithPassphrase makes an ed25519 key with ssh-keygen -N and seals
+// one QR device (d000) to it with apply.
+func sshKeyWithPassphrase(t *testing.T, pass string) *scenario {
+	t.Helper()
+	keygen := reftools.Require(t, "ssh-keygen", "openssh-client")
+	s := newScenario(t, iamlocal.Options{}, 1)
+	if out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", pass, "-C", "", "-f", "key").CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	pub, _ := os.ReadFile("key.pub")
+	os.WriteFile("m.yaml", []byte("version: 1\ndefaults:\n  path: /faults/\n  recipients: ["+strings.TrimSpace(string(pub))+"]\ndevices:\n  - {name: d000}\n"), 0o644)
+	s.converge(2)
+	return s
+}
+
+// onTerminal runs this test binary as mfabulk on a new pseudo-terminal,
+// its controlling terminal, and returns it with what it printed.
+func onTerminal(t *testing.T, args ...string) (*exec.Cmd, *os.File, *syncBuffer) {
+	t.Helper()
+	cmd := subprocess(args...)
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tty.Close() })
+	out := new(syncBuffer)
+	go func() { _, _ = io.Copy(out, tty) }()
+	return cmd, tty, out
+}
+
+// typeAfter waits for prompt, then types line.
+func typeAfter(t *testing.T, tty *os.File, out *syncBuffer, prompt, line string) {
+	t.Helper()
+	if !waitFor(20*time.Second, func() bool { return strings.Contains(out.String(), prompt) }) {
+		t.Fatalf("no %q prompt:\n%s", prompt, out.String())
+	}
+	if _, err := tty.Write([]byte(line + "\n")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEnrollPassphraseSSHKeyOnATerminal: a passphrase-protected ed25519
+// key (ssh-keygen -N): the passphrase is asked on the terminal, without
+// echo; the QR code is drawn; the codes typed enable the device.
+func TestEnrollPassphraseSSHKeyOnATerminal(t *testing.T) {
+	const pass = "s3cret-Words"
+	s := sshKeyWithPassphrase(t, pass)
+	cmd, tty, out := onTerminal(t, "enroll", "-i", "key", "out/d000.png.age")
+	typeAfter(t, tty, out, "Enter passphrase for key: ", pass)
+	if !waitFor(20*time.Second, func() bool { return strings.Contains(out.String(), "Code 1: ") }) {
+		t.Fatalf("no code prompt:\n%s", out.String())
+	}
+	c1, c2 := codesFor(t, s.srv, "d000")
+	typeAfter(t, tty, out, "Code 1: ", c1)
+	typeAfter(t, tty, out, "Code 2", c2)
+	code, _ := waitExit(t, cmd, 20*time.Second)
+	got := out.String()
+	if code != exitOK || !strings.Contains(got, "Enabled arn:aws:iam::"+iamlocal.DefaultAccount+":mfa/faults/d000 for user iamlocal") {
+		t.Fatalf("exit %d:\n%s", code, got)
+	}
+	if !strings.Contains(got, "Scan this QR code") {
+		t.Errorf("no QR code drawn on the terminal:\n%s", got)
+	}
+	if strings.Contains(got, pass) {
+		t.Errorf("the passphrase was echoed:\n%s", got)
+	}
+	if s.userOf("d000") != "iamlocal" {
+		t.Errorf("d000 not assigned")
+	}
+	// The terminal echoes the codes a person types; nothing else is
+	// recorded for the leak scan, which covers the folder.
+	s.leakScan()
+}
+
+// TestEnrollPassphraseWithoutATerminal: with no terminal to ask on (a new
+// session without one, as under cron), a passphrase-protected key fails
+// with a clear message, and IAM sees no EnableMFADevice.
+func TestEnrollPassphraseWithoutATerminal(t *testing.T) {
+	s := sshKeyWithPassphrase(t, "pass")
+	cmd := subprocess("enroll", "-i", "key", "out/d000.png.age")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
+	cmd.Stdin = strings.NewReader("pass\n123456\n654321\n")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	s.record(out.Bytes())
+	if err == nil || !strings.Contains(out.String(), "key is protected by a passphrase: no terminal to ask for the passphrase on") {
+		t.Errorf("no terminal (%v):\n%s", err, out.String())
+	}
+	if n := s.srv.Requests()["EnableMFADevice"]; n != 0 {
+		t.Errorf("%d EnableMFADevice calls", n)
+	}
+	s.leakScan()
+}
+
+// TestShowPassphraseSSHKeyOnATerminal: show takes the same keys.
+func TestShowPassphraseSSHKeyOnATerminal(t *testing.T) {
+	const pass = "s3cret-Words"
+	s := sshKeyWithPassphrase(t, pass)
+	cmd, tty, out := onTerminal(t, "show", "-i", "key", "out/d000.png.age")
+	typeAfter(t, tty, out, "Enter passphrase for key: ", pass)
+	code, _ := waitExit(t, cmd, 20*time.Second)
+	if got := out.String(); code != exitOK || !strings.Contains(got, "Scan this QR code") || strings.Contains(got, pass) {
+		t.Fatalf("exit %d:\n%s", code, got)
+	}
+	s.leakScan()
+}
