@@ -8,7 +8,7 @@ FUZZTIME ?= 5m
 .PHONY: build demo test vet fuzz fuzz-short clean
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal ./scripts/phone
 	$(GO) build -o bin/ filippo.io/age/cmd/age filippo.io/age/cmd/age-keygen
 
 demo: build

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The quick-start demo: start the local IAM endpoint, make a throwaway age
 # identity, then validate → plan → apply the example manifest, decrypt one
-# outfile with `mfabulk show` and one with the reference `age` CLI, and plan
-# again to see "No changes". Run it with `make demo`.
+# outfile with `mfabulk show` and one with the reference `age` CLI, let bob
+# enroll his own device with `mfabulk enroll` (the others are enabled for
+# their users by apply), and plan again to see "No changes". Run it with
+# `make demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$PWD/bin
@@ -41,6 +43,12 @@ step mfabulk show -i identity.txt out/alice.png.age
 "$bin/mfabulk" show $force -i identity.txt out/alice.png.age
 step age -d -i identity.txt out/bob.txt.age
 "$bin/age" -d -i identity.txt out/bob.txt.age; echo
+# bob enrolls his own device: enroll decrypts his outfile, finds the
+# device, asks for two codes from his authenticator app and checks them
+# before enabling it for him. bin/phone plays the app here (it reads the
+# seed from the pipe; a person scans the QR code or types the seed).
+step mfabulk enroll -i identity.txt out/bob.txt.age --user bob
+"$bin/age" -d -i identity.txt out/bob.txt.age | "$bin/phone" | "$bin/mfabulk" enroll --no-show -i identity.txt out/bob.txt.age --user bob
 step mfabulk plan -f manifest.yaml --detailed-exitcode
 "$bin/mfabulk" plan -f manifest.yaml --detailed-exitcode
 echo
