@@ -41,6 +41,7 @@ device's one-time secret into an age-encrypted outfile for its recipients.`,
 	root.AddCommand(
 		newValidateCmd(streams, nil),
 		newPlanCmd(streams, nil),
+		newInitCmd(streams, nil),
 		newApplyCmd(streams, nil),
 		newShowCmd(streams, nil),
 		newEnrollCmd(streams, nil),

@@ -52,6 +52,7 @@ type Server struct {
 	failures map[string]string  // device name → error code to answer with
 	issued   []Device           // every device ever created, for leak scans
 	users    map[string]*User   // by lower-case name: IAM names ignore case
+	groups   map[string]*group  // by lower-case name, made on first use: groups.go
 	used     map[*Device]int64  // a device's last accepted code step: users.go
 	requests map[string]int     // action → count
 	faults   *faults
@@ -120,6 +121,7 @@ var handlers = map[string]handler{
 	"EnableMFADevice":        (*Server).handleEnable,
 	"DeactivateMFADevice":    (*Server).handleDeactivate,
 	"ListMFADevices":         (*Server).handleListMFADevices,
+	"GetGroup":               (*Server).handleGetGroup,
 }
 
 // ServeHTTP answers one AWS Query request.
