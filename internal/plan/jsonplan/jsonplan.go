@@ -26,17 +26,17 @@ const FormatVersion = "1"
 
 // Doc is a plan as JSON.
 type Doc struct {
-	FormatVersion string         `json:"format_version"`
-	ToolVersion   string         `json:"tool_version"`
-	Account       string         `json:"account"`
-	HasChanges    bool           `json:"has_changes"`
+	FormatVersion string `json:"format_version"`
+	ToolVersion   string `json:"tool_version"`
+	Account       string `json:"account"`
+	HasChanges    bool   `json:"has_changes"`
 	// Applyable is false when apply would refuse the plan (a device in
 	// conflict); Refusals then says why, one line per device.
-	Applyable bool     `json:"applyable"`
-	Refusals  []string `json:"refusals"`
-	Summary       map[string]int `json:"summary"` // every action, zeros included
-	Changes       []Change       `json:"changes"`
-	Unlisted      []Device       `json:"unlisted_in_scope"` // devices in scope the manifest omits (without --prune)
+	Applyable bool           `json:"applyable"`
+	Refusals  []string       `json:"refusals"`
+	Summary   map[string]int `json:"summary"` // every action, zeros included
+	Changes   []Change       `json:"changes"`
+	Unlisted  []Device       `json:"unlisted_in_scope"` // devices in scope the manifest omits (without --prune)
 	// Notices: devices another live run is working on (in_progress), and
 	// intent files the plan did not trust. Omitted when there are none.
 	Notices []Notice `json:"notices,omitempty"`
