@@ -23,11 +23,11 @@ func PlanMarkdown(w io.Writer, p plan.Plan) {
 	var head strings.Builder
 	fmt.Fprintf(&head, "### mfabulk plan for account %s\n\n", p.Account)
 	if r := Refusal(p); r != "" {
-		fmt.Fprintf(&head, "> [!WARNING]\n> **%s** Fix every conflict below first:\n", r)
+		fmt.Fprintf(&head, "> [!WARNING]\n> **%s** Fix every conflict first:\n>\n", r)
 		for _, c := range p.Filter(plan.Conflict) {
-			fmt.Fprintf(&head, "> `%s%s`: %s\n", mdCode(c.Path), mdCode(c.Name), mdEscape(c.Reason))
+			fmt.Fprintf(&head, "> - `%s%s`: %s\n", mdCode(c.Path), mdCode(c.Name), mdEscape(c.Reason))
 			if head.Len() > MaxMarkdown/4 {
-				fmt.Fprintf(&head, "> …\n")
+				fmt.Fprintf(&head, "> - …\n")
 				break
 			}
 		}
