@@ -41,7 +41,8 @@ tags, their tags) and shows what apply would do. It only reads.
 
 --output text (default), json (format documented in package jsonplan) or
 markdown (for pull-request comments). --out FILE saves the plan for
-"apply FILE", which refuses it if anything changed since. With
+"apply FILE" (from any folder), which refuses it if anything changed since;
+"show-plan FILE" prints it again in any format. With
 --detailed-exitcode it exits 0 when the account matches the manifest, 2 when
 there are changes, and 1 on error or when apply would refuse the plan (a
 device in conflict).`,
