@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
+	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/pipeline"
@@ -37,9 +41,11 @@ tags, their tags) and shows what apply would do. It only reads.
 
 --output text (default), json (format documented in package jsonplan) or
 markdown (for pull-request comments). --out FILE saves the plan for
-"apply FILE", which refuses it if anything changed since. With
+"apply FILE" (from any folder), which refuses it if anything changed since;
+"show-plan FILE" prints it again in any format. With
 --detailed-exitcode it exits 0 when the account matches the manifest, 2 when
-there are changes, and 1 on error.`,
+there are changes, and 1 on error or when apply would refuse the plan (a
+device in conflict).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := loadSettings(cmd)
@@ -57,7 +63,7 @@ there are changes, and 1 on error.`,
 	}
 	addPlanFlags(cmd, &opts.Plan)
 	addAWSFlags(cmd, &opts.AWS)
-	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
+	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error or a plan apply would refuse")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output `format`: text, json or markdown")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "save the plan to `file` for a later apply")
 	return cmd
@@ -68,10 +74,19 @@ func planRun(ctx context.Context, opts *planOpts) error {
 	if err != nil {
 		return withHint(err, "use --output text, json or markdown")
 	}
-	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, opts.Plan.Files, opts.Plan.planOptions(), opts.Plan.Parallelism)
+	files := opts.Plan.Files
+	if opts.Out != "" {
+		// A saved plan names its manifests absolutely, so that apply FILE
+		// works from any folder (the fingerprint covers the paths too).
+		if files, err = absPaths(files); err != nil {
+			return err
+		}
+	}
+	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, files, opts.Plan.planOptions(), opts.Plan.Parallelism)
 	if err != nil {
 		return err
 	}
+	pl.Plan.Notices = append(pl.Plan.Notices, localNotices(pl.Plan)...)
 	if opts.Out != "" {
 		if err := planfile.Write(opts.Out, saved(pl)); err != nil {
 			return fmt.Errorf("saving the plan to %s: %w", opts.Out, err)
@@ -80,10 +95,82 @@ func planRun(ctx context.Context, opts *planOpts) error {
 	if err := v.Plan(pl.Plan); err != nil {
 		return err
 	}
-	if opts.DetailedExitcode && pl.Plan.HasChanges() {
+	if opts.Out != "" {
+		fmt.Fprintf(opts.IO.Err, "Saved the plan to %s; apply it with: mfabulk apply %s\n", opts.Out, opts.Out)
+	}
+	if opts.DetailedExitcode {
+		return detailedExit(pl.Plan)
+	}
+	return nil
+}
+
+// detailedExit is --detailed-exitcode's status: 1 for a plan apply would
+// refuse (an error to fix, not a change to review), 2 for changes, 0 for
+// none.
+func detailedExit(p plan.Plan) error {
+	switch {
+	case p.Applyable() != nil:
+		return exitCodeError{exitError}
+	case p.HasChanges():
 		return exitCodeError{exitChanges}
 	}
 	return nil
+}
+
+func absPaths(paths []string) ([]string, error) {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s: %w", p, err)
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// localNotices finds, without changing anything, the outfile folders that
+// apply's preflight will refuse: unsafe ones (the same check,
+// atomicfile.OpenDir) and ones this user cannot write to. A folder that
+// does not exist yet is judged by its nearest existing parent, in which
+// apply will create it.
+func localNotices(p plan.Plan) []plan.Notice {
+	var out []plan.Notice
+	seen := map[string]bool{}
+	for _, c := range p.Changes {
+		if !c.Reviewed() {
+			continue
+		}
+		base, rel, _ := c.Desired.Location()
+		key := filepath.Join(base, rel)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if err := checkOutfileFolder(base, rel); err != nil {
+			out = append(out, plan.Notice{Device: c.Name, Local: true,
+				Message: fmt.Sprintf("apply will refuse its outfile folder (and every device writing there): %v", err)})
+		}
+	}
+	return out
+}
+
+func checkOutfileFolder(base, rel string) error {
+	for {
+		d, err := atomicfile.OpenDir(base, rel, false)
+		if errors.Is(err, os.ErrNotExist) && rel != "." {
+			rel = filepath.Dir(rel)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if err := unix.Access(d.Path(), unix.W_OK|unix.X_OK); err != nil {
+			return fmt.Errorf("folder %s is not writable by you: %w", d.Path(), err)
+		}
+		return nil
+	}
 }
 
 // saved is the saved-plan file of a computed plan.

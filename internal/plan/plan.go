@@ -196,7 +196,11 @@ type Notice struct {
 	// the account may not match the manifest yet, so the plan is not
 	// "no changes".
 	InProgress bool
-	Message    string
+	// Local is set when apply will refuse the device for a reason on this
+	// machine, found at plan time: its outfile folder is not writable, or
+	// is unsafe (see atomicfile.CheckSecure).
+	Local   bool
+	Message string
 }
 
 // Compute diffs the desired devices against the observed ones by name,
@@ -308,4 +312,20 @@ func (p Plan) Applyable() error {
 // (mismatch).
 func (p Plan) Pending() int {
 	return len(p.Changes) - p.Count(Unchanged) - p.Count(Refused) - p.Count(Mismatch)
+}
+
+// Refusals are the reasons apply would refuse the plan, one per device in
+// conflict; none when it is [Plan.Applyable].
+func (p Plan) Refusals() []string {
+	out := []string{}
+	for _, c := range p.Filter(Conflict) {
+		out = append(out, fmt.Sprintf("device %s%s conflicts: %s", c.Path, c.Name, c.Reason))
+	}
+	return out
+}
+
+// Reviewed reports whether a change issues a secret sealed to recipients
+// (create, replace, assign): a reviewer must check who can decrypt it.
+func (c Change) Reviewed() bool {
+	return c.Desired != nil && (c.Action == Create || c.Action == Replace || c.Action == Assign)
 }

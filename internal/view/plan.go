@@ -3,10 +3,13 @@ package view
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/mfabulk/mfabulk/internal/plan"
+	"github.com/mfabulk/mfabulk/internal/plan/jsonplan"
 )
 
 // Style turns colour on or off; colour is for terminals only, and never
@@ -22,8 +25,8 @@ func (s Style) paint(code, text string) string {
 
 var symbols = map[plan.Action]struct{ sym, color, label string }{
 	plan.Create:     {"+", "32", "create"},
-	plan.Replace:    {"~", "33", "replace"},
-	plan.Assign:     {"~", "36", "assign"},
+	plan.Replace:    {"~", "31", "replace"}, // red: replace, assign and delete destroy or reissue a secret
+	plan.Assign:     {"~", "31", "assign"},
 	plan.UpdateTags: {"~", "33", "update tags"},
 	plan.Delete:     {"-", "31", "delete"},
 	plan.Settle:     {"~", "36", "settle"},
@@ -65,12 +68,138 @@ func PlanText(w io.Writer, p plan.Plan, st Style) {
 		return
 	}
 	fmt.Fprintf(w, "mfabulk will perform the following actions in account %s:\n\n", p.Account)
+	shared := sharedReview(p)
 	for _, c := range p.Changes {
 		writeChange(w, c, st)
+		if c.Reviewed() {
+			if !shared.tagsShared {
+				writeTags(w, newTags(c), st)
+			}
+			if !shared.recipientsShared {
+				fmt.Fprintf(w, "        sealed to: %s\n", strings.Join(shortRecipients(c.Desired.Recipients), ", "))
+			}
+		}
 	}
 	writeNotices(w, p, st)
+	if shared.recipientsShared {
+		fmt.Fprintf(w, "\nSealed to: %s (every new secret)\n", strings.Join(shortRecipients(shared.recipients), ", "))
+	}
+	if shared.tagsShared && len(shared.tags) > 0 {
+		fmt.Fprintf(w, "Tagged: %s (every new device)\n", tagList(shared.tags))
+	}
 	fmt.Fprintf(w, "\n%s\n", Summary(p))
 	writeUnlisted(w, p)
+	if n := p.Count(plan.Conflict); n > 0 {
+		fmt.Fprintf(w, "\n%s\n", st.paint("1;31", Refusal(p)))
+	}
+}
+
+// Refusal is the line that says apply would refuse p; "" when it would
+// not.
+func Refusal(p plan.Plan) string {
+	if p.Applyable() == nil {
+		return ""
+	}
+	return fmt.Sprintf("Apply would refuse this plan: %d device(s) in conflict.", p.Count(plan.Conflict))
+}
+
+// review is what the reviewed changes (create, replace, assign) have in
+// common: the recipients and tags, shown once when every one shares them.
+type review struct {
+	recipientsShared, tagsShared bool
+	recipients                   []string
+	tags                         map[string]string
+}
+
+func sharedReview(p plan.Plan) review {
+	r := review{recipientsShared: true, tagsShared: true}
+	first := true
+	for _, c := range p.Changes {
+		if !c.Reviewed() {
+			continue
+		}
+		if first {
+			r.recipients, r.tags, first = c.Desired.Recipients, c.Desired.Tags, false
+			continue
+		}
+		r.recipientsShared = r.recipientsShared && slices.Equal(r.recipients, c.Desired.Recipients)
+		r.tagsShared = r.tagsShared && maps.Equal(r.tags, c.Desired.Tags)
+	}
+	if first { // nothing to review
+		return review{}
+	}
+	return r
+}
+
+// shortRecipients names each recipient so that a reviewer can tell them
+// apart and a swapped key shows in a diff: an age key's head and tail
+// (age1abcdefgh…uvwxyz), an SSH key's type, fingerprint and comment.
+func shortRecipients(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = shortRecipient(k)
+	}
+	return out
+}
+
+func shortRecipient(key string) string {
+	r := jsonplan.DescribeRecipient(key)
+	if strings.HasPrefix(key, "age1") && len(key) > 20 {
+		return key[:12] + "…" + key[len(key)-6:]
+	}
+	s := sshKeyType(key)
+	if r.Fingerprint != "" {
+		s += " " + r.Fingerprint
+	}
+	if r.Comment != "" {
+		s += " (" + r.Comment + ")"
+	}
+	return s
+}
+
+func sshKeyType(s string) string {
+	if i := strings.IndexAny(s, " \t"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// newTags are the tags a reviewed change gives its new device, as added
+// tag changes.
+func newTags(c plan.Change) []plan.TagChange {
+	var out []plan.TagChange
+	for _, k := range slices.Sorted(maps.Keys(c.Desired.Tags)) {
+		out = append(out, plan.TagChange{Key: k, After: ptr(c.Desired.Tags[k])})
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func tagList(tags map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		parts = append(parts, k+"="+strconv.Quote(tags[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeTags writes one line per tag change, green for an added key, red
+// for a removed one and yellow for a changed value.
+func writeTags(w io.Writer, tags []plan.TagChange, st Style) {
+	for _, t := range tags {
+		fmt.Fprintf(w, "        %s\n", st.paint(tagColor(t), t.Key+": "+tagValue(t.Before)+" → "+tagValue(t.After)))
+	}
+}
+
+func tagColor(t plan.TagChange) string {
+	switch {
+	case t.Before == nil:
+		return "32"
+	case t.After == nil:
+		return "31"
+	}
+	return "33"
 }
 
 // writeNotices lists devices another run is working on and journal files
@@ -78,8 +207,11 @@ func PlanText(w io.Writer, p plan.Plan, st Style) {
 func writeNotices(w io.Writer, p plan.Plan, st Style) {
 	for _, n := range p.Notices {
 		label := "journal"
-		if n.InProgress {
+		switch {
+		case n.InProgress:
 			label = "in progress"
+		case n.Local:
+			label = "outfile"
 		}
 		fmt.Fprintf(w, "%s %s: %s\n", st.paint("35", fmt.Sprintf("  ! %-11s", label)), n.Device, n.Message)
 	}
@@ -112,9 +244,7 @@ func writeChange(w io.Writer, c plan.Change, st Style) {
 		fmt.Fprintf(w, "%s: %s (new secret → %s)\n", head, c.Reason, rel(c.Desired.Outfile))
 	case plan.UpdateTags:
 		fmt.Fprintln(w, head)
-		for _, t := range c.Tags {
-			fmt.Fprintf(w, "        %s: %s → %s\n", t.Key, tagValue(t.Before), tagValue(t.After))
-		}
+		writeTags(w, c.Tags, st)
 	default:
 		fmt.Fprintf(w, "%s: %s\n", head, c.Reason)
 	}

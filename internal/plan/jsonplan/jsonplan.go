@@ -10,10 +10,15 @@
 package jsonplan
 
 import (
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/mfabulk/mfabulk/internal/plan"
+	"github.com/mfabulk/mfabulk/internal/seal"
 )
 
 // FormatVersion is the version of the document's shape.
@@ -21,13 +26,17 @@ const FormatVersion = "1"
 
 // Doc is a plan as JSON.
 type Doc struct {
-	FormatVersion string         `json:"format_version"`
-	ToolVersion   string         `json:"tool_version"`
-	Account       string         `json:"account"`
-	HasChanges    bool           `json:"has_changes"`
-	Summary       map[string]int `json:"summary"` // every action, zeros included
-	Changes       []Change       `json:"changes"`
-	Unlisted      []Device       `json:"unlisted_in_scope"` // devices in scope the manifest omits (without --prune)
+	FormatVersion string `json:"format_version"`
+	ToolVersion   string `json:"tool_version"`
+	Account       string `json:"account"`
+	HasChanges    bool   `json:"has_changes"`
+	// Applyable is false when apply would refuse the plan (a device in
+	// conflict); Refusals then says why, one line per device.
+	Applyable bool           `json:"applyable"`
+	Refusals  []string       `json:"refusals"`
+	Summary   map[string]int `json:"summary"` // every action, zeros included
+	Changes   []Change       `json:"changes"`
+	Unlisted  []Device       `json:"unlisted_in_scope"` // devices in scope the manifest omits (without --prune)
 	// Notices: devices another live run is working on (in_progress), and
 	// intent files the plan did not trust. Omitted when there are none.
 	Notices []Notice `json:"notices,omitempty"`
@@ -37,6 +46,7 @@ type Doc struct {
 type Notice struct {
 	Device     string `json:"device"`
 	InProgress bool   `json:"in_progress"`
+	Local      bool   `json:"local,omitempty"` // apply will refuse it for a reason on this machine (its outfile folder)
 	Message    string `json:"message"`
 }
 
@@ -51,7 +61,32 @@ type Change struct {
 	Reason    string      `json:"reason,omitempty"`
 	User      string      `json:"user,omitempty"`      // the existing device's user, if assigned
 	AssignTo  string      `json:"assign_to,omitempty"` // the user apply enables the device for (create, replace, assign)
-	Tags      []TagChange `json:"tags,omitempty"`      // for update-tags
+	Tags      []TagChange `json:"tags,omitempty"`      // for update-tags; for create, replace and assign the new device's tags (before null)
+	// Recipients are who can decrypt the new secret of a create, replace
+	// or assign: every key in full, with its fingerprint.
+	Recipients []Recipient `json:"recipients,omitempty"`
+}
+
+// Recipient is one key a new secret is sealed to.
+type Recipient struct {
+	Key         string `json:"key"`                   // as the manifest resolves it: "age1…" or an authorized_keys line
+	Fingerprint string `json:"fingerprint,omitempty"` // SHA256:…, as in apply's report; empty if the key does not parse
+	Comment     string `json:"comment,omitempty"`     // an SSH key's comment
+}
+
+// DescribeRecipient fingerprints a recipient and reads an SSH key's
+// comment, for reviewers.
+func DescribeRecipient(key string) Recipient {
+	r := Recipient{Key: key}
+	if rs, err := seal.ParseRecipients([]string{key}); err == nil {
+		r.Fingerprint = rs.Fingerprints[0]
+	}
+	if strings.HasPrefix(key, "ssh-") {
+		if _, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(key)); err == nil {
+			r.Comment = comment
+		}
+	}
+	return r
 }
 
 // TagChange is one tag key's before and after; null is absent.
@@ -74,7 +109,9 @@ func From(p plan.Plan, toolVersion, wd string) Doc {
 	d := Doc{
 		FormatVersion: FormatVersion, ToolVersion: toolVersion, Account: p.Account,
 		HasChanges: p.HasChanges(), Summary: map[string]int{}, Changes: []Change{}, Unlisted: []Device{},
+		Applyable: p.Applyable() == nil, Refusals: p.Refusals(),
 	}
+	described := map[string]Recipient{}
 	for _, a := range plan.Actions {
 		d.Summary[string(a)] = p.Count(a)
 	}
@@ -95,13 +132,26 @@ func From(p plan.Plan, toolVersion, wd string) Doc {
 		for _, t := range c.Tags {
 			jc.Tags = append(jc.Tags, TagChange{Key: t.Key, Before: t.Before, After: t.After})
 		}
+		if c.Reviewed() {
+			for _, k := range slices.Sorted(maps.Keys(c.Desired.Tags)) {
+				jc.Tags = append(jc.Tags, TagChange{Key: k, After: &[]string{c.Desired.Tags[k]}[0]})
+			}
+			for _, key := range c.Desired.Recipients {
+				r, ok := described[key]
+				if !ok {
+					r = DescribeRecipient(key)
+					described[key] = r
+				}
+				jc.Recipients = append(jc.Recipients, r)
+			}
+		}
 		d.Changes = append(d.Changes, jc)
 	}
 	for _, o := range p.Unlisted {
 		d.Unlisted = append(d.Unlisted, Device{Device: o.Name, Path: o.Path, Serial: o.Serial})
 	}
 	for _, n := range p.Notices {
-		d.Notices = append(d.Notices, Notice{Device: n.Device, InProgress: n.InProgress, Message: n.Message})
+		d.Notices = append(d.Notices, Notice{Device: n.Device, InProgress: n.InProgress, Local: n.Local, Message: n.Message})
 	}
 	return d
 }
