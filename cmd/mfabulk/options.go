@@ -85,6 +85,7 @@ func addPlanFlags(cmd *cobra.Command, o *planFlags) {
 	f.StringArrayVar(&o.Targets, "target", nil, "limit the plan to the device `name` (repeatable)")
 	f.StringArrayVar(&o.Replace, "replace", nil, "recreate the device `name` with a new secret; its old outfile is kept, renamed (repeatable)")
 	f.IntVar(&o.Parallelism, "parallelism", 8, "AWS calls in flight at once")
+	markAtLeastOne(cmd, "parallelism", "the number of AWS calls in flight at once")
 }
 
 // planOptions are the plan options the flags ask for.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,7 +91,34 @@ func loadSettings(cmd *cobra.Command) (settings, error) {
 	if err := errors.Join(errs...); err != nil {
 		return settings{}, err
 	}
+	if err := checkAtLeastOne(cmd, s); err != nil {
+		return settings{}, err
+	}
 	return s, nil
+}
+
+// atLeastOne marks an int flag that must be 1 or more, however it was set;
+// [loadSettings] refuses anything less, before any AWS call.
+const atLeastOne = "mfabulk_at_least_one"
+
+// markAtLeastOne marks flag name of cmd as needing a value of 1 or more;
+// hint says what the number is.
+func markAtLeastOne(cmd *cobra.Command, name, hint string) {
+	_ = cmd.Flags().SetAnnotation(name, atLeastOne, []string{hint})
+}
+
+func checkAtLeastOne(cmd *cobra.Command, s settings) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		hint, ok := f.Annotations[atLeastOne]
+		if !ok || err != nil {
+			return
+		}
+		if n, perr := strconv.Atoi(f.Value.String()); perr == nil && n < 1 {
+			err = withHint(fmt.Errorf("%s %d: must be at least 1", s.where(f.Name), n), "give %s, e.g. --%s %s", hint[0], f.Name, f.DefValue)
+		}
+	})
+	return err
 }
 
 // layerStrings turns a value from the environment or the config file
