@@ -60,7 +60,13 @@ func TestRules(t *testing.T) {
 	tests := []struct {
 		name, src, rule, pos string
 	}{
-		{"syntax", "version: 1\ndevices: [\n", "yaml-syntax", "m.yaml:2:1"},
+		{"syntax", "version: 1\ndevices: [\n", "yaml-syntax", "m.yaml:2:11"},
+		{"syntax open list at end", "version: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n  - name: b\n    recipients: [b\n", "yaml-syntax", "m.yaml:6:17"},
+		{"syntax open list", "version: 1\ndevices:\n  - name: a\n    recipients: [b\n  - name: c\n    path: /\n", "yaml-syntax", "m.yaml:4:17"},
+		{"syntax mapping value", "version: 1\ndevices:\n  - name: a: b\n", "yaml-syntax", "m.yaml:3:12"},
+		{"syntax open quote", "version: 1\ndevices:\n  - name: \"a\n    path: /\n", "yaml-syntax", "m.yaml:3:11"},
+		{"syntax tab", "version: 1\ndevices:\n\t- name: a\n", "yaml-syntax", "m.yaml:3:1"},
+		{"syntax indented key", "version: 1\n  devices: []\n", "yaml-syntax", "m.yaml:2:10"},
 		{"empty", "", "file-empty", "m.yaml:1:1"},
 		{"version", "version: 2\ndevices: []\n", "version", "m.yaml:1:10"},
 		{"unknown field", "version: 1\ndevices:\n  - name: a\n    recipents: [KEY]\n", "yaml-unknown-field", "m.yaml:4:5"},

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	yaml "go.yaml.in/yaml/v4"
 
 	"github.com/mfabulk/mfabulk/internal/inputfile"
 	"github.com/mfabulk/mfabulk/internal/seal"
