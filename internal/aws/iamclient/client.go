@@ -79,7 +79,10 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	// Given to the loader, so that AWS_CA_BUNDLE still applies to it.
-	loaders := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient(t.connect, t.read))}
+	loaders := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient(t.connect, t.read)),
+		config.WithLogger(sdkLogger(opts.Debug)),
+	}
 	if opts.Profile != "" {
 		loaders = append(loaders, config.WithSharedConfigProfile(opts.Profile))
 	}
