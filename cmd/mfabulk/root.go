@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"io"
+	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // run executes one command line and returns the process exit code.
@@ -18,6 +21,9 @@ func run(ctx context.Context, args []string, streams IO) int {
 	streams.Err = &lockedWriter{mu: &mu, w: streams.Err}
 	if streams.Interrupts != nil {
 		streams.Interrupts.setErr(streams.Err)
+	}
+	if streams.noColor == nil {
+		streams.noColor = new(bool)
 	}
 	root := newRootCmd(streams)
 	root.SetArgs(args)
@@ -34,10 +40,16 @@ func newRootCmd(streams IO) *cobra.Command {
 		Long: `mfabulk reads a YAML manifest of virtual MFA devices, shows how the account
 differs from it (plan) and creates the missing devices (apply), sealing each
 device's one-time secret into an age-encrypted outfile for its recipients.`,
+		Version:       version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
+	root.SetVersionTemplate("mfabulk {{.Version}} (" + runtime.Version() + ")\n")
+	root.SetFlagErrorFunc(suggestFlag)
 	root.PersistentFlags().String("config", "", "config `file` (default ./mfabulk.yaml, then $XDG_CONFIG_HOME/mfabulk/config.yaml)")
+	if streams.noColor != nil {
+		root.PersistentFlags().BoolVar(streams.noColor, "no-color", false, "no colour in the output (also NO_COLOR=1 or TERM=dumb)")
+	}
 	root.AddCommand(
 		newValidateCmd(streams, nil),
 		newPlanCmd(streams, nil),
@@ -49,6 +61,47 @@ device's one-time secret into an age-encrypted outfile for its recipients.`,
 		newVersionCmd(streams),
 	)
 	return root
+}
+
+// suggestFlag adds "did you mean --NAME?" to an unknown flag's error when a
+// flag of the command is within two edits of it, as cobra does for
+// commands.
+func suggestFlag(cmd *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return err
+	}
+	best, bestD := "", 3
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if d := levenshtein(name, f.Name); d < bestD {
+			best, bestD = f.Name, d
+		}
+	})
+	if best == "" {
+		return err
+	}
+	return withHint(err, "did you mean --%s?", best)
+}
+
+// levenshtein is the edit distance between a and b.
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 type lockedWriter struct {

@@ -254,7 +254,8 @@ func knownKeys(root *cobra.Command) map[string]bool {
 }
 
 // allFlags returns every command's flags by name (the first definition of
-// a name wins), except help and config, which are not settings.
+// a name wins), except help, config and the root's --version, which are
+// not settings.
 func allFlags(root *cobra.Command) map[string]*pflag.Flag {
 	flags := map[string]*pflag.Flag{}
 	var walk func(c *cobra.Command)
@@ -263,7 +264,7 @@ func allFlags(root *cobra.Command) map[string]*pflag.Flag {
 			return // cobra's own; its flags are not settings
 		}
 		add := func(f *pflag.Flag) {
-			if _, ok := flags[f.Name]; !ok && f.Name != "help" && f.Name != "config" {
+			if _, ok := flags[f.Name]; !ok && f.Name != "help" && f.Name != "config" && f.Name != "version" {
 				flags[f.Name] = f
 			}
 		}
