@@ -13,8 +13,8 @@ import (
 func TestFlagsColour(t *testing.T) {
 	for _, tt := range []struct {
 		name, noColor, term string
-		unsetNoColor       bool
-		want               bool
+		unsetNoColor        bool
+		want                bool
 	}{
 		{name: "terminal", unsetNoColor: true, term: "xterm-256color", want: true},
 		{name: "NO_COLOR empty", noColor: "", term: "xterm", want: true},
