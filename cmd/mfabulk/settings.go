@@ -40,6 +40,36 @@ func (s settings) where(name string) string {
 	return "--" + name
 }
 
+// safety marks the flags that are safety switches, which ambient
+// configuration must not turn on behind a user's back: flagOnly ones are
+// taken only from the command line; notFromFile ones also from their
+// MFABULK_* variable (a scheduler's environment is set on purpose), never
+// from a config file (one in the working folder can arrive with a
+// checkout).
+type safety int
+
+const (
+	anyLayer safety = iota
+	notFromFile
+	flagOnly
+)
+
+var safetySwitches = map[string]safety{
+	"force":        flagOnly,    // show, enroll: print a secret into a pipe
+	"auto-approve": notFromFile, // apply without asking
+}
+
+// safetyError refuses a safety switch from a layer it may not come from.
+func safetyError(name, layer string) error {
+	switch safetySwitches[name] {
+	case flagOnly:
+		return fmt.Errorf("%s: --%s is a safety switch, taken only from the command line", layer, name)
+	case notFromFile:
+		return fmt.Errorf("%s: %s cannot be set in a config file: it is a safety switch, taken only from --%s or %s", layer, name, name, envName(name))
+	}
+	return nil
+}
+
 // loadSettings layers flag > MFABULK_* environment > config file > default
 // into cmd's flags, and so into the options they are bound to.
 func loadSettings(cmd *cobra.Command) (settings, error) {
@@ -77,6 +107,10 @@ func loadSettings(cmd *cobra.Command) (settings, error) {
 		case !v.IsSet(f.Name): // viper counts an empty variable as unset
 			return
 		case os.Getenv(envName(f.Name)) != "":
+			if safetySwitches[f.Name] == flagOnly {
+				errs = append(errs, safetyError(f.Name, envName(f.Name)))
+				return
+			}
 			s.source[f.Name] = envName(f.Name)
 		default:
 			s.source[f.Name] = fmt.Sprintf("%s in %s", f.Name, path)
@@ -222,9 +256,14 @@ func readConfig(path string, known map[string]bool) (map[string]any, error) {
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	var unknown []string
-	for k := range values {
-		if !known[k] {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		switch {
+		case !known[k]:
 			unknown = append(unknown, k)
+		case safetySwitches[k] == flagOnly:
+			return nil, fmt.Errorf("config file %s: %s cannot be set in a config file: it is a safety switch, taken only from the command line (--%s)", path, k, k)
+		case safetySwitches[k] == notFromFile:
+			return nil, safetyError(k, "config file "+path)
 		}
 	}
 	if len(unknown) > 0 {
