@@ -2,6 +2,7 @@ package iamclient_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -119,5 +120,40 @@ func TestSDKLogSilent(t *testing.T) {
 	out, _ := io.ReadAll(r)
 	if len(out) > 0 {
 		t.Fatalf("the SDK wrote to stderr:\n%s", out)
+	}
+}
+
+// TestCABundle: a TLS-intercepting proxy's certificate, given as a CA
+// bundle file, is trusted; without it the call fails.
+func TestCABundle(t *testing.T) {
+	const body = `<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/a</Arn><UserId>A</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	localtest.UseEndpoint(t, srv.URL)
+	t.Setenv("AWS_CA_BUNDLE", "")
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := iamclient.New(context.Background(), iamclient.Options{EndpointURL: srv.URL, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Account(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("without the bundle: %v, want a certificate error", err)
+	}
+	c, err = iamclient.New(context.Background(), iamclient.Options{EndpointURL: srv.URL, MaxAttempts: 1, CABundle: bundle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if account, _, err := c.Account(context.Background()); err != nil || account != "123456789012" {
+		t.Fatalf("with the bundle: %q, %v", account, err)
+	}
+	_, err = iamclient.New(context.Background(), iamclient.Options{EndpointURL: srv.URL, CABundle: filepath.Join(t.TempDir(), "absent.pem")})
+	if err == nil || !strings.Contains(err.Error(), "CA bundle") {
+		t.Fatalf("absent bundle: %v", err)
 	}
 }
