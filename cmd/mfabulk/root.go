@@ -57,6 +57,7 @@ device's one-time secret into an age-encrypted outfile for its recipients.`,
 		newApplyCmd(streams, nil),
 		newShowCmd(streams, nil),
 		newEnrollCmd(streams, nil),
+		newWhoamiCmd(streams, nil),
 		newConfigCmd(streams),
 		newVersionCmd(streams),
 	)

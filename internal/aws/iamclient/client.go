@@ -76,6 +76,7 @@ func (o Options) timeouts() (timeouts, error) {
 type Client struct {
 	iam *iam.Client
 	sts *sts.Client
+	cfg aws.Config // for Identity's region, endpoint and credential source
 }
 
 // New loads AWS configuration and builds the clients.
@@ -124,7 +125,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		cfg.HTTPClient = b.Freeze()
 	}
 	cfg.APIOptions = append(cfg.APIOptions, addMiddleware(opts.Debug, t))
-	return &Client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg)}, nil
+	return &Client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg), cfg: cfg}, nil
 }
 
 // newRetryer retries throttling and transient faults with jittered

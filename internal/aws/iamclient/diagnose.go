@@ -34,7 +34,7 @@ func (noCredentialsError) Unwrap() error { return ErrNoCredentials }
 // failed too, so no earlier source was configured.
 func noCredentials(err error) error {
 	msg := err.Error()
-	if strings.Contains(msg, "get credentials:") && (strings.Contains(msg, "EC2 IMDS") || strings.Contains(msg, "ec2imds")) {
+	if (strings.Contains(msg, "get credentials:") || strings.Contains(msg, "failed to refresh cached credentials")) && (strings.Contains(msg, "EC2 IMDS") || strings.Contains(msg, "ec2imds")) {
 		return noCredentialsError{}
 	}
 	return nil
