@@ -299,3 +299,16 @@ func TestUser(t *testing.T) {
 		t.Errorf("users %q, %q", m.Devices[0].User, m.Devices[1].User)
 	}
 }
+
+// TestRecipientsFileTilde: "~" is the shell's home folder, which a manifest
+// never means: a recipients file is relative to the manifest's folder. It
+// is refused with a message saying so, not looked for as a folder named ~.
+func TestRecipientsFileTilde(t *testing.T) {
+	for _, p := range []string{"~/keys.txt", "~alice/keys.txt", "~"} {
+		_, ds := parse(t, "version: 1\ndevices:\n  - name: a\n    recipientsFiles: [\""+p+"\"]\n")
+		if len(ds) != 1 || ds[0].Rule != "recipients-file" || ds[0].Pos.String() != "m.yaml:4:23" ||
+			!strings.Contains(ds[0].Message, "\"~\" is not expanded") || !strings.Contains(ds[0].Message, "relative to the manifest's folder") {
+			t.Errorf("%s: got %v", p, ds)
+		}
+	}
+}
