@@ -4,11 +4,14 @@ import (
 	"context"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/mfabulk/mfabulk/internal/manifest"
 )
 
 // run executes one command line and returns the process exit code.
@@ -61,7 +64,60 @@ device's one-time secret into an age-encrypted outfile for its recipients.`,
 		newConfigCmd(streams),
 		newVersionCmd(streams),
 	)
+	registerCompletions(root)
 	return root
+}
+
+// outputFormats are the --output values each command takes, for shell
+// completion.
+var outputFormats = map[string][]string{
+	"validate": {"text", "json"},
+	"plan":     {"text", "json", "markdown"},
+	"whoami":   {"text", "json"},
+}
+
+// registerCompletions teaches the shell completion (cobra's "completion"
+// command) the values of --output, and the manifest's device names for
+// --target and --replace, read from the -f files on the command line.
+func registerCompletions(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		if formats, ok := outputFormats[c.Name()]; ok && c.Flags().Lookup("output") != nil {
+			_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+		}
+		for _, name := range []string{"target", "replace"} {
+			if c.Flags().Lookup(name) != nil && c.Flags().Lookup("file") != nil {
+				_ = c.RegisterFlagCompletionFunc(name, completeDeviceNames)
+			}
+		}
+	}
+}
+
+// completeDeviceNames offers the names of the devices in the -f manifests;
+// none when they do not load.
+func completeDeviceNames(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	// Cobra parses the flags twice when completing, so a repeatable
+	// flag holds each value twice.
+	given, _ := cmd.Flags().GetStringArray("file")
+	var files []string
+	for _, f := range given {
+		if !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	m, err := manifest.Load(files...)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, d := range m.Devices {
+		if strings.HasPrefix(d.Name, prefix) {
+			names = append(names, d.Name)
+		}
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
 // suggestFlag adds "did you mean --NAME?" to an unknown flag's error when a
