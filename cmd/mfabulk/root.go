@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/cobra/doc"
 	"github.com/spf13/pflag"
 
 	"github.com/mfabulk/mfabulk/internal/manifest"
@@ -63,9 +65,29 @@ device's one-time secret into an age-encrypted outfile for its recipients.`,
 		newWhoamiCmd(streams, nil),
 		newConfigCmd(streams),
 		newVersionCmd(streams),
+		newGenManCmd(),
 	)
 	registerCompletions(root)
 	return root
+}
+
+// newGenManCmd is the hidden command `make man` runs: a man page in
+// section 1 for mfabulk and each of its commands, into DIR.
+func newGenManCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "gen-man DIR",
+		Short:  "Write man pages into DIR",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := os.MkdirAll(args[0], 0o755); err != nil {
+				return err
+			}
+			root := cmd.Root()
+			root.DisableAutoGenTag = true // the date is SOURCE_DATE_EPOCH's, if set
+			return doc.GenManTree(root, &doc.GenManHeader{Title: "MFABULK", Section: "1", Source: "mfabulk " + version}, args[0])
+		},
+	}
 }
 
 // outputFormats are the --output values each command takes, for shell
