@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 FUZZTIME ?= 5m
 
-.PHONY: build demo test vet fuzz fuzz-short clean
+.PHONY: build demo man test vet fuzz fuzz-short clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal ./scripts/phone
@@ -13,6 +13,10 @@ build:
 
 demo: build
 	./scripts/demo.sh
+
+# Man pages, one per command, into man/ (SOURCE_DATE_EPOCH fixes their date).
+man:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/mfabulk gen-man man
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -35,4 +39,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRecipient$$' -fuzztime $(FUZZTIME) ./internal/manifest
 
 clean:
-	rm -rf bin demo
+	rm -rf bin demo man

@@ -175,6 +175,7 @@ func writeReport(opts *applyOpts, v view.Apply, p plan.Plan, res apply.Result, s
 // cannot be interrupted, and is left to end with the process.
 func confirm(ctx context.Context, streams IO, autoApprove bool) error {
 	if autoApprove {
+		fmt.Fprintln(streams.Err, "Auto-approved (--auto-approve): applying without asking.")
 		return nil
 	}
 	if !streams.InTTY {

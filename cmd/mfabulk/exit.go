@@ -70,6 +70,13 @@ func hintFor(err error) string {
 	if errors.Is(err, context.Canceled) || errors.Is(err, errInterrupted) {
 		return "interrupted; run plan to see what was done"
 	}
+	if errors.Is(err, iamclient.ErrNoCredentials) {
+		return "run `aws configure` to store access keys, or `aws sso login --profile NAME` and then set AWS_PROFILE=NAME (or pass --profile NAME)"
+	}
+	var notIAM *iamclient.NotIAMError
+	if errors.As(err, &notIAM) {
+		return "check --endpoint-url, MFABULK_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM and AWS_ENDPOINT_URL: the endpoint must be IAM's, or an emulator of it"
+	}
 	var te *iamclient.TimeoutError
 	if errors.As(err, &te) {
 		if te.LastAnswer == "Throttling" {

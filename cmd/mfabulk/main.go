@@ -31,6 +31,9 @@ type IO struct {
 	// Interrupts is the process's Ctrl-C handling; nil when a test runs
 	// a command in-process, which then only sees its context cancelled.
 	Interrupts *interrupts
+	// noColor is the root's --no-color flag, shared by every copy of
+	// the streams; set by [run].
+	noColor *bool
 }
 
 func main() {
@@ -57,10 +60,12 @@ func mainExit() int {
 	return run(ctx, os.Args[1:], streams)
 }
 
-// styleFor turns colour on for terminals, unless NO_COLOR is set.
+// styleFor turns colour on for terminals, unless --no-color is given,
+// NO_COLOR is set and not empty (as no-color.org has it), or TERM=dumb
+// says the terminal cannot show it.
 func styleFor(streams IO) view.Style {
-	_, noColor := os.LookupEnv("NO_COLOR")
-	return view.Style{Color: streams.OutTTY && !noColor}
+	off := os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" || (streams.noColor != nil && *streams.noColor)
+	return view.Style{Color: streams.OutTTY && !off}
 }
 
 // isTerminal asks the terminal driver (isatty), not the file mode: /dev/null

@@ -16,6 +16,7 @@ type awsOptions struct {
 	Profile        string
 	Region         string
 	EndpointURL    string
+	CABundle       string
 	MaxBackoff     time.Duration
 	Debug          bool
 	ConnectTimeout time.Duration
@@ -29,6 +30,7 @@ func addAWSFlags(cmd *cobra.Command, o *awsOptions) {
 	f.StringVar(&o.Profile, "profile", "", "AWS shared config `profile` (default: AWS_PROFILE)")
 	f.StringVar(&o.Region, "region", "", "AWS `region` (default: AWS_REGION, then us-east-1; IAM is global)")
 	f.StringVar(&o.EndpointURL, "endpoint-url", "", "IAM and STS endpoint `URL` (default: AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL)")
+	f.StringVar(&o.CABundle, "ca-bundle", "", "PEM `file` of certificate authorities to trust, for a TLS-intercepting proxy (default: AWS_CA_BUNDLE, else the system's)")
 	f.DurationVar(&o.MaxBackoff, "max-backoff", 20*time.Second, "longest wait between retries of a throttled or failed call (attempts: AWS_MAX_ATTEMPTS, default 10)")
 	f.BoolVar(&o.Debug, "debug", false, "log every AWS request, response status and retry to stderr (never bodies, so never a secret)")
 	f.DurationVar(&o.ConnectTimeout, "connect-timeout", iamclient.DefaultConnectTimeout, "longest wait to connect to the endpoint (as the AWS CLI's --cli-connect-timeout)")
@@ -54,7 +56,7 @@ func (o awsOptions) check(s settings) error {
 // client returns the IAM client's options; debug receives the --debug log.
 func (o awsOptions) client(debug io.Writer) iamclient.Options {
 	c := iamclient.Options{
-		Profile: o.Profile, Region: o.Region, EndpointURL: o.EndpointURL, MaxBackoff: o.MaxBackoff,
+		Profile: o.Profile, Region: o.Region, EndpointURL: o.EndpointURL, CABundle: o.CABundle, MaxBackoff: o.MaxBackoff,
 		ConnectTimeout: o.ConnectTimeout, ReadTimeout: o.ReadTimeout, CallTimeout: o.CallTimeout,
 	}
 	if o.Debug {
@@ -85,6 +87,7 @@ func addPlanFlags(cmd *cobra.Command, o *planFlags) {
 	f.StringArrayVar(&o.Targets, "target", nil, "limit the plan to the device `name` (repeatable)")
 	f.StringArrayVar(&o.Replace, "replace", nil, "recreate the device `name` with a new secret; its old outfile is kept, renamed (repeatable)")
 	f.IntVar(&o.Parallelism, "parallelism", 8, "AWS calls in flight at once")
+	markAtLeastOne(cmd, "parallelism", "the number of AWS calls in flight at once")
 }
 
 // planOptions are the plan options the flags ask for.

@@ -107,3 +107,18 @@ func TestBadSettingStopsBeforeRun(t *testing.T) {
 		t.Fatalf("ran=%v err=%v", ran, err)
 	}
 }
+
+func TestWhoamiFlagsParse(t *testing.T) {
+	var got *whoamiOpts
+	cmd := newWhoamiCmd(IO{}, func(_ context.Context, o *whoamiOpts) error { got = o; return nil })
+	t.Setenv("MFABULK_CA_BUNDLE", "proxy.pem")
+	if err := execWith(t, cmd, "--profile", "p", "-o", "json"); err != nil {
+		t.Fatal(err)
+	}
+	if got.AWS.Profile != "p" || got.AWS.CABundle != "proxy.pem" || got.Output != "json" || got.AWS.client(nil).CABundle != "proxy.pem" {
+		t.Errorf("whoami options: %+v", got)
+	}
+	if err := execWith(t, newWhoamiCmd(IO{}, nil), "--call-timeout", "0s"); err == nil {
+		t.Error("--call-timeout 0s accepted")
+	}
+}

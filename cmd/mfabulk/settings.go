@@ -7,13 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
-	"gopkg.in/yaml.v3"
+	yaml "go.yaml.in/yaml/v4"
 
 	"github.com/mfabulk/mfabulk/internal/inputfile"
 )
@@ -37,6 +38,36 @@ func (s settings) where(name string) string {
 		return w
 	}
 	return "--" + name
+}
+
+// safety marks the flags that are safety switches, which ambient
+// configuration must not turn on behind a user's back: flagOnly ones are
+// taken only from the command line; notFromFile ones also from their
+// MFABULK_* variable (a scheduler's environment is set on purpose), never
+// from a config file (one in the working folder can arrive with a
+// checkout).
+type safety int
+
+const (
+	anyLayer safety = iota
+	notFromFile
+	flagOnly
+)
+
+var safetySwitches = map[string]safety{
+	"force":        flagOnly,    // show, enroll: print a secret into a pipe
+	"auto-approve": notFromFile, // apply without asking
+}
+
+// safetyError refuses a safety switch from a layer it may not come from.
+func safetyError(name, layer string) error {
+	switch safetySwitches[name] {
+	case flagOnly:
+		return fmt.Errorf("%s: --%s is a safety switch, taken only from the command line", layer, name)
+	case notFromFile:
+		return fmt.Errorf("%s: %s cannot be set in a config file: it is a safety switch, taken only from --%s or %s", layer, name, name, envName(name))
+	}
+	return nil
 }
 
 // loadSettings layers flag > MFABULK_* environment > config file > default
@@ -76,6 +107,10 @@ func loadSettings(cmd *cobra.Command) (settings, error) {
 		case !v.IsSet(f.Name): // viper counts an empty variable as unset
 			return
 		case os.Getenv(envName(f.Name)) != "":
+			if safetySwitches[f.Name] == flagOnly {
+				errs = append(errs, safetyError(f.Name, envName(f.Name)))
+				return
+			}
 			s.source[f.Name] = envName(f.Name)
 		default:
 			s.source[f.Name] = fmt.Sprintf("%s in %s", f.Name, path)
@@ -90,7 +125,34 @@ func loadSettings(cmd *cobra.Command) (settings, error) {
 	if err := errors.Join(errs...); err != nil {
 		return settings{}, err
 	}
+	if err := checkAtLeastOne(cmd, s); err != nil {
+		return settings{}, err
+	}
 	return s, nil
+}
+
+// atLeastOne marks an int flag that must be 1 or more, however it was set;
+// [loadSettings] refuses anything less, before any AWS call.
+const atLeastOne = "mfabulk_at_least_one"
+
+// markAtLeastOne marks flag name of cmd as needing a value of 1 or more;
+// hint says what the number is.
+func markAtLeastOne(cmd *cobra.Command, name, hint string) {
+	_ = cmd.Flags().SetAnnotation(name, atLeastOne, []string{hint})
+}
+
+func checkAtLeastOne(cmd *cobra.Command, s settings) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		hint, ok := f.Annotations[atLeastOne]
+		if !ok || err != nil {
+			return
+		}
+		if n, perr := strconv.Atoi(f.Value.String()); perr == nil && n < 1 {
+			err = withHint(fmt.Errorf("%s %d: must be at least 1", s.where(f.Name), n), "give %s, e.g. --%s %s", hint[0], f.Name, f.DefValue)
+		}
+	})
+	return err
 }
 
 // layerStrings turns a value from the environment or the config file
@@ -194,9 +256,14 @@ func readConfig(path string, known map[string]bool) (map[string]any, error) {
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	var unknown []string
-	for k := range values {
-		if !known[k] {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		switch {
+		case !known[k]:
 			unknown = append(unknown, k)
+		case safetySwitches[k] == flagOnly:
+			return nil, fmt.Errorf("config file %s: %s cannot be set in a config file: it is a safety switch, taken only from the command line (--%s)", path, k, k)
+		case safetySwitches[k] == notFromFile:
+			return nil, safetyError(k, "config file "+path)
 		}
 	}
 	if len(unknown) > 0 {
@@ -226,7 +293,8 @@ func knownKeys(root *cobra.Command) map[string]bool {
 }
 
 // allFlags returns every command's flags by name (the first definition of
-// a name wins), except help and config, which are not settings.
+// a name wins), except help, config and the root's --version, which are
+// not settings.
 func allFlags(root *cobra.Command) map[string]*pflag.Flag {
 	flags := map[string]*pflag.Flag{}
 	var walk func(c *cobra.Command)
@@ -235,7 +303,7 @@ func allFlags(root *cobra.Command) map[string]*pflag.Flag {
 			return // cobra's own; its flags are not settings
 		}
 		add := func(f *pflag.Flag) {
-			if _, ok := flags[f.Name]; !ok && f.Name != "help" && f.Name != "config" {
+			if _, ok := flags[f.Name]; !ok && f.Name != "help" && f.Name != "config" && f.Name != "version" {
 				flags[f.Name] = f
 			}
 		}

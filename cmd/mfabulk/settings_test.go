@@ -18,6 +18,10 @@ func TestSettingsLayering(t *testing.T) {
 			if f.Name == "help" {
 				return
 			}
+			if safetySwitches[f.Name] != anyLayer {
+				t.Run(cmd.Name()+"/"+f.Name, func(t *testing.T) { checkSafetySwitch(t, cmd.Name(), f) })
+				return
+			}
 			t.Run(cmd.Name()+"/"+f.Name, func(t *testing.T) { checkLayers(t, cmd.Name(), f) })
 		})
 	}
@@ -72,6 +76,48 @@ func checkLayers(t *testing.T, command string, f *pflag.Flag) {
 	os.Unsetenv(envName(f.Name))
 	if got := effective(); got != vals["file"] {
 		t.Errorf("XDG config file: got %q, want %q", got, vals["file"])
+	}
+}
+
+// checkSafetySwitch checks that a safety switch is refused from a config
+// file, and from its MFABULK_* variable too when it is flag-only, and is
+// taken from the command line (and, if allowed, the environment).
+func checkSafetySwitch(t *testing.T, command string, f *pflag.Flag) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	os.Unsetenv(envName(f.Name))
+	load := func(args ...string) (string, error) {
+		t.Helper()
+		cmd, rest, err := newRootCmd(IO{}).Find(append([]string{command}, args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.ParseFlags(rest); err != nil {
+			t.Fatal(err)
+		}
+		_, err = loadSettings(cmd)
+		return cmd.Flags().Lookup(f.Name).Value.String(), err
+	}
+	if got, err := load("--" + f.Name); err != nil || got != "true" {
+		t.Errorf("flag: %q, %v", got, err)
+	}
+	t.Setenv(envName(f.Name), "true")
+	got, err := load()
+	switch safetySwitches[f.Name] {
+	case flagOnly:
+		if err == nil {
+			t.Errorf("%s accepted", envName(f.Name))
+		}
+	case notFromFile:
+		if err != nil || got != "true" {
+			t.Errorf("%s: %q, %v", envName(f.Name), got, err)
+		}
+	}
+	os.Unsetenv(envName(f.Name))
+	os.WriteFile("mfabulk.yaml", []byte(f.Name+": true\n"), 0o644)
+	if _, err := load(); err == nil {
+		t.Errorf("%s in the config file accepted", f.Name)
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 	"sort"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	yaml "go.yaml.in/yaml/v4"
 
 	"github.com/mfabulk/mfabulk/internal/inputfile"
 )
@@ -187,8 +187,8 @@ func (c *collector) parse(data []byte) *rawManifest {
 		if err == io.EOF {
 			c.at(1, 1, "file-empty", "manifest is empty: want at least \"version: 1\" and \"devices:\"")
 		} else {
-			line := yamlErrorLine(err)
-			c.at(line, 1, "yaml-syntax", "%s", trimYAMLError(err))
+			line, col, msg := yamlSyntax(err, data)
+			c.at(line, col, "yaml-syntax", "%s", msg)
 		}
 		return nil
 	}

@@ -60,7 +60,13 @@ func TestRules(t *testing.T) {
 	tests := []struct {
 		name, src, rule, pos string
 	}{
-		{"syntax", "version: 1\ndevices: [\n", "yaml-syntax", "m.yaml:2:1"},
+		{"syntax", "version: 1\ndevices: [\n", "yaml-syntax", "m.yaml:2:11"},
+		{"syntax open list at end", "version: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n  - name: b\n    recipients: [b\n", "yaml-syntax", "m.yaml:6:17"},
+		{"syntax open list", "version: 1\ndevices:\n  - name: a\n    recipients: [b\n  - name: c\n    path: /\n", "yaml-syntax", "m.yaml:4:17"},
+		{"syntax mapping value", "version: 1\ndevices:\n  - name: a: b\n", "yaml-syntax", "m.yaml:3:12"},
+		{"syntax open quote", "version: 1\ndevices:\n  - name: \"a\n    path: /\n", "yaml-syntax", "m.yaml:3:11"},
+		{"syntax tab", "version: 1\ndevices:\n\t- name: a\n", "yaml-syntax", "m.yaml:3:1"},
+		{"syntax indented key", "version: 1\n  devices: []\n", "yaml-syntax", "m.yaml:2:10"},
 		{"empty", "", "file-empty", "m.yaml:1:1"},
 		{"version", "version: 2\ndevices: []\n", "version", "m.yaml:1:10"},
 		{"unknown field", "version: 1\ndevices:\n  - name: a\n    recipents: [KEY]\n", "yaml-unknown-field", "m.yaml:4:5"},
@@ -291,5 +297,18 @@ func TestUser(t *testing.T) {
 	}
 	if m.Devices[0].User != "alice" || m.Devices[1].User != "robert" {
 		t.Errorf("users %q, %q", m.Devices[0].User, m.Devices[1].User)
+	}
+}
+
+// TestRecipientsFileTilde: "~" is the shell's home folder, which a manifest
+// never means: a recipients file is relative to the manifest's folder. It
+// is refused with a message saying so, not looked for as a folder named ~.
+func TestRecipientsFileTilde(t *testing.T) {
+	for _, p := range []string{"~/keys.txt", "~alice/keys.txt", "~"} {
+		_, ds := parse(t, "version: 1\ndevices:\n  - name: a\n    recipientsFiles: [\""+p+"\"]\n")
+		if len(ds) != 1 || ds[0].Rule != "recipients-file" || ds[0].Pos.String() != "m.yaml:4:23" ||
+			!strings.Contains(ds[0].Message, "\"~\" is not expanded") || !strings.Contains(ds[0].Message, "relative to the manifest's folder") {
+			t.Errorf("%s: got %v", p, ds)
+		}
 	}
 }

@@ -1,11 +1,14 @@
 package manifest
 
 import (
-	"regexp"
+	"bytes"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	yaml "go.yaml.in/yaml/v4"
 )
 
 // raw* hold what the YAML said, each value with its node for positions,
@@ -147,21 +150,50 @@ func (c *collector) tags(n *yaml.Node, what string) []rawTag {
 	return out
 }
 
-var (
-	yamlLineRE   = regexp.MustCompile(`line (\d+)`)
-	yamlPrefixRE = regexp.MustCompile(`^line \d+: `)
-)
-
-func yamlErrorLine(err error) int {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1]) // the expression matched digits only
-		return n
+// yamlSyntax places a YAML syntax error and words it. The parser's own
+// positions are used (go.yaml.in/yaml/v4's typed [yaml.LoadError]), not a
+// line scraped from its text. When a construct was left open (a flow list,
+// a quoted string), the problem is where it opened, so that is where the
+// diagnostic points; the message still says where the parser gave up. A
+// position at the very end of the file is moved to the end of its last
+// line that has content: an editor cannot show a line past the end.
+func yamlSyntax(err error, data []byte) (line, col int, msg string) {
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		return 1, 1, "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
 	}
-	return 1
+	msg = "invalid YAML: " + le.Message
+	line, col = le.Mark.Line, le.Mark.Column
+	ctx := le.ContextMark
+	if ctx.Line > 0 && ctx.Index < le.Mark.Index && le.ContextMsg != "" {
+		msg = fmt.Sprintf("invalid YAML: %s (%s that starts here)", le.Message, strings.TrimPrefix(le.ContextMsg, "while "))
+		if le.Mark.Index >= len(data) {
+			msg += " at the end of the file"
+		} else {
+			msg += fmt.Sprintf(" at line %d, column %d", le.Mark.Line, le.Mark.Column)
+		}
+		line, col = ctx.Line, ctx.Column
+	} else if le.Mark.Index >= len(data) {
+		line, col = endOfContent(data)
+		msg += " at the end of the file"
+	}
+	if line < 1 {
+		line, col = 1, 1
+	}
+	if col < 1 {
+		col = 1
+	}
+	return line, col, msg
 }
 
-func trimYAMLError(err error) string {
-	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	s = yamlPrefixRE.ReplaceAllString(s, "")
-	return "invalid YAML: " + s
+// endOfContent returns the line and column just after the last character
+// of data that is not white space.
+func endOfContent(data []byte) (line, col int) {
+	end := len(bytes.TrimRight(data, " \t\r\n"))
+	if end == 0 {
+		return 1, 1
+	}
+	line = 1 + bytes.Count(data[:end], []byte("\n"))
+	start := bytes.LastIndexByte(data[:end], '\n') + 1
+	return line, 1 + utf8.RuneCount(data[start:end])
 }

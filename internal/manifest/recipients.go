@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	yaml "go.yaml.in/yaml/v4"
 
 	"github.com/mfabulk/mfabulk/internal/inputfile"
 	"github.com/mfabulk/mfabulk/internal/seal"
@@ -188,6 +188,12 @@ func (c *collector) combine(base []string, srcs []recipientSource) []string {
 // recipient may be anything. It returns nil when the file cannot be used.
 func (c *collector) recipientsFile(n *yaml.Node, root string) (*recipientsFile, string) {
 	rel := n.Value
+	if strings.HasPrefix(rel, "~") {
+		// A shell expands ~; a manifest is read the same on every
+		// machine, so its paths never depend on whose home it is.
+		c.at(n.Line, n.Column, "recipients-file", "recipients file %s: \"~\" is not expanded: a recipients file is relative to the manifest's folder (write it as a path from there, e.g. keys/escrow.txt)", quote(rel))
+		return nil, ""
+	}
 	if !localPath(rel) {
 		c.at(n.Line, n.Column, "recipients-file", "recipients file %s must be a relative path inside the manifest's folder (no absolute path, no \"..\")", quote(rel))
 		return nil, ""

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	yaml "go.yaml.in/yaml/v4"
 )
 
 // The helpers below read a yaml.Node tree by hand, rather than decoding into

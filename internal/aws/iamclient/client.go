@@ -8,10 +8,12 @@
 package iamclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -39,6 +41,10 @@ type Options struct {
 	MaxAttempts int           // per call, including the first; 0: AWS_MAX_ATTEMPTS, else 10
 	MaxBackoff  time.Duration // longest wait between attempts; 0 means 20s
 	Debug       io.Writer     // where to log each attempt of each call; nil: nowhere
+	// CABundle is a PEM file of certificate authorities to trust for
+	// TLS, as the AWS CLI's --ca-bundle (a TLS-intercepting proxy's);
+	// "" leaves it to AWS_CA_BUNDLE, else the system's.
+	CABundle string
 
 	// Timeouts; 0 means the Default* value, a negative one is an error.
 	ConnectTimeout time.Duration // to establish a connection (TCP and TLS)
@@ -70,6 +76,7 @@ func (o Options) timeouts() (timeouts, error) {
 type Client struct {
 	iam *iam.Client
 	sts *sts.Client
+	cfg aws.Config // for Identity's region, endpoint and credential source
 }
 
 // New loads AWS configuration and builds the clients.
@@ -79,7 +86,17 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	// Given to the loader, so that AWS_CA_BUNDLE still applies to it.
-	loaders := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient(t.connect, t.read))}
+	loaders := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient(t.connect, t.read)),
+		config.WithLogger(sdkLogger(opts.Debug)),
+	}
+	if opts.CABundle != "" {
+		pem, err := os.ReadFile(opts.CABundle)
+		if err != nil {
+			return nil, fmt.Errorf("reading the CA bundle: %w", err)
+		}
+		loaders = append(loaders, config.WithCustomCABundle(bytes.NewReader(pem)))
+	}
 	if opts.Profile != "" {
 		loaders = append(loaders, config.WithSharedConfigProfile(opts.Profile))
 	}
@@ -108,7 +125,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		cfg.HTTPClient = b.Freeze()
 	}
 	cfg.APIOptions = append(cfg.APIOptions, addMiddleware(opts.Debug, t))
-	return &Client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg)}, nil
+	return &Client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg), cfg: cfg}, nil
 }
 
 // newRetryer retries throttling and transient faults with jittered

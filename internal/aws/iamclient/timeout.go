@@ -211,11 +211,19 @@ var track = middleware.FinalizeMiddlewareFunc("mfabulkTrackAttempts",
 
 // plain returns a TimeoutError inside err without the SDK's wrapping
 // ("operation error IAM: …, exceeded maximum number of attempts, …"),
-// whose facts it already states; any other error as it is.
+// whose facts it already states; an empty credential chain as
+// [ErrNoCredentials]; an answer that is not IAM's as a [NotIAMError]; any
+// other error as it is.
 func plain(err error) error {
 	var te *TimeoutError
 	if errors.As(err, &te) {
 		return te
+	}
+	if e := noCredentials(err); e != nil {
+		return e
+	}
+	if e := notIAM(err); e != nil {
+		return e
 	}
 	return err
 }
