@@ -97,7 +97,9 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 			return withHint(fmt.Errorf("--report %s: %w", opts.Report, err), "nothing was changed; choose a report path in an existing folder that is new or holds an earlier report")
 		}
 	}
-	v.Plan(p)
+	if !opts.Plan.Quiet || p.HasChanges() || len(p.Notices) > 0 {
+		v.Plan(p)
+	}
 	if !p.HasChanges() {
 		return writeReport(opts, v, p, apply.Result{}, time.Now())
 	}

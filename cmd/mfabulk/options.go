@@ -72,6 +72,9 @@ type planFlags struct {
 	Targets     []string
 	Replace     []string
 	Parallelism int
+	// Quiet prints nothing on stdout when the account matches, for
+	// scheduled jobs whose output is mailed.
+	Quiet bool
 }
 
 // addManifestFlag adds -f/--file to commands that read a manifest.
@@ -87,6 +90,7 @@ func addPlanFlags(cmd *cobra.Command, o *planFlags) {
 	f.StringArrayVar(&o.Targets, "target", nil, "limit the plan to the device `name` (repeatable)")
 	f.StringArrayVar(&o.Replace, "replace", nil, "recreate the device `name` with a new secret; its old outfile is kept, renamed (repeatable)")
 	f.IntVar(&o.Parallelism, "parallelism", 8, "AWS calls in flight at once")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print nothing on standard output when nothing changes (for cron)")
 	markAtLeastOne(cmd, "parallelism", "the number of AWS calls in flight at once")
 }
 

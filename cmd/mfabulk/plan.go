@@ -92,6 +92,9 @@ func planRun(ctx context.Context, opts *planOpts) error {
 			return fmt.Errorf("saving the plan to %s: %w", opts.Out, err)
 		}
 	}
+	if opts.Plan.Quiet && !pl.Plan.HasChanges() && len(pl.Plan.Notices) == 0 {
+		return nil
+	}
 	if err := v.Plan(pl.Plan); err != nil {
 		return err
 	}
