@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"os/exec"
@@ -184,6 +185,18 @@ func typeAfter(t *testing.T, tty *os.File, out *syncBuffer, prompt, line string)
 	t.Helper()
 	if !waitFor(20*time.Second, func() bool { return strings.Contains(out.String(), prompt) }) {
 		t.Fatalf("no %q prompt:\n%s", prompt, out.String())
+	}
+	if strings.Contains(prompt, "passphrase") {
+		// The prompt is written just before echo is turned off: a person
+		// reads it first, but a test types at once, so it waits for the
+		// terminal (whose settings the pty's master side reads) to stop
+		// echoing.
+		if !waitFor(20*time.Second, func() bool {
+			tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+			return err == nil && tio.Lflag&unix.ECHO == 0
+		}) {
+			t.Fatalf("echo never turned off after %q", prompt)
+		}
 	}
 	if _, err := tty.Write([]byte(line + "\n")); err != nil {
 		t.Fatal(err)
