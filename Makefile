@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 FUZZTIME ?= 5m
 
-.PHONY: build demo test vet fuzz fuzz-short clean release release-check
+.PHONY: build demo test vet fuzz fuzz-short clean release release-check make-check
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal ./scripts/phone
@@ -66,6 +66,10 @@ release:
 # Builds a release and checks it: only when asked, it takes a few minutes.
 release-check:
 	./scripts/check-release.sh
+
+# Checks that make demo and make test say what they are doing (a second).
+make-check:
+	./scripts/check-make-messages.sh
 
 clean:
 	rm -rf bin demo dist
