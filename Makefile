@@ -5,13 +5,15 @@ LDFLAGS := -X main.version=$(VERSION)
 
 FUZZTIME ?= 5m
 
-.PHONY: build demo man test vet fuzz fuzz-short clean
+.PHONY: build demo man test vet fuzz fuzz-short clean release release-check make-check
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal ./scripts/phone
 	$(GO) build -o bin/ filippo.io/age/cmd/age filippo.io/age/cmd/age-keygen
 
-demo: build
+demo:
+	@test -x bin/mfabulk || echo "building mfabulk (first run downloads Go modules, about a minute)…"
+	@$(MAKE) --no-print-directory build
 	./scripts/demo.sh
 
 # Man pages, one per command, into man/ (SOURCE_DATE_EPOCH fixes their date).
@@ -19,16 +21,26 @@ man:
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/mfabulk gen-man man
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+ACTIONLINT ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 vet:
+	@echo "== gofmt"
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	@echo "== go vet ./..."
 	$(GO) vet ./...
-	@echo "staticcheck ($(STATICCHECK))"
+	@echo "== staticcheck ($(STATICCHECK))"
 	$(GO) run $(STATICCHECK) ./...
+	@echo "== actionlint examples/ci ($(ACTIONLINT))"
+	$(GO) run $(ACTIONLINT) examples/ci/*.yml
 
+# go test prints one line per package as it finishes; cmd/mfabulk, the
+# end-to-end tests, is the long one (several minutes).
 test: vet
-	$(GO) test -race -count=1 -timeout 40m ./...
-	$(MAKE) fuzz-short
+	@echo "== go test -race ./... (one line per package as each finishes; cmd/mfabulk takes several minutes)"
+	$(GO) test -race -count=1 -timeout 40m ./... 2>&1
+	@echo "== fuzz targets, 5s each"
+	$(MAKE) --no-print-directory fuzz-short
+	@echo "== make test: all passed"
 
 # A few seconds of each fuzz target; `make fuzz` runs them for FUZZTIME.
 fuzz-short:
@@ -38,5 +50,30 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRecipient$$' -fuzztime $(FUZZTIME) ./internal/manifest
 
+# Static release binaries of mfabulk, version-stamped, with SHA256SUMS.
+# Windows is not among them: mfabulk's outfile handling relies on
+# openat(2) and O_NOFOLLOW (internal/atomicfile), which Windows lacks.
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+
+release:
+	@echo "release $(VERSION): static mfabulk binaries into dist/"
+	rm -rf dist
+	mkdir -p dist
+	@set -e; for p in $(RELEASE_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; out=dist/mfabulk_$(VERSION)_$${os}_$${arch}; \
+	  echo "  building $$out"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $$out ./cmd/mfabulk; \
+	done
+	cd dist && sha256sum mfabulk_* > SHA256SUMS
+	@ls -l dist
+
+# Builds a release and checks it: only when asked, it takes a few minutes.
+release-check:
+	./scripts/check-release.sh
+
+# Checks that make demo and make test say what they are doing (a second).
+make-check:
+	./scripts/check-make-messages.sh
+
 clean:
-	rm -rf bin demo man
+	rm -rf bin demo man dist

@@ -5,10 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
+	"github.com/mfabulk/mfabulk/internal/atomicfile"
+	"github.com/mfabulk/mfabulk/internal/enroll"
 	"github.com/mfabulk/mfabulk/internal/inputfile"
+	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/qrterm"
 	"github.com/mfabulk/mfabulk/internal/seal"
 )
@@ -24,6 +31,7 @@ type showOpts struct {
 	Identity string
 	Invert   bool
 	Force    bool
+	Seed     bool
 	Outfile  string
 }
 
@@ -34,12 +42,22 @@ func newShowCmd(streams IO, runF func(context.Context, *showOpts) error) *cobra.
 		Short: "Decrypt an outfile in memory and show its QR code or seed",
 		Long: `show is for the person who receives an outfile. It decrypts it in memory with
 the age identity (or SSH private key) given with -i and shows the QR code in
-the terminal, ready to scan with an authenticator app, or the Base32 seed.
+the terminal, ready to scan with an authenticator app, or the Base32 seed
+in groups of four, with the account and device it belongs to. --seed
+prints the seed of a QR code outfile too, for those who type it in.
 A passphrase-protected identity (an SSH key from ssh-keygen -N, an age
 identity file encrypted with age -p) is asked for on the terminal. Nothing
 is written to disk. It refuses to print a secret to anything but a
 terminal unless --force is given.`,
-		Args: cobra.ExactArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 0:
+				return errors.New("show needs the outfile to open: mfabulk show -i IDENTITY OUTFILE")
+			case len(args) > 1:
+				return fmt.Errorf("show opens one outfile at a time, not %d: mfabulk show -i IDENTITY OUTFILE", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := loadSettings(cmd); err != nil {
 				return err
@@ -53,6 +71,7 @@ terminal unless --force is given.`,
 	}
 	cmd.Flags().StringVarP(&opts.Identity, "identity", "i", "", "age identity `file` or SSH private key")
 	cmd.Flags().BoolVar(&opts.Invert, "invert", false, "draw dark modules as ink, for light-background terminals")
+	cmd.Flags().BoolVar(&opts.Seed, "seed", false, "print the seed, also of a QR code outfile, instead of drawing the code")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "print the secret even when standard output is not a terminal")
 	return cmd
 }
@@ -79,14 +98,81 @@ func showRun(opts *showOpts) error {
 		return fmt.Errorf("decrypting %s: %w", opts.Outfile, err)
 	}
 	defer clear(secret)
-	if !bytes.HasPrefix(secret, pngMagic) {
-		fmt.Fprintf(out, "Base32 seed: type it into your authenticator app as a time-based key.\n\n  %s\n", secret)
-		return nil
+	if !bytes.HasPrefix(secret, pngMagic) || opts.Seed {
+		sec, err := enroll.Open(secret, opts.Outfile)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", opts.Outfile, err)
+		}
+		defer sec.Wipe()
+		account, device := sec.Account, sec.Name
+		if sec.QR == nil { // a Base32 outfile names nothing: the record does
+			account, device = "", ""
+			if rec := outfileRecord(opts.Outfile); rec != nil {
+				account, device = rec.Account, rec.Device
+			}
+		}
+		return writeSeed(out, sec.Seed, account, device)
 	}
 	grid, err := qrterm.Decode(secret)
 	if err != nil {
 		return fmt.Errorf("reading the QR code in %s: %w", opts.Outfile, err)
 	}
+	cols, rows := qrterm.Size(grid)
+	rows += 2 // the title above, the shell's prompt below
+	if w, h, ok := terminalSize(out); ok && (cols > w || rows > h) {
+		return withHint(fmt.Errorf("the QR code needs %d×%d; this terminal is %d×%d", cols, rows, w, h),
+			"enlarge it (or make the font smaller), or use --seed to print the seed")
+	}
 	fmt.Fprintln(out, "Scan this QR code with your authenticator app:")
 	return qrterm.Write(out, grid, opts.Invert)
+}
+
+// writeSeed prints a seed in groups of four, as authenticator apps ask
+// for it, after the account and device it belongs to when they are known.
+func writeSeed(w io.Writer, seed []byte, account, device string) error {
+	line := make([]byte, 0, 128)
+	switch {
+	case account != "" && device != "":
+		line = fmt.Appendf(line, "Account %s, device %s: ", account, device)
+	case device != "":
+		line = fmt.Appendf(line, "Device %s: ", device)
+	default:
+		fmt.Fprintln(w, "Base32 seed: type it into your authenticator app as a time-based key.")
+		line = append(line, "  "...)
+	}
+	for i, c := range seed {
+		if i > 0 && i%4 == 0 {
+			line = append(line, ' ')
+		}
+		line = append(line, c)
+	}
+	line = append(line, '\n')
+	defer clear(line)
+	_, err := w.Write(line)
+	return err
+}
+
+// outfileRecord reads the record apply wrote beside an outfile: whose
+// device its seed is. nil when there is none or it cannot be trusted.
+func outfileRecord(outfile string) *journal.Record {
+	dir, err := atomicfile.OpenDir(filepath.Dir(outfile), ".", false)
+	if err != nil {
+		return nil
+	}
+	defer dir.Close()
+	rec, _ := journal.ReadRecord(dir, filepath.Base(outfile))
+	return rec
+}
+
+// terminalSize returns the size of the terminal w writes to, if it is one.
+func terminalSize(w io.Writer) (cols, rows int, ok bool) {
+	if lw, isLocked := w.(*lockedWriter); isLocked {
+		w = lw.w
+	}
+	f, isFile := w.(*os.File)
+	if !isFile {
+		return 0, 0, false
+	}
+	cols, rows, err := term.GetSize(int(f.Fd()))
+	return cols, rows, err == nil && cols > 0 && rows > 0
 }

@@ -73,8 +73,17 @@ func firstDark(b image.Rectangle, dark func(x, y int) bool) (int, int, bool) {
 	return 0, 0, false
 }
 
-// quiet is the light border scanners need around a code, in modules.
-const quiet = 2
+// quiet is the light border drawn around a code, in modules. The spec asks
+// for 4; phone scanners (and zbarimg) read a code with 1, and each module
+// saved is a line and two columns of a terminal: IAM's code for a short
+// name then fits an 80×24 terminal.
+const quiet = 1
+
+// Size returns the characters Write draws g in: columns and lines.
+func Size(g Grid) (cols, rows int) {
+	n := len(g) + 2*quiet
+	return n, (n + 1) / 2
+}
 
 // Write draws g with half blocks. Terminals usually draw light text on a
 // dark background, so a character's ink is the code's light modules; with

@@ -59,8 +59,9 @@ func TestDecodeReadsEveryModule(t *testing.T) {
 }
 
 // TestTerminalCodeScans draws the code in half blocks, paints those
-// characters back into pixels as a terminal would, and has zbarimg read the
-// picture: what a phone sees off the screen.
+// characters back into pixels as a terminal would, background and all, and
+// has zbarimg read the picture: what a phone sees off the screen. The quiet
+// zone is Write's alone (1 module: the spec's 4 is more than scanners need).
 func TestTerminalCodeScans(t *testing.T) {
 	code, _ := qr.Encode(uri, qr.M)
 	g, err := Decode(pngOf(t, code.Size, code.Black, 4))
@@ -77,7 +78,9 @@ func TestTerminalCodeScans(t *testing.T) {
 		dark := func(x, y int) bool {
 			x, y = x+4, y+4 // undo pngOf's quiet zone offset
 			if y < 0 || x < 0 || y/2 >= len(lines) || x >= n {
-				return false
+				// The terminal's background: dark unless inverted,
+				// so the only quiet zone is the one Write draws.
+				return !invert
 			}
 			r := []rune(lines[y/2])[x]
 			ink := r == '█' || (r == '▀' && y%2 == 0) || (r == '▄' && y%2 == 1)
@@ -97,5 +100,26 @@ func TestDecodeRejectsNonQR(t *testing.T) {
 	}
 	if _, err := Decode([]byte("not a png")); err == nil {
 		t.Error("garbage decoded")
+	}
+}
+
+// TestSizeFitsAStandardTerminal: a realistic IAM code (version 6, 41
+// modules) draws in 43×22 characters, which with its title line leaves
+// the prompt's line of an 80×24 terminal free.
+func TestSizeFitsAStandardTerminal(t *testing.T) {
+	code, _ := qr.Encode("otpauth://totp/alice@123456789012?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", qr.M)
+	g, err := Decode(pngOf(t, code.Size, code.Black, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, rows := Size(g)
+	if cols != 43 || rows != 22 {
+		t.Errorf("Size = %d×%d, want 43×22", cols, rows)
+	}
+	var b strings.Builder
+	Write(&b, g, false)
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != rows || len([]rune(lines[0])) != cols {
+		t.Errorf("Write drew %d×%d, Size says %d×%d", len([]rune(lines[0])), len(lines), cols, rows)
 	}
 }
