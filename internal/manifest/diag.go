@@ -57,7 +57,8 @@ type collector struct {
 	file         string
 	x            *crossFile
 	diags        Diagnostics
-	tagsDeclared bool // a "tags" key appears anywhere in the file
+	tagsDeclared bool       // a "tags" key appears anywhere in the file
+	account      *yaml.Node // the file's account guard, if any
 
 	lists    map[string][]string // recipient lists by their sources, shared by devices
 	reported map[*yaml.Node]bool // nodes whose shared problem was reported

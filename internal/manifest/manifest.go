@@ -55,6 +55,12 @@ type Manifest struct {
 	// mfabulk owns the full tag set of every device it lists. Otherwise
 	// tags are left alone and no tag call is made.
 	ManagesTags bool
+	// Account is the AWS account ID the manifests are for (account:), ""
+	// when none says: plan and apply refuse credentials of any other
+	// account before reading or changing anything, as terraform's
+	// allowed_account_ids does.
+	Account     string
+	accountFile string // the manifest that named it first
 }
 
 // Device is one desired virtual MFA device with every default applied.
@@ -115,6 +121,15 @@ func Load(paths ...string) (*Manifest, error) {
 		m.Devices = append(m.Devices, devs...)
 		m.Scopes = append(m.Scopes, scopes...)
 		m.ManagesTags = m.ManagesTags || c.tagsDeclared
+		if n := c.account; n != nil {
+			// One run, one account: manifests for several accounts in one
+			// run are for a later version; say so rather than guess.
+			if m.Account != "" && m.Account != n.Value {
+				c.at(n.Line, n.Column, "account", "account %s differs from account %s of %s: give one account's manifests per run", n.Value, m.Account, m.accountFile)
+			} else if m.Account == "" {
+				m.Account, m.accountFile = n.Value, file
+			}
+		}
 		diags = append(diags, c.diags...)
 	}
 	if len(diags) > 0 {
@@ -133,7 +148,11 @@ func Parse(file, root string, data []byte) (*Manifest, error) {
 	if len(c.diags) > 0 {
 		return nil, x.finish(c.diags)
 	}
-	return &Manifest{Files: []string{file}, Devices: devs, Scopes: scopes, ManagesTags: c.tagsDeclared}, nil
+	m := &Manifest{Files: []string{file}, Devices: devs, Scopes: scopes, ManagesTags: c.tagsDeclared}
+	if c.account != nil {
+		m.Account = c.account.Value
+	}
+	return m, nil
 }
 
 // expand replaces folders by the manifests in them.
@@ -174,6 +193,7 @@ func (c *collector) check(root string, data []byte) ([]Device, []string) {
 		c.at(1, 1, "file-size", "manifest has more than %d lines and list items; split it into several files (-f DIR reads them all)", MaxEntries)
 	default:
 		if raw := c.parse(data); raw != nil {
+			c.account = raw.account
 			return c.resolve(raw, root), raw.scopeValues()
 		}
 	}

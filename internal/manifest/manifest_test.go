@@ -117,6 +117,7 @@ func TestRules(t *testing.T) {
 		{"outfile is moved aside", "version: 1\ndevices:\n  - name: a\n    outfile: out/bob.png.age.replaced-20260101T000000Z\n    recipients: [KEY]\n", "outfile-reserved", "m.yaml:4:14"},
 		{"outfile hidden template", "version: 1\ndefaults: {outfile: \".{{.Name}}\", recipients: [KEY]}\ndevices:\n  - name: a\n", "outfile-reserved", "m.yaml:2:21"},
 		{"outfile name too long", "version: 1\ndevices:\n  - name: a\n    outfile: out/" + strings.Repeat("a", 236) + "\n    recipients: [KEY]\n", "outfile-length", "m.yaml:4:14"},
+		{"account pattern", "account: \"12345\"\nversion: 1\ndevices:\n  - name: a\n    recipients: [KEY]\n", "account", "m.yaml:1:10"},
 		{"user pattern", "version: 1\ndevices:\n  - name: a\n    user: 'b c'\n    recipients: [KEY]\n", "user-pattern", "m.yaml:4:11"},
 		{"user too long", "version: 1\ndevices:\n  - name: a\n    user: " + strings.Repeat("u", 65) + "\n    recipients: [KEY]\n", "user-length", "m.yaml:4:11"},
 		{"user template", "version: 1\ndefaults: {user: \"{{.Nam}}\", recipients: [KEY]}\ndevices:\n  - name: a\n", "user-template", "m.yaml:2:18"},

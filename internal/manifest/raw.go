@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,6 +18,7 @@ type rawManifest struct {
 	defaults rawDevice
 	devices  []*yaml.Node // the devices list's items, read one by one by resolve
 	scopes   []*yaml.Node // scope.paths entries
+	account  *yaml.Node   // the account guard, when given
 }
 
 func (r *rawManifest) scopeValues() []string {
@@ -42,7 +44,10 @@ type rawDevice struct {
 
 type rawTag struct{ key, value *yaml.Node }
 
-var topFields = []string{"version", "scope", "defaults", "devices"}
+var topFields = []string{"version", "account", "scope", "defaults", "devices"}
+
+// accountRE is an AWS account ID: twelve digits.
+var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 
 var deviceFields = []string{"name", "path", "bootstrap", "outfile", "user", "recipients", "recipientsFiles", "tags"}
 
@@ -53,6 +58,15 @@ func (c *collector) walk(top *yaml.Node) *rawManifest {
 	}
 	raw := &rawManifest{}
 	c.version(top, fields["version"])
+	if n := fields["account"]; n != nil {
+		if v, ok := c.scalar(n, "account"); ok {
+			if accountRE.MatchString(v) {
+				raw.account = n
+			} else {
+				c.at(n.Line, n.Column, "account", "account %s is not an AWS account ID: twelve digits, quoted so YAML keeps leading zeros", quote(v))
+			}
+		}
+	}
 	if n := fields["scope"]; n != nil {
 		raw.scopes = c.scope(n)
 	}

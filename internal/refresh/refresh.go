@@ -61,6 +61,9 @@ func Observe(ctx context.Context, api API, m *manifest.Manifest, opts Options) (
 	if err != nil {
 		return plan.Observed{}, err
 	}
+	if m.Account != "" && account != m.Account {
+		return plan.Observed{}, &AccountMismatchError{Manifest: m.Account, Caller: account}
+	}
 	devices, err := api.ListDevices(ctx)
 	if err != nil {
 		return plan.Observed{}, err
@@ -229,4 +232,15 @@ func namesUsers(m *manifest.Manifest) bool {
 		}
 	}
 	return false
+}
+
+// AccountMismatchError is returned, before any read of the account, when
+// the manifests name another account than the credentials': the guard
+// against applying a manifest to the wrong account.
+type AccountMismatchError struct {
+	Manifest, Caller string
+}
+
+func (e *AccountMismatchError) Error() string {
+	return "the manifest is for account " + e.Manifest + ", but the AWS credentials are account " + e.Caller + "'s: nothing was read or changed"
 }
