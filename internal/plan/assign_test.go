@@ -37,7 +37,7 @@ func TestAssignConflicts(t *testing.T) {
 	want := map[string]string{
 		"new0": "create", "new1": "create", "new2": "create", // bob: 5 + 3 = 8
 		"new3":  "conflict: user bob has 8 MFA devices already",
-		"free":  "conflict: user bob has 8 MFA devices already", // would be assign, but bob is full
+		"free":  "mismatch", // unassigned, but no record proves it ours
 		"ghost": "conflict: user nobody does not exist",
 		"taken": "conflict: it is assigned to erin",
 		"mine":  "unchanged", // assigned to its user, whatever the case
@@ -59,8 +59,21 @@ func TestAssignConflicts(t *testing.T) {
 func TestAssignOnlyWhatThisFolderHolds(t *testing.T) {
 	desired := []manifest.Device{{Name: "a", Path: "/", User: "u"}, {Name: "b", Path: "/", User: "u"}}
 	observed := []device.Observed{{Name: "a", Path: "/"}, {Name: "b", Path: "/"}}
-	got := compute(t, desired, Observed{Account: "1", Devices: observed, Local: held("a"), Users: map[string]string{"u": "u"}}, Options{})
+	local := map[string]Local{"a": {Outfile: true, OutfileID: "id-a"}}
+	got := compute(t, desired, Observed{Account: "1", Devices: observed, Local: local, CreateIDs: map[string]string{"a": "id-a", "b": "id-b"}, Users: map[string]string{"u": "u"}}, Options{})
 	if got["a"].Action != Assign || got["b"].Action != Mismatch {
 		t.Errorf("a: %s, b: %s", got["a"].Action, got["b"].Action)
+	}
+	// Assigning deletes the device to re-issue its secret: never without
+	// proof that this folder made it (no record, or no tags to read).
+	for name, obs := range map[string]Observed{
+		"legacy outfile without a record": {Local: held("a"), CreateIDs: map[string]string{"a": "id-a"}},
+		"endpoint without tags":           {Local: local, TagsUnsupported: true},
+		"another device of the same name": {Local: local, CreateIDs: map[string]string{"a": "other"}},
+	} {
+		obs.Account, obs.Devices, obs.Users = "1", observed[:1], map[string]string{"u": "u"}
+		if c := compute(t, desired[:1], obs, Options{})["a"]; c.Action != Mismatch {
+			t.Errorf("%s: %s (%s), want mismatch", name, c.Action, c.Reason)
+		}
 	}
 }

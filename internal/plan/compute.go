@@ -125,6 +125,14 @@ func (c *computation) assignment(ch Change) Change {
 		}
 	}
 	if ch.Existing != nil && (ch.Action == Unchanged || ch.Action == UpdateTags || ch.Action == Settle) {
+		// Assigning re-issues the secret, so it deletes the device: only
+		// on proof that this folder made it (its create ID is the one the
+		// outfile's record, or the settled intent, names).
+		if !c.provenOurs(*d, *ch.Existing, ch.Action) {
+			ch.Action, ch.Tags = Mismatch, nil
+			ch.Reason = "unassigned, but whether this folder made it cannot be proven" + c.unverifiable() + ", and enabling it needs a new secret; run apply --replace " + d.Name + " to issue one here and enable it"
+			return ch
+		}
 		ch.Action, ch.Tags = Assign, nil
 		ch.Reason = "unassigned; a new secret is issued to enable it (the current one is sealed to its recipients)"
 	}
@@ -252,4 +260,18 @@ func diffTags(before, after map[string]string) []TagChange {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
+}
+
+// provenOurs reports whether the device's live create ID is the one this
+// folder recorded for its outfile (or, for a settle, the intent's).
+func (c *computation) provenOurs(d manifest.Device, o device.Observed, a Action) bool {
+	live, known := c.obs.CreateIDs[o.Name]
+	if !known || live == "" {
+		return false
+	}
+	l := c.obs.Local[d.Name]
+	if a == Settle {
+		return live == l.IntentID
+	}
+	return live == l.OutfileID
 }
