@@ -6,7 +6,7 @@
 //
 // -stats-file writes, when iamlocal is interrupted or terminated, a CSV of
 // the requests it served and throttled in each second of its life
-// (second,start_unix_ms,served,throttled): make bench charts it.
+// (second,start_unix_ms,served,throttled,created): make bench charts it.
 // -users and -users-file create IAM users before serving, so that
 // EnableMFADevice has someone to enable devices for; an entry is NAME or
 // /PATH/NAME.

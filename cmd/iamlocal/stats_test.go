@@ -13,7 +13,7 @@ func TestWriteStats(t *testing.T) {
 	if err := writeStats(iamlocal.New(iamlocal.Options{}), file); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(file); string(b) != "second,start_unix_ms,served,throttled\n" {
+	if b, _ := os.ReadFile(file); string(b) != "second,start_unix_ms,served,throttled,created\n" {
 		t.Errorf("stats of an idle server: %q", b)
 	}
 	if err := writeStats(iamlocal.New(iamlocal.Options{}), filepath.Join(file, "x")); err == nil {

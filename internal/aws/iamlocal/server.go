@@ -157,13 +157,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The latency is slept in before, with no lock held: independent
 	// requests are served in parallel, as by IAM.
 	if apiErr := f.before(action); apiErr != nil {
-		s.stats.add(apiErr.Code == "Throttling")
+		s.stats.add(apiErr.Code == "Throttling", false)
 		writeError(w, apiErr, requestID)
 		return
 	}
 	result, apiErr := s.audited(r, action, h) // h, recording creates and deletes: audit.go
 	if apiErr != nil {
-		s.stats.add(false)
+		s.stats.add(false, false)
 		writeError(w, apiErr, requestID)
 		return
 	}
@@ -175,7 +175,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hang(w, r, s.closing)
 		return
 	}
-	s.stats.add(false)
+	s.stats.add(false, action == "CreateVirtualMFADevice")
 	ns := iamNS
 	if action == "GetCallerIdentity" {
 		ns = stsNS

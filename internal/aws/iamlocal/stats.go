@@ -9,11 +9,13 @@ import (
 
 // Second is what the endpoint answered during one second of its life:
 // Served requests got an answer other than Throttling (a result or another
-// error), Throttled ones got Throttling "Rate exceeded".
+// error), Throttled ones got Throttling "Rate exceeded", and Created counts
+// the served CreateVirtualMFADevice calls that created a device.
 type Second struct {
 	Start     time.Time
 	Served    int
 	Throttled int
+	Created   int
 }
 
 // perSecond counts answers by the second (since the server started) in
@@ -29,7 +31,7 @@ func newPerSecond(now func() time.Time) *perSecond {
 	return &perSecond{start: now(), now: now}
 }
 
-func (p *perSecond) add(throttled bool) {
+func (p *perSecond) add(throttled, created bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	i := int(p.now().Sub(p.start) / time.Second)
@@ -43,6 +45,9 @@ func (p *perSecond) add(throttled bool) {
 		p.secs[i].Throttled++
 	} else {
 		p.secs[i].Served++
+	}
+	if created {
+		p.secs[i].Created++
 	}
 }
 
@@ -61,13 +66,14 @@ func (s *Server) PerSecond() []Second {
 
 // WritePerSecondCSV writes PerSecond as CSV: a header line, then one line
 // a second with its offset from the server's start in seconds, its start
-// as Unix time in milliseconds, and the served and throttled counts.
+// as Unix time in milliseconds, and the served, throttled and created
+// counts.
 func (s *Server) WritePerSecondCSV(w io.Writer) error {
-	if _, err := fmt.Fprintln(w, "second,start_unix_ms,served,throttled"); err != nil {
+	if _, err := fmt.Fprintln(w, "second,start_unix_ms,served,throttled,created"); err != nil {
 		return err
 	}
 	for i, sec := range s.PerSecond() {
-		if _, err := fmt.Fprintf(w, "%d,%d,%d,%d\n", i, sec.Start.UnixMilli(), sec.Served, sec.Throttled); err != nil {
+		if _, err := fmt.Fprintf(w, "%d,%d,%d,%d,%d\n", i, sec.Start.UnixMilli(), sec.Served, sec.Throttled, sec.Created); err != nil {
 			return err
 		}
 	}

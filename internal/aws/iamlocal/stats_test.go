@@ -16,15 +16,15 @@ func TestPerSecondBucketsByTheSecond(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	now := t0
 	p := newPerSecond(func() time.Time { return now })
-	p.add(false)
+	p.add(false, true)
 	now = t0.Add(999 * time.Millisecond)
-	p.add(true)
-	p.add(false)
+	p.add(true, false)
+	p.add(false, false)
 	now = t0.Add(2500 * time.Millisecond)
-	p.add(true)
+	p.add(true, false)
 	got := p.snapshot()
 	want := []Second{
-		{Start: t0, Served: 2, Throttled: 1},
+		{Start: t0, Served: 2, Throttled: 1, Created: 1},
 		{Start: t0.Add(time.Second)},
 		{Start: t0.Add(2 * time.Second), Throttled: 1},
 	}
@@ -32,7 +32,7 @@ func TestPerSecondBucketsByTheSecond(t *testing.T) {
 		t.Fatalf("PerSecond = %+v, want %+v", got, want)
 	}
 	for i := range want {
-		if !got[i].Start.Equal(want[i].Start) || got[i].Served != want[i].Served || got[i].Throttled != want[i].Throttled {
+		if !got[i].Start.Equal(want[i].Start) || got[i].Served != want[i].Served || got[i].Throttled != want[i].Throttled || got[i].Created != want[i].Created {
 			t.Errorf("second %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
@@ -78,7 +78,7 @@ func TestPerSecondCountsServedAndThrottled(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if lines[0] != "second,start_unix_ms,served,throttled" || len(lines) != len(s.PerSecond())+1 {
+	if lines[0] != "second,start_unix_ms,served,throttled,created" || len(lines) != len(s.PerSecond())+1 {
 		t.Errorf("CSV:\n%s", buf.String())
 	}
 }
