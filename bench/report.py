@@ -53,6 +53,14 @@ def load(out):
         m["rate"] = m["ok"] / m["wall"] if m["wall"] > 0 else 0
         # The fraction of the limit: requests served a second over the run.
         m["of_limit"] = (m["served"] / m["wall"] / m["limit"]) if m["limit"] and m["wall"] > 0 else None
+        # …and over the create phase: the seconds from the first device
+        # created to the last (the edge seconds are partial: short runs
+        # read low).
+        secs = [i for i, x in enumerate(m["seconds"]) if x["created"]]
+        m["of_limit_create"] = None
+        if m["limit"] and secs:
+            phase = m["seconds"][secs[0]:secs[-1] + 1]
+            m["of_limit_create"] = sum(x["served"] for x in phase) / len(phase) / m["limit"]
         runs.append(m)
     order = {t: i for i, t in enumerate(TOOLS)}
     sc = {s: i for i, s in enumerate(SCENARIOS)}
@@ -61,12 +69,13 @@ def load(out):
 
 
 def table(runs):
-    head = ["tool", "scenario", "ok", "failed", "wall s", "devices/s", "of limit", "throttled", "requests", "peak RSS MB"]
+    head = ["tool", "scenario", "ok", "failed", "wall s", "devices/s", "of limit", "of limit (create)", "throttled", "requests", "peak RSS MB"]
     rows = []
     for m in runs:
         rows.append([
             m["tool"], m["scenario"], str(m["ok"]), str(m["failed"]), f"{m['wall']:.1f}", f"{m['rate']:.1f}",
-            "—" if m["of_limit"] is None else f"{m['of_limit']:.2f}", str(m["throttled"]),
+            "—" if m["of_limit"] is None else f"{m['of_limit']:.2f}",
+            "—" if m["of_limit_create"] is None else f"{m['of_limit_create']:.2f}", str(m["throttled"]),
             str(m["served"] + m["throttled"]), f"{m['rss_mb']:.0f}",
         ])
     w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
@@ -78,11 +87,11 @@ def table(runs):
 
 
 def write_csv(runs, path):
-    cols = ["tool", "scenario", "limit", "devices", "ok", "failed", "wall", "rate", "of_limit", "throttled", "served", "rss_mb", "exit"]
+    cols = ["tool", "scenario", "limit", "devices", "ok", "failed", "wall", "rate", "of_limit", "of_limit_create", "throttled", "served", "rss_mb", "exit"]
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["tool", "scenario", "limit_rps", "devices", "ok", "failed", "wall_s", "devices_per_s",
-                    "fraction_of_limit", "throttled", "served_requests", "peak_rss_mb", "exit"])
+                    "fraction_of_limit", "fraction_of_limit_create_phase", "throttled", "served_requests", "peak_rss_mb", "exit"])
         for m in runs:
             row = []
             for c in cols:
