@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 FUZZTIME ?= 5m
 
-.PHONY: build demo man test vet fuzz fuzz-short clean release release-check make-check
+.PHONY: build demo man test vet fuzz fuzz-short clean release release-check make-check bench
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal ./scripts/phone
@@ -75,5 +75,12 @@ release-check:
 make-check:
 	./scripts/check-make-messages.sh
 
+# mfabulk against boto3 (16 threads, both retry modes) and an AWS CLI loop on
+# iamlocal, per scenario: a table, bench/out/results.csv and
+# bench/out/chart.svg. Never part of make test; a few minutes.
+# BENCH_DEVICES (300) and BENCH_CLI_DEVICES (30) scale it.
+bench: build
+	./bench/run.sh
+
 clean:
-	rm -rf bin demo man dist
+	rm -rf bin demo man dist bench/out

@@ -2,8 +2,11 @@
 // protocol for virtual MFA devices, for mfabulk's demo and for trying
 // mfabulk, the AWS CLI or boto3 without an AWS account.
 //
-//	iamlocal [-addr 127.0.0.1:0] [-url-file FILE] [-users alice,/staff/bob] [-users-file FILE] [fault flags]
+//	iamlocal [-addr 127.0.0.1:0] [-url-file FILE] [-stats-file FILE] [-users alice,/staff/bob] [-users-file FILE] [fault flags]
 //
+// -stats-file writes, when iamlocal is interrupted or terminated, a CSV of
+// the requests it served and throttled in each second of its life
+// (second,start_unix_ms,served,throttled,created): make bench charts it.
 // -users and -users-file create IAM users before serving, so that
 // EnableMFADevice has someone to enable devices for; an entry is NAME or
 // /PATH/NAME.
@@ -28,6 +31,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "loopback `address` to listen on")
 	urlFile := flag.String("url-file", "", "also write the URL to `file` once listening")
+	statsFile := flag.String("stats-file", "", "at exit (SIGINT, SIGTERM), write per-second served and throttled counts to `file` as CSV")
 	account := flag.String("account", iamlocal.DefaultAccount, "account `ID` to report")
 	maxDevices := flag.Int("max-devices", 0, "VirtualMFADevicesPerAccount quota, past which creates get LimitExceeded (0: none)")
 	var f iamlocal.Faults
@@ -70,4 +74,22 @@ func main() {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
 	srv.Close()
+	if *statsFile != "" {
+		if err := writeStats(srv, *statsFile); err != nil {
+			fmt.Fprintf(os.Stderr, "iamlocal: -stats-file: %v\n", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func writeStats(srv *iamlocal.Server, name string) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := srv.WritePerSecondCSV(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

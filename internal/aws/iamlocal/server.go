@@ -56,6 +56,7 @@ type Server struct {
 	used     map[*Device]int64  // a device's last accepted code step: users.go
 	requests map[string]int     // action → count
 	faults   *faults
+	stats    *perSecond // answers by the second: stats.go
 
 	httpSrv   *http.Server
 	closing   chan struct{} // closed by Close, to release held requests
@@ -77,6 +78,7 @@ func New(opts Options) *Server {
 		failures: map[string]string{},
 		requests: map[string]int{},
 		faults:   newFaults(opts.Faults),
+		stats:    newPerSecond(time.Now),
 		closing:  make(chan struct{}),
 	}
 	s.addUser(callerName, "/", callerID) // the caller: users.go
@@ -152,12 +154,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hang(w, r, s.closing)
 		return
 	}
+	// The latency is slept in before, with no lock held: independent
+	// requests are served in parallel, as by IAM.
 	if apiErr := f.before(action); apiErr != nil {
+		s.stats.add(apiErr.Code == "Throttling", false)
 		writeError(w, apiErr, requestID)
 		return
 	}
 	result, apiErr := s.audited(r, action, h) // h, recording creates and deletes: audit.go
 	if apiErr != nil {
+		s.stats.add(false, false)
 		writeError(w, apiErr, requestID)
 		return
 	}
@@ -169,6 +175,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hang(w, r, s.closing)
 		return
 	}
+	s.stats.add(false, action == "CreateVirtualMFADevice")
 	ns := iamNS
 	if action == "GetCallerIdentity" {
 		ns = stsNS

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""make bench's report: reads bench/out/runs/*/{meta.json,time.txt,stats.csv},
+prints the table, writes results.csv and chart.svg (by hand: no
+dependencies beyond Python's standard library)."""
+import csv
+import json
+import os
+import re
+import sys
+from html import escape
+
+TOOLS = ["mfabulk", "boto3-standard", "boto3-adaptive", "awscli"]
+COLORS = {"mfabulk": "#1f77b4", "boto3-standard": "#ff7f0e", "boto3-adaptive": "#2ca02c", "awscli": "#d62728"}
+SCENARIOS = ["nolimit", "rate10", "rate50", "rate200", "lat50", "lat150"]
+LABELS = {
+    "nolimit": "no limit, no latency",
+    "rate10": "10 req/s, 50 ms",
+    "rate50": "50 req/s, 50 ms",
+    "rate200": "200 req/s, 50 ms",
+    "lat50": "no limit, 50 ms",
+    "lat150": "no limit, 150 ms",
+}
+
+
+def load(out):
+    runs = []
+    for d in sorted(os.listdir(os.path.join(out, "runs"))):
+        path = os.path.join(out, "runs", d)
+        try:
+            with open(os.path.join(path, "meta.json")) as f:
+                m = json.load(f)
+        except FileNotFoundError:
+            continue
+        m["wall"] = (m["end_ms"] - m["start_ms"]) / 1000
+        m["rss_mb"] = 0.0
+        try:
+            with open(os.path.join(path, "time.txt")) as f:
+                r = re.search(r"Maximum resident set size \(kbytes\): (\d+)", f.read())
+                if r:
+                    m["rss_mb"] = int(r.group(1)) / 1024
+        except FileNotFoundError:
+            pass
+        m["seconds"] = []
+        try:
+            with open(os.path.join(path, "stats.csv")) as f:
+                for row in csv.DictReader(f):
+                    m["seconds"].append({k: int(v) for k, v in row.items()})
+        except FileNotFoundError:
+            pass
+        m["served"] = sum(s["served"] for s in m["seconds"])
+        m["throttled"] = sum(s["throttled"] for s in m["seconds"])
+        m["failed"] = m["devices"] - m["ok"]
+        m["rate"] = m["ok"] / m["wall"] if m["wall"] > 0 else 0
+        # The fraction of the limit: requests served a second over the run.
+        m["of_limit"] = (m["served"] / m["wall"] / m["limit"]) if m["limit"] and m["wall"] > 0 else None
+        # …and over the create phase: the seconds from the first device
+        # created to the last (the edge seconds are partial: short runs
+        # read low).
+        secs = [i for i, x in enumerate(m["seconds"]) if x["created"]]
+        m["of_limit_create"] = None
+        if m["limit"] and secs:
+            phase = m["seconds"][secs[0]:secs[-1] + 1]
+            m["of_limit_create"] = sum(x["served"] for x in phase) / len(phase) / m["limit"]
+        runs.append(m)
+    order = {t: i for i, t in enumerate(TOOLS)}
+    sc = {s: i for i, s in enumerate(SCENARIOS)}
+    runs.sort(key=lambda m: (sc.get(m["scenario"], 99), order.get(m["tool"], 99)))
+    return runs
+
+
+def table(runs):
+    head = ["tool", "scenario", "ok", "failed", "wall s", "devices/s", "of limit", "of limit (create)", "throttled", "requests", "peak RSS MB"]
+    rows = []
+    for m in runs:
+        rows.append([
+            m["tool"], m["scenario"], str(m["ok"]), str(m["failed"]), f"{m['wall']:.1f}", f"{m['rate']:.1f}",
+            "—" if m["of_limit"] is None else f"{m['of_limit']:.2f}",
+            "—" if m["of_limit_create"] is None else f"{m['of_limit_create']:.2f}", str(m["throttled"]),
+            str(m["served"] + m["throttled"]), f"{m['rss_mb']:.0f}",
+        ])
+    w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    lines = ["| " + " | ".join(h.ljust(w[i]) for i, h in enumerate(head)) + " |",
+             "|" + "|".join("-" * (x + 2) for x in w) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |")
+    return "\n".join(lines)
+
+
+def write_csv(runs, path):
+    cols = ["tool", "scenario", "limit", "devices", "ok", "failed", "wall", "rate", "of_limit", "of_limit_create", "throttled", "served", "rss_mb", "exit"]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["tool", "scenario", "limit_rps", "devices", "ok", "failed", "wall_s", "devices_per_s",
+                    "fraction_of_limit", "fraction_of_limit_create_phase", "throttled", "served_requests", "peak_rss_mb", "exit"])
+        for m in runs:
+            row = []
+            for c in cols:
+                v = m[c]
+                row.append("" if v is None else (f"{v:.3f}" if isinstance(v, float) else v))
+            w.writerow(row)
+
+
+def series(m):
+    """(seconds since the tool started, devices created so far) points."""
+    pts, total = [(0.0, 0)], 0
+    for s in m["seconds"]:
+        if not s["created"]:
+            continue
+        total += s["created"]
+        t = (s["start_unix_ms"] - m["start_ms"]) / 1000 + 1
+        pts.append((max(t, 0.0), total))
+    return pts
+
+
+def chart(runs, path):
+    scen = [s for s in SCENARIOS if any(m["scenario"] == s for m in runs)]
+    cols, pw, ph, pad = 3, 360, 240, 48
+    rows = (len(scen) + cols - 1) // cols
+    W, H = cols * (pw + pad) + pad, rows * (ph + pad + 20) + 70
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
+         f'<rect width="{W}" height="{H}" fill="white"/>',
+         f'<text x="{pad}" y="22" font-size="15" font-weight="bold">Devices created over time, per tool (make bench)</text>']
+    lx = pad
+    for t in TOOLS:
+        o.append(f'<line x1="{lx}" y1="40" x2="{lx + 20}" y2="40" stroke="{COLORS[t]}" stroke-width="2"/>'
+                 f'<text x="{lx + 25}" y="44">{t}</text>')
+        lx += 130
+    o.append(f'<line x1="{lx}" y1="40" x2="{lx + 20}" y2="40" stroke="#555" stroke-dasharray="5,4"/><text x="{lx + 25}" y="44">rate limit</text>')
+    for k, sc in enumerate(scen):
+        x0 = pad + (k % cols) * (pw + pad)
+        y0 = 70 + (k // cols) * (ph + pad + 20)
+        ms = [m for m in runs if m["scenario"] == sc]
+        tmax = max([m["wall"] for m in ms] + [1])
+        ymax = max([m["devices"] for m in ms] + [1])
+        X = lambda t: x0 + t / tmax * pw  # noqa: E731
+        Y = lambda v: y0 + ph - v / ymax * ph  # noqa: E731
+        o.append(f'<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>')
+        o.append(f'<text x="{x0}" y="{y0 - 6}" font-weight="bold">{escape(LABELS.get(sc, sc))}</text>')
+        for i in range(5):
+            v = ymax * i / 4
+            t = tmax * i / 4
+            o.append(f'<text x="{x0 - 4}" y="{Y(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>')
+            o.append(f'<text x="{X(t):.1f}" y="{y0 + ph + 14}" text-anchor="middle">{t:.0f}s</text>')
+        lim = ms[0]["limit"] if ms else 0
+        if lim:  # a device is one create call: the limit is lim devices a second
+            t_end = min(tmax, ymax / lim)
+            o.append(f'<line x1="{X(0):.1f}" y1="{Y(0):.1f}" x2="{X(t_end):.1f}" y2="{Y(lim * t_end):.1f}" '
+                     f'stroke="#555" stroke-dasharray="5,4"/>')
+        for m in ms:
+            pts = series(m)
+            d = " ".join(f"{X(min(t, tmax)):.1f},{Y(v):.1f}" for t, v in pts)
+            o.append(f'<polyline points="{d}" fill="none" stroke="{COLORS.get(m["tool"], "#000")}" stroke-width="2">'
+                     f'<title>{escape(m["tool"])}: {m["ok"]} ok in {m["wall"]:.1f} s</title></polyline>')
+    o.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(o) + "\n")
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "bench/out"
+    runs = load(out)
+    print(table(runs))
+    write_csv(runs, os.path.join(out, "results.csv"))
+    chart(runs, os.path.join(out, "chart.svg"))
+    print(f"\nwrote {os.path.join(out, 'results.csv')} and {os.path.join(out, 'chart.svg')}")
+
+
+if __name__ == "__main__":
+    main()

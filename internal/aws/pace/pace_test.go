@@ -1,0 +1,266 @@
+package pace
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// simClock is simulated time for one goroutine: After moves the time on
+// to the deadline and fires at once, so a run of Acquires is a
+// discrete-event simulation.
+type simClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newSimClock() *simClock { return &simClock{now: time.Unix(1_000_000, 0)} }
+
+func (c *simClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *simClock) After(d time.Duration) <-chan time.Time {
+	c.advance(d)
+	ch := make(chan time.Time, 1)
+	ch <- c.Now()
+	return ch
+}
+
+func (c *simClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// bucket is a simulated IAM account: a token bucket of rate a second,
+// holding burst, on the simulated clock.
+type bucket struct {
+	clock       *simClock
+	rate        float64
+	burst       float64
+	tokens      float64
+	last        time.Time
+	ok, refused int
+}
+
+func (b *bucket) call() Outcome {
+	now := b.clock.Now()
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		b.refused++
+		return Throttled
+	}
+	b.tokens--
+	b.ok++
+	return OK
+}
+
+func acquire(t *testing.T, c *Controller) func(Outcome) {
+	t.Helper()
+	release, err := c.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return release
+}
+
+// TestGrowsWithoutThrottling: successes raise the limit to the ceiling,
+// one window at a time, and leave the calls unpaced.
+func TestGrowsWithoutThrottling(t *testing.T) {
+	c := New(Options{Ceiling: 32, Clock: newSimClock()})
+	if got := c.Stats().Limit; got != 4 {
+		t.Fatalf("starting limit %d, want 4", got)
+	}
+	prev := 4
+	for range 2000 {
+		acquire(t, c)(OK)
+		l := c.Stats().Limit
+		if l < prev || l > prev+1 {
+			t.Fatalf("limit went from %d to %d on a success", prev, l)
+		}
+		prev = l
+	}
+	if s := c.Stats(); s.Limit != 32 || !math.IsInf(s.Rate, 1) {
+		t.Errorf("after 2000 successes: %+v, want limit 32 (the ceiling), unpaced", s)
+	}
+}
+
+// TestBacksOffUnderThrottling: Throttling halves the limit (to 1 at
+// least) and paces the calls, once per round: answers to calls already in
+// flight at a cut do not cut again.
+func TestBacksOffUnderThrottling(t *testing.T) {
+	clock := newSimClock()
+	c := New(Options{Ceiling: 64, Start: 16, Clock: clock})
+	var rel []func(Outcome)
+	for range 16 {
+		rel = append(rel, acquire(t, c))
+	}
+	for _, r := range rel {
+		r(Throttled) // one burst, one round
+	}
+	s := c.Stats()
+	if s.Limit != 8 || s.Throttled != 16 || math.IsInf(s.Rate, 1) || s.Rate > 0.85*16 {
+		t.Fatalf("after one throttled round of 16: %+v, want limit 8 and a rate ≤ 13.6", s)
+	}
+	rate := s.Rate
+	for range 10 {
+		acquire(t, c)(Throttled)
+	}
+	if s := c.Stats(); s.Limit != 1 || s.Rate >= rate {
+		t.Errorf("after 10 more throttled rounds: %+v, want limit 1 and a rate below %.1f", s, rate)
+	}
+}
+
+// TestFollowsTheAccountsRate: against simulated accounts of 10, 50 and
+// 200 calls a second, the pacer settles just under the rate, with few
+// throttled calls.
+func TestFollowsTheAccountsRate(t *testing.T) {
+	for _, limit := range []float64{10, 50, 200} {
+		clock := newSimClock()
+		acct := &bucket{clock: clock, rate: limit, burst: 10, tokens: 10}
+		c := New(Options{Ceiling: 64, Clock: clock})
+		start := clock.Now()
+		for clock.Now().Sub(start) < 60*time.Second {
+			release := acquire(t, c)
+			clock.advance(time.Millisecond) // the call's latency
+			release(acct.call())
+		}
+		got := float64(acct.ok) / 60
+		frac := float64(acct.refused) / float64(acct.ok+acct.refused)
+		t.Logf("limit %v: %.1f calls/s ok (%.2f of the limit), %.1f%% throttled, rate now %.1f", limit, got, got/limit, 100*frac, c.Stats().Rate)
+		if got < 0.8*limit || frac > 0.10 {
+			t.Errorf("limit %v: %.1f calls/s ok, %.1f%% throttled; want ≥ 0.8 of the limit and ≤ 10%% throttled", limit, got, 100*frac)
+		}
+	}
+}
+
+// TestNeverExceedsMaxRate: with MaxRate, the calls started in each
+// simulated second, however fast they come back, are at most MaxRate
+// (plus the bucket's one token in the first).
+func TestNeverExceedsMaxRate(t *testing.T) {
+	clock := newSimClock()
+	c := New(Options{Ceiling: 64, MaxRate: 25, Clock: clock})
+	start := clock.Now()
+	perSecond := map[int]int{}
+	for clock.Now().Sub(start) < 10*time.Second {
+		release := acquire(t, c)
+		perSecond[int(clock.Now().Sub(start)/time.Second)]++
+		release(OK)
+	}
+	for sec, n := range perSecond {
+		if sec >= 10 {
+			continue // the loop's last call
+		}
+		allowed := 25
+		if sec == 0 {
+			allowed++
+		}
+		if n > allowed {
+			t.Errorf("second %d: %d calls started, max rate 25", sec, n)
+		}
+		if sec > 0 && n < 24 {
+			t.Errorf("second %d: only %d calls started, want the max rate of 25", sec, n)
+		}
+	}
+	if r := c.Stats().Rate; r != 25 {
+		t.Errorf("rate %v, want 25", r)
+	}
+}
+
+// TestNeverExceedsTheCeiling: 16 goroutines hammering a Controller of
+// ceiling 5 never have more than 5 calls in flight.
+func TestNeverExceedsTheCeiling(t *testing.T) {
+	c := New(Options{Ceiling: 5, Start: 5})
+	var inflight, peak atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				release, err := c.Acquire(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				n := inflight.Add(1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				inflight.Add(-1)
+				release(OK)
+			}
+		}()
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 5 || p < 1 {
+		t.Errorf("peak in flight %d, ceiling 5", p)
+	}
+	if s := c.Stats(); s.Limit != 5 || s.InFlight != 0 || s.Started != 3200 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestAcquireReturnsContextErrors: a cancelled context fails at once, and
+// one cancelled while Acquire waits for a slot or for a token ends the
+// wait with its error.
+func TestAcquireReturnsContextErrors(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := New(Options{Ceiling: 1}).Acquire(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v", err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		c    *Controller
+	}{
+		{"slot", New(Options{Ceiling: 1})},
+		{"token", New(Options{Ceiling: 8, MaxRate: 0.0001})},
+	} {
+		hold := acquire(t, tc.c) // takes the only slot, or the only token
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := tc.c.Acquire(ctx)
+			done <- err
+		}()
+		cancel()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Acquire still waiting after its context was cancelled", tc.name)
+		}
+		hold(OK)
+		hold(Throttled) // a second release is ignored
+		if s := tc.c.Stats(); s.InFlight != 0 || s.Throttled != 0 {
+			t.Errorf("%s: after release: %+v", tc.name, s)
+		}
+	}
+}
+
+// TestFailedChangesNothing: an outcome that says nothing of the account's
+// rate gives the slot back and leaves the limit and the rate alone.
+func TestFailedChangesNothing(t *testing.T) {
+	c := New(Options{Ceiling: 8, MaxRate: 40, Clock: newSimClock()})
+	before := c.Stats()
+	for range 100 {
+		acquire(t, c)(Failed)
+	}
+	after := c.Stats()
+	if after.Limit != before.Limit || after.Rate != before.Rate || after.InFlight != 0 || after.Throttled != 0 {
+		t.Errorf("before %+v, after 100 failures %+v", before, after)
+	}
+}
