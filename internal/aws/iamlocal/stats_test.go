@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -83,29 +82,3 @@ func TestPerSecondCountsServedAndThrottled(t *testing.T) {
 	}
 }
 
-// TestLatencyDoesNotSerialiseRequests: eight requests with 400 ms of
-// latency each, sent together, are answered together (serialised they
-// would take 3.2 s; the bound leaves room for a loaded machine).
-func TestLatencyDoesNotSerialiseRequests(t *testing.T) {
-	s := New(Options{Faults: Faults{Latency: 400 * time.Millisecond}})
-	base, err := s.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if code := post(t, base, "ListVirtualMFADevices"); code != 200 {
-				t.Errorf("status %d", code)
-			}
-		}()
-	}
-	wg.Wait()
-	if d := time.Since(start); d > 1600*time.Millisecond {
-		t.Errorf("8 requests of 400 ms took %v: they were served one after another", d)
-	}
-}
