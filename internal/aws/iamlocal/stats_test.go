@@ -81,4 +81,3 @@ func TestPerSecondCountsServedAndThrottled(t *testing.T) {
 		t.Errorf("CSV:\n%s", buf.String())
 	}
 }
-
