@@ -77,6 +77,10 @@ func hintFor(err error) string {
 	if errors.As(err, &notIAM) {
 		return "check --endpoint-url, MFABULK_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM and AWS_ENDPOINT_URL: the endpoint must be IAM's, or an emulator of it"
 	}
+	var ue *iamclient.UnreachableError
+	if errors.As(err, &ue) {
+		return "check the endpoint (--endpoint-url, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM), the network and any proxy; nothing was read or changed"
+	}
 	var te *iamclient.TimeoutError
 	if errors.As(err, &te) {
 		if te.LastAnswer == "Throttling" {

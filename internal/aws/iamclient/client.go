@@ -155,9 +155,11 @@ func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 // Account returns the caller's account ID and ARN partition ("aws",
 // "aws-cn", "aws-us-gov"), from STS.
 func (c *Client) Account(ctx context.Context) (account, partition string, err error) {
-	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	ctx, call := withCall(ctx)
+	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, firstCall)
 	if err != nil {
-		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", classify(plain(err)))
+		endpoint, _ := call.get()
+		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", reachable(classify(plain(err)), endpoint))
 	}
 	partition = "aws"
 	if parts := strings.SplitN(aws.ToString(out.Arn), ":", 3); len(parts) == 3 && parts[1] != "" {

@@ -33,9 +33,11 @@ func (c *Client) Identity(ctx context.Context) (Identity, error) {
 		}
 		id.CredentialSource = creds.Source
 	}
-	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	ctx, call := withCall(ctx)
+	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, firstCall)
 	if err != nil {
-		return Identity{}, fmt.Errorf("sts:GetCallerIdentity: %w", classify(plain(err)))
+		endpoint, _ := call.get()
+		return Identity{}, fmt.Errorf("sts:GetCallerIdentity: %w", reachable(classify(plain(err)), endpoint))
 	}
 	id.Account, id.ARN, id.UserID = aws.ToString(out.Account), aws.ToString(out.Arn), aws.ToString(out.UserId)
 	return id, nil

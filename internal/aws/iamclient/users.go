@@ -81,9 +81,11 @@ func (c *Client) ListUsers(ctx context.Context) ([]string, error) {
 // CallerUser returns the caller's account and IAM user name, from STS; an
 // error when the caller is not an IAM user (an assumed role, root).
 func (c *Client) CallerUser(ctx context.Context) (account, user string, err error) {
-	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	ctx, call := withCall(ctx)
+	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, firstCall)
 	if err != nil {
-		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", classify(plain(err)))
+		endpoint, _ := call.get()
+		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", reachable(classify(plain(err)), endpoint))
 	}
 	arn := aws.ToString(out.Arn)
 	_, res, ok := strings.Cut(arn, ":user/")
