@@ -132,6 +132,20 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		o.Err = fmt.Errorf("cleaning up after an earlier run for device %q: %w", d.Name, err)
 		return r.keep(o, lock)
 	}
+	if (j.change.Action == plan.Replace || j.change.Action == plan.Assign) && j.change.CreateID != "" {
+		// The plan proved the device ours by its create ID; minutes may
+		// have passed since (the confirmation prompt), and another run may
+		// have replaced it. Read the tag again, holding the intent, right
+		// before anything is moved or deleted.
+		tags, err := r.api.ListTags(ctx, j.change.Existing.Serial)
+		if err == nil && tags[device.CreateIDTag] != j.change.CreateID {
+			err = errors.New("it changed since plan: another run or a person replaced it; run plan again")
+		}
+		if err != nil {
+			o.Err, o.Code = fmt.Errorf("checking device %q before replacing it: %w", d.Name, err), device.ErrorCode(err)
+			return r.keep(o, lock)
+		}
+	}
 	if (j.change.Action == plan.Replace || j.change.Action == plan.Assign) || j.change.MoveAside {
 		if err := r.moveAside(&o, j); err != nil {
 			o.Err = err

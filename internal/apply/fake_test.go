@@ -15,6 +15,7 @@ import (
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/apply/applytest"
 	"github.com/mfabulk/mfabulk/internal/device"
+	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/seal"
 )
 
@@ -252,4 +253,41 @@ func sha256File(t *testing.T, path string) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// TestFakeReplaceRechecksOwnership: between plan and apply (the prompt),
+// another run replaced the device. Apply reads its create ID again, holding
+// the intent, and refuses instead of deleting the other run's device; the
+// outfile stays where it is.
+func TestFakeReplaceRechecksOwnership(t *testing.T) {
+	fake := applytest.New()
+	res, dir, id := fakeRun(t, fake, apply.Options{}, "a")
+	o := res.Outcomes[0]
+	d, _ := fake.Device("a")
+	live := d.Tags[device.CreateIDTag]
+	devs := devices(t, dir, id.Recipient().String(), "a")
+	p, err := plan.Compute(devs, plan.Observed{Account: applytest.Account,
+		Devices:   []device.Observed{{Serial: d.Serial, Name: "a", Path: "/"}},
+		CreateIDs: map[string]string{"a": live},
+		Local:     map[string]plan.Local{"a": {Outfile: true, OutfileID: live}},
+	}, plan.Options{Replace: []string{"a"}})
+	if err != nil || p.Changes[0].Action != plan.Replace {
+		t.Fatalf("plan: %+v %v", p.Changes, err)
+	}
+	if err := fake.Tag(context.Background(), d.Serial, map[string]string{device.CreateIDTag: "another-run"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = apply.Run(context.Background(), fake, p, apply.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Outcomes[0]; got.Err == nil || !strings.Contains(got.Err.Error(), "changed since plan") {
+		t.Fatalf("outcome %+v, want a refusal", got)
+	}
+	if n := fake.Calls("Delete"); n != 0 {
+		t.Errorf("%d deletes of a device another run made", n)
+	}
+	if _, err := os.Stat(o.Outfile); err != nil {
+		t.Errorf("the outfile was moved: %v", err)
+	}
 }

@@ -106,8 +106,8 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 // A device whose entry names no user is never deactivated or touched.
 func (c *computation) assignment(ch Change) Change {
 	d := ch.Desired
-	if d == nil || d.User == "" || ch.Action == Conflict {
-		return ch
+	if d == nil || d.User == "" || ch.Action == Conflict || c.obs.Busy[d.Name] {
+		return ch // another live run is on a busy device: a notice says so
 	}
 	if o := ch.Existing; o != nil && o.User != "" {
 		if !strings.EqualFold(o.User, d.User) {

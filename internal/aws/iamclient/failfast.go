@@ -37,12 +37,12 @@ func unreachable(err error) string {
 	var hostname x509.HostnameError
 	var header tls.RecordHeaderError
 	switch {
-	case errors.As(err, &dns):
+	case errors.As(err, &dns) && dns.IsNotFound:
+		// Only a name that does not exist: a resolver that timed out or
+		// failed for now is retried like any transient fault.
 		return "its host name does not resolve (" + dns.Name + ")"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "nothing is listening there (connection refused)"
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return "no route to it"
 	case errors.As(err, &header), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		// net/http turns the TLS record error into a plain error with this
 		// text, which is its only trace.
