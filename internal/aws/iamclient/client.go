@@ -155,11 +155,9 @@ func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 // Account returns the caller's account ID and ARN partition ("aws",
 // "aws-cn", "aws-us-gov"), from STS.
 func (c *Client) Account(ctx context.Context) (account, partition string, err error) {
-	ctx, call := withCall(ctx)
-	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, firstCall)
+	out, err := c.callerIdentity(ctx)
 	if err != nil {
-		endpoint, _ := call.get()
-		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", reachable(classify(plain(err)), endpoint))
+		return "", "", err
 	}
 	partition = "aws"
 	if parts := strings.SplitN(aws.ToString(out.Arn), ":", 3); len(parts) == 3 && parts[1] != "" {

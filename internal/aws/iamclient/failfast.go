@@ -1,6 +1,7 @@
 package iamclient
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -60,8 +61,20 @@ func (f failFast) IsErrorRetryable(err error) bool {
 	return unreachable(err) == "" && f.Retryer.IsErrorRetryable(err)
 }
 
-// firstCall makes the caller-identity call that every command makes first
-// fail fast on an endpoint it cannot reach.
+// callerIdentity is sts:GetCallerIdentity, the call every command makes
+// first: it fails fast on an endpoint it cannot reach, naming it.
+func (c *Client) callerIdentity(ctx context.Context) (*sts.GetCallerIdentityOutput, error) {
+	ctx, call := withCall(ctx)
+	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, firstCall)
+	if err != nil {
+		endpoint, _ := call.get()
+		return nil, fmt.Errorf("sts:GetCallerIdentity: %w", reachable(classify(plain(err)), endpoint))
+	}
+	return out, nil
+}
+
+// firstCall makes the caller-identity call fail fast on an endpoint it
+// cannot reach.
 func firstCall(o *sts.Options) {
 	if o.Retryer != nil {
 		o.Retryer = failFast{o.Retryer}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Identity is who the client acts as, and how it got there.
@@ -33,11 +32,9 @@ func (c *Client) Identity(ctx context.Context) (Identity, error) {
 		}
 		id.CredentialSource = creds.Source
 	}
-	ctx, call := withCall(ctx)
-	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, firstCall)
+	out, err := c.callerIdentity(ctx)
 	if err != nil {
-		endpoint, _ := call.get()
-		return Identity{}, fmt.Errorf("sts:GetCallerIdentity: %w", reachable(classify(plain(err)), endpoint))
+		return Identity{}, err
 	}
 	id.Account, id.ARN, id.UserID = aws.ToString(out.Account), aws.ToString(out.Arn), aws.ToString(out.UserId)
 	return id, nil

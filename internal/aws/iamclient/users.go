@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Enable assigns the virtual MFA device serial to user with two
@@ -64,28 +63,23 @@ func (c *Client) UserDevices(ctx context.Context, user string) ([]string, error)
 // ListUsers returns the names of the account's IAM users, following IAM's
 // pages to the end: one paginated read, not one call per user.
 func (c *Client) ListUsers(ctx context.Context) ([]string, error) {
-	var out []string
-	p := iam.NewListUsersPaginator(c.iam, &iam.ListUsersInput{MaxItems: aws.Int32(1000)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("iam:ListUsers: %w", classify(plain(err)))
-		}
-		for _, u := range page.Users {
-			out = append(out, aws.ToString(u.UserName))
-		}
+	users, err := c.UsersUnder(ctx, "")
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	names := make([]string, len(users))
+	for i, u := range users {
+		names[i] = u.Name
+	}
+	return names, nil
 }
 
 // CallerUser returns the caller's account and IAM user name, from STS; an
 // error when the caller is not an IAM user (an assumed role, root).
 func (c *Client) CallerUser(ctx context.Context) (account, user string, err error) {
-	ctx, call := withCall(ctx)
-	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, firstCall)
+	out, err := c.callerIdentity(ctx)
 	if err != nil {
-		endpoint, _ := call.get()
-		return "", "", fmt.Errorf("sts:GetCallerIdentity: %w", reachable(classify(plain(err)), endpoint))
+		return "", "", err
 	}
 	arn := aws.ToString(out.Arn)
 	_, res, ok := strings.Cut(arn, ":user/")
