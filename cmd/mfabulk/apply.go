@@ -47,11 +47,7 @@ if the manifest or the account changed since. Exit status is 1 if any
 change failed.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := loadSettings(cmd)
-			if err != nil {
-				return err
-			}
-			if err := opts.AWS.check(s); err != nil {
+			if err := opts.AWS.load(cmd); err != nil {
 				return err
 			}
 			if len(args) == 1 {

@@ -60,11 +60,7 @@ The QR code is drawn only when standard output is a terminal or with
 --force; --no-show skips it (for a device already in the app).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := loadSettings(cmd)
-			if err != nil {
-				return err
-			}
-			if err := opts.AWS.check(s); err != nil {
+			if err := opts.AWS.load(cmd); err != nil {
 				return err
 			}
 			opts.Outfile = args[0]

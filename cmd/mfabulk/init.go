@@ -45,11 +45,7 @@ reports recipient-required. The manifest goes to standard output, or to
 -o FILE, which must not exist: init never overwrites a file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := loadSettings(cmd)
-			if err != nil {
-				return err
-			}
-			if err := opts.AWS.check(s); err != nil {
+			if err := opts.AWS.load(cmd); err != nil {
 				return err
 			}
 			if runF != nil {

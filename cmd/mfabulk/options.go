@@ -53,6 +53,17 @@ func (o awsOptions) check(s settings) error {
 	return nil
 }
 
+// load layers the command's settings into its flags (and so into o), then
+// checks the timeouts: what every command that calls AWS does before it
+// runs.
+func (o *awsOptions) load(cmd *cobra.Command) error {
+	s, err := loadSettings(cmd)
+	if err != nil {
+		return err
+	}
+	return o.check(s)
+}
+
 // client returns the IAM client's options; debug receives the --debug log.
 func (o awsOptions) client(debug io.Writer) iamclient.Options {
 	c := iamclient.Options{

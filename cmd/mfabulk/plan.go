@@ -48,11 +48,7 @@ there are changes, and 1 on error or when apply would refuse the plan (a
 device in conflict).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := loadSettings(cmd)
-			if err != nil {
-				return err
-			}
-			if err := opts.AWS.check(s); err != nil {
+			if err := opts.AWS.load(cmd); err != nil {
 				return err
 			}
 			if runF != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/mfabulk/mfabulk/internal/suggest"
 	"io"
 	"os"
 	"runtime"
@@ -151,37 +152,13 @@ func suggestFlag(cmd *cobra.Command, err error) error {
 	if !ok {
 		return err
 	}
-	best, bestD := "", 3
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if d := levenshtein(name, f.Name); d < bestD {
-			best, bestD = f.Name, d
-		}
-	})
+	var names []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+	best := suggest.Nearest(name, names)
 	if best == "" {
 		return err
 	}
 	return withHint(err, "did you mean --%s?", best)
-}
-
-// levenshtein is the edit distance between a and b.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 type lockedWriter struct {

@@ -30,11 +30,7 @@ shared config profile, SSO, the instance metadata service… It changes
 nothing. With --output json it prints the same as one JSON object.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := loadSettings(cmd)
-			if err != nil {
-				return err
-			}
-			if err := opts.AWS.check(s); err != nil {
+			if err := opts.AWS.load(cmd); err != nil {
 				return err
 			}
 			if runF != nil {

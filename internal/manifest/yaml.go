@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	suggestpkg "github.com/mfabulk/mfabulk/internal/suggest"
 	"slices"
 	"unicode/utf8"
 
@@ -122,32 +123,4 @@ func join(ss []string) string {
 }
 
 // suggest returns the allowed word nearest to s, if it is a likely typo.
-func suggest(s string, allowed []string) string {
-	best, bestD := "", 3
-	for _, a := range allowed {
-		if d := levenshtein(s, a); d < bestD {
-			best, bestD = a, d
-		}
-	}
-	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
+func suggest(s string, allowed []string) string { return suggestpkg.Nearest(s, allowed) }
