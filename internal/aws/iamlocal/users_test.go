@@ -62,6 +62,12 @@ func start(t *testing.T, clk *clock, opts iamlocal.Options) (*iamlocal.Server, *
 	})
 }
 
+// sdkRetries gives one call the SDK's standard retryer (3 attempts), for
+// the tests of what a retrying client sees.
+func sdkRetries(o *iam.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = 3 })
+}
+
 // t0 is a fixed server time in the middle of a 30-second step.
 var t0 = time.Date(2026, 3, 14, 15, 9, 15, 0, time.UTC)
 
@@ -407,7 +413,7 @@ func TestEnableUnderFaults(t *testing.T) {
 	_, err = c.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{
 		UserName: aws.String("alice"), SerialNumber: aws.String(serial),
 		AuthenticationCode1: aws.String(first), AuthenticationCode2: aws.String(second),
-	}, func(o *iam.Options) { o.RetryMaxAttempts = 3 })
+	}, sdkRetries)
 	wantAPIError(t, "the retry of a dropped enable", err, "EntityAlreadyExists", http.StatusConflict)
 	if d, _ := srv.Device("phone"); d.User != "alice" {
 		t.Errorf("the dropped enable was not committed: User %q", d.User)
@@ -416,7 +422,7 @@ func TestEnableUnderFaults(t *testing.T) {
 		t.Errorf("DropAfterCommit injected %d times, want 1", n)
 	}
 	_, err = c.DeactivateMFADevice(ctx, &iam.DeactivateMFADeviceInput{UserName: aws.String("alice"), SerialNumber: aws.String(serial)},
-		func(o *iam.Options) { o.RetryMaxAttempts = 3 })
+		sdkRetries)
 	wantAPIError(t, "the retry of a dropped deactivate", err, "NoSuchEntity", http.StatusNotFound)
 
 	srv.SetFaults(iamlocal.Faults{HangAfterCommit: 1, HangActions: []string{"CreateUser"}})
