@@ -66,9 +66,11 @@ type TimeoutError struct {
 	Limit    time.Duration
 	Endpoint string // scheme://host[:port], or "" if no attempt reached the wire
 	Attempts int
-	// LastAnswer is what the last attempt was answered ("Throttling",
-	// "500 Internal Server Error"), or "" if it got no answer: a call
-	// can outlast its call timeout while IAM keeps refusing it.
+	// LastAnswer is the last answer an attempt got ("Throttling",
+	// "500 Internal Server Error"), or "" if none was answered: a call
+	// can outlast its call timeout while IAM keeps refusing it. An
+	// attempt that the call timeout cut short does not count: it would
+	// hide the answers that made the call retry until then.
 	LastAnswer string
 	Err        error // the SDK's error, for errors.Is/As
 }
@@ -205,7 +207,9 @@ var track = middleware.FinalizeMiddlewareFunc("mfabulkTrackAttempts",
 		if raw, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && answer == "" && raw.StatusCode != 0 {
 			answer = raw.Status
 		}
-		st.setLastAnswer(answer)
+		if answer != "" || ctx.Err() == nil {
+			st.setLastAnswer(answer)
+		}
 		return out, md, err
 	})
 

@@ -196,6 +196,24 @@ func TestCallTimeoutWhileRefused(t *testing.T) {
 	}
 }
 
+// TestCallTimeoutCutsAnAttempt: the call timeout usually lands inside an
+// attempt, not between two (CI under load saw it); the attempt it cuts
+// short has no answer, and must not erase the answers before it.
+func TestCallTimeoutCutsAnAttempt(t *testing.T) {
+	srv := iamlocal.New(iamlocal.Options{Faults: iamlocal.Faults{ServiceFailure: 1, Latency: 400 * time.Millisecond}})
+	url, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	c := timeoutClient(t, url, iamclient.Options{MaxAttempts: 1000, CallTimeout: time.Second})
+	err = within(t, func() error { _, err := c.ListDevices(context.Background()); return err })
+	var te *iamclient.TimeoutError
+	if !errors.As(err, &te) || te.Kind != iamclient.CallTimeout || te.LastAnswer != "ServiceFailure" {
+		t.Fatalf("err = %v, want a call timeout whose last answer was ServiceFailure", err)
+	}
+}
+
 // TestCancelIsNotATimeout: a caller's cancellation (Ctrl-C) stays a
 // cancellation, not a timeout.
 func TestCancelIsNotATimeout(t *testing.T) {
