@@ -121,7 +121,9 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	if j.change.Action == plan.Replace || j.change.Action == plan.Assign {
 		in.Replaces = j.change.CreateID
 	}
-	lock, err := journal.Begin(j.dir, j.name, in)
+	// The intent the plan saw, or none: another run's, left since, may be
+	// the only evidence of its device, and is not ours to take over.
+	lock, err := journal.Begin(j.dir, j.name, in, journal.Seen(j.change.Intent))
 	if err != nil {
 		o.Err = fmt.Errorf("recording the intent of device %q: %w", d.Name, err)
 		return o
@@ -207,8 +209,9 @@ func intentAction(a plan.Action) string {
 // record finishes what a run stopped after writing an outfile left
 // undone: the record beside the outfile, then removing the intent. The
 // plan proposed it on proof (the device carries the intent's create ID),
-// so the record names that create ID. Under the intent's lock, the outfile
-// is checked to be still there.
+// so the record names that create ID, and the intent is taken over only
+// while it still names it. Under the intent's lock, the outfile is checked
+// to be still there.
 func (r *runner) record(j job) Outcome {
 	c := j.change
 	o := Outcome{Device: c.Name, Action: c.Action, Outfile: c.Desired.Outfile, Serial: c.Existing.Serial}
@@ -216,7 +219,9 @@ func (r *runner) record(j job) Outcome {
 		Device: c.Name, Path: c.Path, Account: r.plan.Account, Outfile: c.Desired.Outfile,
 		Action: string(plan.Create), CreateID: c.CreateID, Started: time.Now().UTC(), PID: os.Getpid(),
 	}
-	lock, err := journal.Begin(j.dir, j.name, in)
+	// Only the intent the plan settled on: one another run has put in its
+	// place since names another create, whose outfile this may not be.
+	lock, err := journal.Begin(j.dir, j.name, in, journal.Seen{Present: true, CreateID: c.CreateID})
 	if err != nil {
 		o.Err = fmt.Errorf("taking over the intent of device %q: %w", c.Name, err)
 		return o

@@ -69,6 +69,9 @@ func (c *computation) targeted(name string) bool {
 // forDesired plans one device of the manifest.
 func (c *computation) forDesired(d *manifest.Device) Change {
 	ch := Change{Action: Create, Name: d.Name, Path: d.Path, Desired: d}
+	if l := c.obs.Local[d.Name]; l.Pending || l.Unsettled {
+		ch.Intent = IntentSeen{Present: true, CreateID: l.IntentID}
+	}
 	o, ok := c.observed[strings.ToLower(d.Name)]
 	if !ok {
 		if l := c.obs.Local[d.Name]; l.Outfile && l.OutfileID != "" {

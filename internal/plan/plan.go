@@ -101,6 +101,18 @@ type Change struct {
 	// deleted device of the same name that mfabulk made (its record says
 	// so): apply moves it aside first instead of refusing.
 	MoveAside bool
+	// Intent is what the plan found of the device's intent in the journal.
+	// Apply takes an intent over only while it is still this one: between
+	// plan and apply another run may have left its own, naming a device
+	// whose seed only it can tell is lost.
+	Intent IntentSeen
+}
+
+// IntentSeen is a device's intent as a plan found it: whether this plan's
+// intent was in the journal, and the create ID it named.
+type IntentSeen struct {
+	Present  bool
+	CreateID string
 }
 
 // Observed is what plan knows of the world outside the manifest.
