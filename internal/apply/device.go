@@ -114,6 +114,15 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		o.Err, o.Code, o.NotAttempted = fmt.Errorf("device %q not created: the account's virtual MFA device quota was reached", d.Name), "LimitExceeded", true
 		return o
 	}
+	if j.change.Action == plan.Assign {
+		if err := r.checkUser(ctx, d.User); err != nil {
+			o.Err, o.Code = fmt.Errorf("assigning device %q: %w; nothing was changed", d.Name, err), device.ErrorCode(err)
+			if errors.Is(err, errUserFull) {
+				o.Code = "LimitExceeded"
+			}
+			return o
+		}
+	}
 	in := journal.Intent{
 		Device: d.Name, Path: d.Path, Account: r.plan.Account, Outfile: d.Outfile,
 		Action: intentAction(j.change.Action), CreateID: journal.NewCreateID(), Started: time.Now().UTC(), PID: os.Getpid(),
@@ -195,6 +204,29 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		return o
 	}
 	return r.enable(ctx, o, d.User, created)
+}
+
+// errUserFull: the user has IAM's limit of MFA devices.
+var errUserFull = errors.New("IAM's limit of MFA devices per user")
+
+// checkUser checks, right before an assign's destructive steps (moving
+// the outfile aside, deleting the device), that its enable can still
+// succeed: the user exists and has fewer MFA devices than IAM's limit, of
+// every kind. Either may have changed since plan, and an assign that
+// fails its enable has spent the device's secret for nothing. One
+// ListMFADevices call answers both: IAM answers it NoSuchEntity for a user
+// that does not exist, as GetUser would.
+func (r *runner) checkUser(ctx context.Context, user string) error {
+	serials, err := r.api.UserDevices(ctx, user)
+	switch {
+	case device.ErrorCode(err) == "NoSuchEntity":
+		return fmt.Errorf("user %s does not exist (deleted since plan?): %w", user, err)
+	case err != nil:
+		return fmt.Errorf("reading the MFA devices of user %s: %w", user, err)
+	case len(serials) >= plan.MaxUserDevices:
+		return fmt.Errorf("user %s has %d MFA devices now, %w", user, len(serials), errUserFull)
+	}
+	return nil
 }
 
 // intentAction is what an intent records for a change: an assign issues a

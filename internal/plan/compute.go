@@ -17,8 +17,10 @@ type computation struct {
 	observed map[string]device.Observed // by lower-case name
 	targets  map[string]bool            // lower-case; empty means all
 	replace  map[string]bool            // lower-case
-	// userDevices counts, by lower-case user, the virtual MFA devices the
-	// account has assigned to them and those the plan enables so far.
+	// userDevices counts, by lower-case user, the MFA devices the account
+	// has enabled for them (of every kind when read, Observed.UserMFA;
+	// else the virtual ones assigned to them) and those the plan enables
+	// so far.
 	userDevices map[string]int
 }
 
@@ -34,6 +36,9 @@ func newComputation(desired []manifest.Device, obs Observed, opts Options) *comp
 		if o.User != "" {
 			c.userDevices[strings.ToLower(o.User)]++
 		}
+	}
+	for u, n := range obs.UserMFA { // the virtual ones among them too
+		c.userDevices[u] = n
 	}
 	return c
 }

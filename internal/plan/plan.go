@@ -139,6 +139,11 @@ type Observed struct {
 	// Users are the account's IAM users by lower-case name, read only when
 	// a manifest device names one; nil when not read.
 	Users map[string]string
+	// UserMFA counts, by lower-case user, every MFA device enabled for the
+	// users the plan may enable a device for: virtual, hardware and FIDO
+	// (ListMFADevices), all of which count to IAM's limit. For a user not
+	// in it, the plan counts the virtual devices assigned to them.
+	UserMFA map[string]int
 	// Untrusted names the manifest devices whose intent file is not this
 	// plan's (another account's, malformed, a link), with why: reported,
 	// never acted on.

@@ -6,6 +6,7 @@
 // fingerprint: a SHA-256 over the tool version, each manifest file's
 // content, the resolved devices (recipients above all, which may come from
 // recipients files), every observed device (serial, user, enable date),
+// the users and their MFA device counts,
 // the tags and create IDs read, what the outfile folders hold (outfiles,
 // records, intents) and the options. Apply recomputes
 // the plan from the same manifests and options and refuses when the
@@ -83,6 +84,9 @@ func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, op
 	}
 	line("tags-unsupported", obs.TagsUnsupported)
 	line("users", obs.Users != nil, slices.Sorted(maps.Values(obs.Users)))
+	for _, u := range slices.Sorted(maps.Keys(obs.UserMFA)) {
+		line("user-mfa", u, obs.UserMFA[u])
+	}
 	for _, name := range slices.Sorted(maps.Keys(obs.Busy)) {
 		line("busy", name)
 	}
