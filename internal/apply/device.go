@@ -123,12 +123,16 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 			return o
 		}
 	}
+	createID, proof := journal.NewCreateID()
 	in := journal.Intent{
 		Device: d.Name, Path: d.Path, Account: r.plan.Account, Outfile: d.Outfile,
-		Action: intentAction(j.change.Action), CreateID: journal.NewCreateID(), Started: time.Now().UTC(), PID: os.Getpid(),
+		Action: intentAction(j.change.Action), CreateID: createID, Proof: proof, Started: time.Now().UTC(), PID: os.Getpid(),
 	}
 	if j.change.Action == plan.Replace || j.change.Action == plan.Assign {
 		in.Replaces = j.change.CreateID
+		if journal.Proves(j.change.Proof, j.change.CreateID) {
+			in.ReplacesProof = j.change.Proof
+		}
 	}
 	// The intent the plan saw, or none: another run's, left since, may be
 	// the only evidence of its device, and is not ours to take over.
@@ -190,7 +194,8 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	}
 	o.CiphertextSHA256, o.Recipients = sum, j.recipients.Fingerprints
 	failpoint.Hit(failpoint.OutfileWritten)
-	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial, CreateID: in.CreateID, Created: time.Now().UTC()}
+	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial,
+		CreateID: in.CreateID, Proof: in.Proof, OutfileSHA256: sum, Created: time.Now().UTC()}
 	if err := journal.WriteRecord(j.dir, j.name, rec); err != nil {
 		// The outfile is durable; the intent still names its create ID,
 		// so the next plan knows whose secret it is.
@@ -249,7 +254,7 @@ func (r *runner) record(j job) Outcome {
 	o := Outcome{Device: c.Name, Action: c.Action, Outfile: c.Desired.Outfile, Serial: c.Existing.Serial}
 	in := journal.Intent{
 		Device: c.Name, Path: c.Path, Account: r.plan.Account, Outfile: c.Desired.Outfile,
-		Action: string(plan.Create), CreateID: c.CreateID, Started: time.Now().UTC(), PID: os.Getpid(),
+		Action: string(plan.Create), CreateID: c.CreateID, Proof: c.Proof, Started: time.Now().UTC(), PID: os.Getpid(),
 	}
 	// Only the intent the plan settled on: one another run has put in its
 	// place since names another create, whose outfile this may not be.
@@ -265,7 +270,19 @@ func (r *runner) record(j job) Outcome {
 		}
 		return r.keep(o, lock)
 	}
-	rec := journal.Record{Account: r.plan.Account, Device: c.Name, Path: c.Path, Serial: c.Existing.Serial, CreateID: c.CreateID, Created: time.Now().UTC()}
+	// The record is bound to the outfile as it is now, under the intent's
+	// lock: the one the intent's run wrote, since only a run holding the
+	// intent writes it.
+	sum, err := journal.OutfileSHA256(j.dir, j.name)
+	if err == nil && sum == "" {
+		err = errors.New("it is not a regular file of yours, or is too large to be an outfile")
+	}
+	if err != nil {
+		o.Err = fmt.Errorf("recording the outfile of device %q: %w", c.Name, err)
+		return r.keep(o, lock)
+	}
+	rec := journal.Record{Account: r.plan.Account, Device: c.Name, Path: c.Path, Serial: c.Existing.Serial,
+		CreateID: c.CreateID, Proof: c.Proof, OutfileSHA256: sum, Created: time.Now().UTC()}
 	if err := journal.WriteRecord(j.dir, j.name, rec); err != nil {
 		o.Err = fmt.Errorf("recording the outfile of device %q: %w", c.Name, err)
 		return r.keep(o, lock)

@@ -40,8 +40,15 @@ func observedPlan(t *testing.T, client *iamclient.Client, devs []manifest.Device
 // the intent of device name's outfile in dir naming createID.
 func plantIntent(t *testing.T, account, dir, name, action, createID string) {
 	t.Helper()
+	plantProvenIntent(t, account, dir, name, action, createID, "")
+}
+
+// plantProvenIntent is plantIntent with the create ID's proof, as the run
+// that made the create ID writes it.
+func plantProvenIntent(t *testing.T, account, dir, name, action, createID, proof string) {
+	t.Helper()
 	in := journal.Intent{Device: name, Path: "/", Account: account, Outfile: filepath.Join(dir, name+".txt.age"),
-		Action: action, CreateID: createID, Started: time.Now().UTC(), PID: 1}
+		Action: action, CreateID: createID, Proof: proof, Started: time.Now().UTC(), PID: 1}
 	b, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +74,10 @@ func intentID(t *testing.T, dir, name string) string {
 	return in.CreateID
 }
 
+// The other run's create ID, with its proof.
+var otherProof = strings.Repeat("b", 64)
+var otherID = journal.CreateIDOf(otherProof)
+
 // An intent is taken over only while it is still the one the plan saw.
 // Between plan and apply (the confirmation prompt, or a saved plan's
 // review) another run may take the intent over for a create of its own and
@@ -82,25 +93,26 @@ func TestTakeOverOnlyTheIntentThePlanSaw(t *testing.T) {
 	}{
 		{
 			// An earlier run wrote the outfile and was killed before its
-			// record: plan settles it on create ID "aaaa". Another run
-			// then replaced the device (new create ID "bbbb") and was
+			// record: plan settles it on its create ID. Another run
+			// then replaced the device (a new create ID) and was
 			// killed in turn before its own record.
 			name: "settle",
 			before: func(t *testing.T, srv *iamlocal.Server, account, dir string) {
-				if err := srv.CreateDevice("a", "/", iamlocal.Tag{Key: device.CreateIDTag, Value: "aaaa"}); err != nil {
+				id, proof := journal.NewCreateID()
+				if err := srv.CreateDevice("a", "/", iamlocal.Tag{Key: device.CreateIDTag, Value: id}); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(filepath.Join(dir, "a.txt.age"), []byte("ciphertext of aaaa"), 0o600); err != nil {
+				if err := os.WriteFile(filepath.Join(dir, "a.txt.age"), []byte("ciphertext"), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				plantIntent(t, account, dir, "a", "create", "aaaa")
+				plantProvenIntent(t, account, dir, "a", "create", id, proof)
 			},
 			want: plan.Settle,
 			after: func(t *testing.T, srv *iamlocal.Server, account, dir string) {
-				if err := srv.SetTags("a", iamlocal.Tag{Key: device.CreateIDTag, Value: "bbbb"}); err != nil {
+				if err := srv.SetTags("a", iamlocal.Tag{Key: device.CreateIDTag, Value: otherID}); err != nil {
 					t.Fatal(err)
 				}
-				plantIntent(t, account, dir, "a", "replace", "bbbb")
+				plantProvenIntent(t, account, dir, "a", "replace", otherID, otherProof)
 			},
 		},
 		{
@@ -110,10 +122,10 @@ func TestTakeOverOnlyTheIntentThePlanSaw(t *testing.T) {
 			before: func(*testing.T, *iamlocal.Server, string, string) {},
 			want:   plan.Create,
 			after: func(t *testing.T, srv *iamlocal.Server, account, dir string) {
-				if err := srv.CreateDevice("a", "/", iamlocal.Tag{Key: device.CreateIDTag, Value: "bbbb"}); err != nil {
+				if err := srv.CreateDevice("a", "/", iamlocal.Tag{Key: device.CreateIDTag, Value: otherID}); err != nil {
 					t.Fatal(err)
 				}
-				plantIntent(t, account, dir, "a", "create", "bbbb")
+				plantProvenIntent(t, account, dir, "a", "create", otherID, otherProof)
 			},
 		},
 		{
@@ -127,10 +139,10 @@ func TestTakeOverOnlyTheIntentThePlanSaw(t *testing.T) {
 			},
 			want: plan.Create,
 			after: func(t *testing.T, srv *iamlocal.Server, account, dir string) {
-				if err := srv.CreateDevice("a", "/", iamlocal.Tag{Key: device.CreateIDTag, Value: "bbbb"}); err != nil {
+				if err := srv.CreateDevice("a", "/", iamlocal.Tag{Key: device.CreateIDTag, Value: otherID}); err != nil {
 					t.Fatal(err)
 				}
-				plantIntent(t, account, dir, "a", "create", "bbbb")
+				plantProvenIntent(t, account, dir, "a", "create", otherID, otherProof)
 			},
 		},
 	} {
@@ -162,8 +174,8 @@ func TestTakeOverOnlyTheIntentThePlanSaw(t *testing.T) {
 			if o.Err == nil || !strings.Contains(o.Err.Error(), "changed since plan") {
 				t.Errorf("apply took over another run's intent: outcome %+v, want a refusal", o)
 			}
-			if got := intentID(t, dir, "a"); got != "bbbb" {
-				t.Errorf("the other run's intent (create ID bbbb) now names %s", got)
+			if got := intentID(t, dir, "a"); got != otherID {
+				t.Errorf("the other run's intent (create ID %s) now names %s", otherID, got)
 			}
 			if _, err := os.Lstat(filepath.Join(dir, journal.RecordName("a.txt.age"))); !os.IsNotExist(err) {
 				t.Errorf("a record was written: %v", err)

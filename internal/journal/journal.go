@@ -59,12 +59,18 @@ type Intent struct {
 	// so that a later plan or run can tell its own device from another
 	// run's device of the same name.
 	CreateID string `json:"create_id,omitempty"`
+	// Proof is the create ID's proof (see [NewCreateID]): an intent
+	// without it (an older mfabulk's, or one made from the device's
+	// public tag) proves nothing about the device.
+	Proof string `json:"proof,omitempty"`
 	// Replaces is the create ID of the device a replace deletes ("" when
 	// it has none), so that a replace interrupted after moving the old
-	// outfile aside can be resumed on proof that the device is that one.
-	Replaces string    `json:"replaces,omitempty"`
-	Started  time.Time `json:"started"`
-	PID      int       `json:"pid"`
+	// outfile aside can be resumed on proof that the device is that one;
+	// ReplacesProof is its proof, when this folder held it.
+	Replaces      string    `json:"replaces,omitempty"`
+	ReplacesProof string    `json:"replaces_proof,omitempty"`
+	Started       time.Time `json:"started"`
+	PID           int       `json:"pid"`
 }
 
 // Key returns the account, device and path the intent names.

@@ -159,3 +159,39 @@ func TestBeginTakesOverOnlyTheIntentSeen(t *testing.T) {
 	}
 	l.Done()
 }
+
+// Review finding 3: a create ID is public (a device tag); a record proves
+// the outfile beside it holds that device's secret only with the create
+// ID's proof and bound to the outfile's bytes.
+func TestRecordProves(t *testing.T) {
+	d, dir := openDir(t)
+	id, proof := NewCreateID()
+	if !Proves(proof, id) || Proves(id, id) || Proves("", "") || len(id) != 32 {
+		t.Fatalf("create ID %q and proof do not match as they should", id)
+	}
+	os.WriteFile(filepath.Join(dir, "a.age"), []byte("ciphertext"), 0o600)
+	sum, err := OutfileSHA256(d, "a.age")
+	if err != nil || sum == "" {
+		t.Fatal(sum, err)
+	}
+	for _, tc := range []struct {
+		name string
+		rec  Record
+		want bool
+	}{
+		{"proof, bound", Record{CreateID: id, Proof: proof, OutfileSHA256: sum}, true},
+		{"an older mfabulk's", Record{CreateID: id}, false},
+		{"made from the tag", Record{CreateID: id, Proof: id, OutfileSHA256: sum}, false},
+		{"beside another outfile", Record{CreateID: id, Proof: proof, OutfileSHA256: strings.Repeat("0", 64)}, false},
+		{"not bound", Record{CreateID: id, Proof: proof}, false},
+	} {
+		if got, err := tc.rec.Proves(d, "a.age"); got != tc.want || err != nil {
+			t.Errorf("%s: Proves = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	rec := Record{CreateID: id, Proof: proof, OutfileSHA256: sum}
+	os.WriteFile(filepath.Join(dir, "a.age"), []byte("another ciphertext"), 0o600)
+	if got, _ := rec.Proves(d, "a.age"); got {
+		t.Error("a record proves an outfile whose bytes changed")
+	}
+}

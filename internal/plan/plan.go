@@ -95,8 +95,11 @@ type Change struct {
 	Tags     []TagChange // for UpdateTags
 	// CreateID is the existing device's create-ID tag, when it was read:
 	// a replace records it so that an interrupted replace can be resumed
-	// on proof that the device is still that one.
+	// on proof that the device is still that one. Proof is its proof, when
+	// this folder holds it (a proven record or intent); a secret of the
+	// folder's, never written into a plan document.
 	CreateID string
+	Proof    string
 	// MoveAside is set on a create whose outfile is still there from a
 	// deleted device of the same name that mfabulk made (its record says
 	// so): apply moves it aside first instead of refusing.
@@ -167,6 +170,16 @@ type Local struct {
 	// ("create" or "replace"), the create ID it sent, and the create ID of
 	// the device it was replacing.
 	IntentAction, IntentID, IntentReplaces string
+	// RecordProof, IntentProof and ReplacesProof are the proofs (see
+	// journal.NewCreateID) of OutfileID, IntentID and IntentReplaces, set
+	// only when they prove them (and, for the record, when it is bound to
+	// the outfile's bytes). A create ID is public, its proof is known only
+	// to the folder whose run made the device: mfabulk deletes a device
+	// (assign, replace on its own account) only on evidence with a proof.
+	RecordProof, IntentProof, ReplacesProof string
+	// Unproven says why a record or intent that names the device proves
+	// nothing ("" when none does): plan reports it and never deletes on it.
+	Unproven string
 }
 
 // Options are the user's choices for one plan.

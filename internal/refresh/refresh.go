@@ -264,6 +264,18 @@ func readJournal(obs *plan.Observed, devices []manifest.Device) error {
 			}
 			if rec != nil && rec.Account == obs.Account && rec.Device == d.Name && rec.Path == d.Path {
 				l.OutfileID = rec.CreateID
+				proven, err := rec.Proves(dir, name)
+				if err != nil {
+					return fmt.Errorf("reading the outfile of device %q: %w", d.Name, err)
+				}
+				switch {
+				case proven:
+					l.RecordProof = rec.Proof
+				case rec.Proof == "":
+					l.Unproven = "the record beside its outfile carries no proof of its create ID (an older mfabulk wrote it, or it was made from the device's tag)"
+				default:
+					l.Unproven = "the record beside its outfile does not prove its create ID, or is not bound to this outfile (copied from elsewhere, or the outfile was changed)"
+				}
 			}
 		}
 		st, err := journal.Inspect(dir, name, journal.Key{Account: obs.Account, Device: d.Name, Path: d.Path})
@@ -282,7 +294,16 @@ func readJournal(obs *plan.Observed, devices []manifest.Device) error {
 				l.OutfileID = st.Intent.CreateID
 			}
 			l.Pending, l.Unsettled = !l.Outfile, l.Outfile
-			l.IntentAction, l.IntentID, l.IntentReplaces = st.Intent.Action, st.Intent.CreateID, st.Intent.Replaces
+			in := st.Intent
+			l.IntentAction, l.IntentID, l.IntentReplaces = in.Action, in.CreateID, in.Replaces
+			if journal.Proves(in.Proof, in.CreateID) {
+				l.IntentProof = in.Proof
+			} else if in.CreateID != "" {
+				l.Unproven = "its intent carries no proof of its create ID (an older mfabulk wrote it, or it was made from the device's tag)"
+			}
+			if journal.Proves(in.ReplacesProof, in.Replaces) {
+				l.ReplacesProof = in.ReplacesProof
+			}
 		}
 		obs.Local[d.Name] = l
 	}

@@ -77,7 +77,11 @@ func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, op
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(obs.Local)) {
-		line("local", name, fmt.Sprintf("%+v", obs.Local[name]))
+		// Proofs are the folder's secrets: whether each is held counts,
+		// not its value, which never leaves the folder.
+		l := obs.Local[name]
+		l.RecordProof, l.IntentProof, l.ReplacesProof = held(l.RecordProof), held(l.IntentProof), held(l.ReplacesProof)
+		line("local", name, fmt.Sprintf("%+v", l))
 	}
 	for _, name := range slices.Sorted(maps.Keys(obs.CreateIDs)) {
 		line("create-id", name, obs.CreateIDs[name])
@@ -143,6 +147,13 @@ func (f File) Check(fingerprint string) error {
 		return ErrStale
 	}
 	return nil
+}
+
+func held(proof string) string {
+	if proof == "" {
+		return ""
+	}
+	return "held"
 }
 
 func sorted(ss []string) []string { return slices.Sorted(slices.Values(ss)) }
