@@ -269,3 +269,35 @@ func TestShowPassphraseSSHKeyOnATerminal(t *testing.T) {
 	}
 	s.leakScan()
 }
+
+// TestShowPassphraseInterruptRestoresEcho: Ctrl-C at the passphrase prompt
+// (typed on the terminal, so the line discipline sends SIGINT) ends show
+// with 130 and leaves the terminal echoing again, as it was before the
+// prompt; the process must not exit with echo still off.
+func TestShowPassphraseInterruptRestoresEcho(t *testing.T) {
+	s := sshKeyWithPassphrase(t, "s3cret-Words")
+	cmd, tty, out := onTerminal(t, "show", "-i", "key", "out/d000.png.age")
+	echo := func() bool {
+		tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tio.Lflag&unix.ECHO != 0
+	}
+	if !waitFor(20*time.Second, func() bool { return strings.Contains(out.String(), "Enter passphrase for key: ") && !echo() }) {
+		t.Fatalf("no passphrase prompt with echo off:\n%s", out.String())
+	}
+	if _, err := tty.Write([]byte{0x03}); err != nil { // Ctrl-C
+		t.Fatal(err)
+	}
+	code, _ := waitExit(t, cmd, 20*time.Second)
+	if code != exitInterrupted {
+		t.Errorf("exit %d, want %d:\n%s", code, exitInterrupted, out.String())
+	}
+	if !echo() {
+		t.Errorf("the terminal was left with echo off after Ctrl-C at the passphrase prompt")
+	}
+	if n := s.srv.Requests()["EnableMFADevice"]; n != 0 {
+		t.Errorf("%d EnableMFADevice calls", n)
+	}
+}

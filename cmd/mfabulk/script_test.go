@@ -111,6 +111,12 @@ func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(srv.Assign(args[1], args[2]))
 	case args[0] == "user" && len(args) == 2:
 		ts.Check(srv.CreateUser(args[1], "/"))
+	case args[0] == "hardware" && len(args) == 3: // hardware USER N: N hardware or FIDO MFA devices
+		n, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		for i := range n {
+			ts.Check(srv.AddHardwareMFA(args[1], fmt.Sprintf("GAHT%08d", i)))
+		}
 	case args[0] == "assigned" && len(args) == 3:
 		d, ok := srv.Device(args[1])
 		if !ok {

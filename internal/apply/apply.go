@@ -39,6 +39,10 @@ type API interface {
 	Untag(ctx context.Context, serial string, keys []string) error
 	// Enable assigns a device to an IAM user with two consecutive codes.
 	Enable(ctx context.Context, user, serial, code1, code2 string) error
+	// UserDevices lists the serials of every MFA device enabled for a
+	// user, virtual, hardware or FIDO (ListMFADevices); NoSuchEntity when
+	// the user does not exist.
+	UserDevices(ctx context.Context, user string) ([]string, error)
 }
 
 // Options tune a run.

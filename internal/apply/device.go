@@ -114,14 +114,29 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		o.Err, o.Code, o.NotAttempted = fmt.Errorf("device %q not created: the account's virtual MFA device quota was reached", d.Name), "LimitExceeded", true
 		return o
 	}
+	if j.change.Action == plan.Assign {
+		if err := r.checkUser(ctx, d.User); err != nil {
+			o.Err, o.Code = fmt.Errorf("assigning device %q: %w; nothing was changed", d.Name, err), device.ErrorCode(err)
+			if errors.Is(err, errUserFull) {
+				o.Code = "LimitExceeded"
+			}
+			return o
+		}
+	}
+	createID, proof := journal.NewCreateID()
 	in := journal.Intent{
 		Device: d.Name, Path: d.Path, Account: r.plan.Account, Outfile: d.Outfile,
-		Action: intentAction(j.change.Action), CreateID: journal.NewCreateID(), Started: time.Now().UTC(), PID: os.Getpid(),
+		Action: intentAction(j.change.Action), CreateID: createID, Proof: proof, Started: time.Now().UTC(), PID: os.Getpid(),
 	}
 	if j.change.Action == plan.Replace || j.change.Action == plan.Assign {
 		in.Replaces = j.change.CreateID
+		if journal.Proves(j.change.Proof, j.change.CreateID) {
+			in.ReplacesProof = j.change.Proof
+		}
 	}
-	lock, err := journal.Begin(j.dir, j.name, in)
+	// The intent the plan saw, or none: another run's, left since, may be
+	// the only evidence of its device, and is not ours to take over.
+	lock, err := journal.Begin(j.dir, j.name, in, journal.Seen(j.change.Intent))
 	if err != nil {
 		o.Err = fmt.Errorf("recording the intent of device %q: %w", d.Name, err)
 		return o
@@ -179,7 +194,8 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	}
 	o.CiphertextSHA256, o.Recipients = sum, j.recipients.Fingerprints
 	failpoint.Hit(failpoint.OutfileWritten)
-	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial, CreateID: in.CreateID, Created: time.Now().UTC()}
+	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial,
+		CreateID: in.CreateID, Proof: in.Proof, OutfileSHA256: sum, Created: time.Now().UTC()}
 	if err := journal.WriteRecord(j.dir, j.name, rec); err != nil {
 		// The outfile is durable; the intent still names its create ID,
 		// so the next plan knows whose secret it is.
@@ -195,6 +211,29 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	return r.enable(ctx, o, d.User, created)
 }
 
+// errUserFull: the user has IAM's limit of MFA devices.
+var errUserFull = errors.New("IAM's limit of MFA devices per user")
+
+// checkUser checks, right before an assign's destructive steps (moving
+// the outfile aside, deleting the device), that its enable can still
+// succeed: the user exists and has fewer MFA devices than IAM's limit, of
+// every kind. Either may have changed since plan, and an assign that
+// fails its enable has spent the device's secret for nothing. One
+// ListMFADevices call answers both: IAM answers it NoSuchEntity for a user
+// that does not exist, as GetUser would.
+func (r *runner) checkUser(ctx context.Context, user string) error {
+	serials, err := r.api.UserDevices(ctx, user)
+	switch {
+	case device.ErrorCode(err) == "NoSuchEntity":
+		return fmt.Errorf("user %s does not exist (deleted since plan?): %w", user, err)
+	case err != nil:
+		return fmt.Errorf("reading the MFA devices of user %s: %w", user, err)
+	case len(serials) >= plan.MaxUserDevices:
+		return fmt.Errorf("user %s has %d MFA devices now, %w", user, len(serials), errUserFull)
+	}
+	return nil
+}
+
 // intentAction is what an intent records for a change: an assign issues a
 // new secret exactly as a replace does, and resumes as one.
 func intentAction(a plan.Action) string {
@@ -207,16 +246,19 @@ func intentAction(a plan.Action) string {
 // record finishes what a run stopped after writing an outfile left
 // undone: the record beside the outfile, then removing the intent. The
 // plan proposed it on proof (the device carries the intent's create ID),
-// so the record names that create ID. Under the intent's lock, the outfile
-// is checked to be still there.
+// so the record names that create ID, and the intent is taken over only
+// while it still names it. Under the intent's lock, the outfile is checked
+// to be still there.
 func (r *runner) record(j job) Outcome {
 	c := j.change
 	o := Outcome{Device: c.Name, Action: c.Action, Outfile: c.Desired.Outfile, Serial: c.Existing.Serial}
 	in := journal.Intent{
 		Device: c.Name, Path: c.Path, Account: r.plan.Account, Outfile: c.Desired.Outfile,
-		Action: string(plan.Create), CreateID: c.CreateID, Started: time.Now().UTC(), PID: os.Getpid(),
+		Action: string(plan.Create), CreateID: c.CreateID, Proof: c.Proof, Started: time.Now().UTC(), PID: os.Getpid(),
 	}
-	lock, err := journal.Begin(j.dir, j.name, in)
+	// Only the intent the plan settled on: one another run has put in its
+	// place since names another create, whose outfile this may not be.
+	lock, err := journal.Begin(j.dir, j.name, in, journal.Seen{Present: true, CreateID: c.CreateID})
 	if err != nil {
 		o.Err = fmt.Errorf("taking over the intent of device %q: %w", c.Name, err)
 		return o
@@ -228,7 +270,19 @@ func (r *runner) record(j job) Outcome {
 		}
 		return r.keep(o, lock)
 	}
-	rec := journal.Record{Account: r.plan.Account, Device: c.Name, Path: c.Path, Serial: c.Existing.Serial, CreateID: c.CreateID, Created: time.Now().UTC()}
+	// The record is bound to the outfile as it is now, under the intent's
+	// lock: the one the intent's run wrote, since only a run holding the
+	// intent writes it.
+	sum, err := journal.OutfileSHA256(j.dir, j.name)
+	if err == nil && sum == "" {
+		err = errors.New("it is not a regular file of yours, or is too large to be an outfile")
+	}
+	if err != nil {
+		o.Err = fmt.Errorf("recording the outfile of device %q: %w", c.Name, err)
+		return r.keep(o, lock)
+	}
+	rec := journal.Record{Account: r.plan.Account, Device: c.Name, Path: c.Path, Serial: c.Existing.Serial,
+		CreateID: c.CreateID, Proof: c.Proof, OutfileSHA256: sum, Created: time.Now().UTC()}
 	if err := journal.WriteRecord(j.dir, j.name, rec); err != nil {
 		o.Err = fmt.Errorf("recording the outfile of device %q: %w", c.Name, err)
 		return r.keep(o, lock)

@@ -14,7 +14,8 @@
 // is a regular file with one link, owned by the caller, small, well formed,
 // and names exactly the account, device and path being planned; anything
 // else is reported by [Inspect] as [Foreign] and never acted on, and
-// [Begin] refuses to overwrite another account's or device's intent.
+// [Begin] refuses to overwrite another account's or device's intent, or
+// one that is not the intent the plan saw ([Seen]).
 //
 // Use [Begin] before creating, then [Lock.Done] once the outfile is
 // durable (or the device is rolled back) or [Lock.Keep] when the outcome
@@ -58,12 +59,18 @@ type Intent struct {
 	// so that a later plan or run can tell its own device from another
 	// run's device of the same name.
 	CreateID string `json:"create_id,omitempty"`
+	// Proof is the create ID's proof (see [NewCreateID]): an intent
+	// without it (an older mfabulk's, or one made from the device's
+	// public tag) proves nothing about the device.
+	Proof string `json:"proof,omitempty"`
 	// Replaces is the create ID of the device a replace deletes ("" when
 	// it has none), so that a replace interrupted after moving the old
-	// outfile aside can be resumed on proof that the device is that one.
-	Replaces string    `json:"replaces,omitempty"`
-	Started  time.Time `json:"started"`
-	PID      int       `json:"pid"`
+	// outfile aside can be resumed on proof that the device is that one;
+	// ReplacesProof is its proof, when this folder held it.
+	Replaces      string    `json:"replaces,omitempty"`
+	ReplacesProof string    `json:"replaces_proof,omitempty"`
+	Started       time.Time `json:"started"`
+	PID           int       `json:"pid"`
 }
 
 // Key returns the account, device and path the intent names.
@@ -79,14 +86,46 @@ type Lock struct {
 	name string
 }
 
+// ErrChanged is returned by [Begin] when the intent is no longer the one
+// the plan saw: another run took it over, settled it or left one since.
+var ErrChanged = errors.New("the device's intent in the journal changed since plan: another run worked on it; run plan again")
+
+// Seen is the intent a plan found for a device: whether this plan's intent
+// was there (Present), and the create ID it named. A takeover is checked
+// against it, because the intent may be the only evidence of another
+// run's device: a run killed after IAM committed its create, before the
+// outfile, leaves a device whose seed is lost and whose create ID only its
+// intent names. Overwriting that intent, or removing it once settled,
+// would erase the evidence the next plan needs to replace the device.
+type Seen struct {
+	Present  bool
+	CreateID string
+}
+
 // Begin durably records the intent for the outfile outName in dir and
 // locks it. The intent is on disk, fsync'd with its folder entry, before
 // Begin returns. An intent left by an earlier run for the same account,
-// device and path is taken over; one that names anything else, or a file
-// that mfabulk did not make (a link, another user's file), is refused.
-func Begin(dir *atomicfile.Dir, outName string, in Intent) (*Lock, error) {
+// device and path is taken over only when it is still the one the plan
+// saw (seen: present or not, and its create ID); otherwise Begin returns
+// an error wrapping [ErrChanged] and writes nothing, not even an empty
+// file. One that names anything else, or a file that mfabulk did not
+// make (a link, another user's file), is refused. A file that is not a
+// well-formed intent (one left empty by a run killed while writing it) is
+// no intent: plan reported it, and saw none.
+func Begin(dir *atomicfile.Dir, outName string, in Intent, seen Seen) (*Lock, error) {
 	name := Name(outName)
-	f, err := dir.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := dir.OpenFile(name, os.O_RDWR, 0)
+	if errors.Is(err, syscall.ENOENT) {
+		if seen.Present {
+			return nil, fmt.Errorf("intent %s: %w (it is gone)", f2(dir, name), ErrChanged)
+		}
+		// Exclusive: an intent another run makes at this moment is not
+		// opened as if it were new.
+		f, err = dir.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, syscall.EEXIST) {
+			return nil, fmt.Errorf("intent %s: %w (another run made one)", f2(dir, name), ErrChanged)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
 			return nil, fmt.Errorf("intent %s is a symbolic link: mfabulk never follows a link it did not make; remove it", f2(dir, name))
@@ -105,9 +144,20 @@ func Begin(dir *atomicfile.Dir, outName string, in Intent) (*Lock, error) {
 		return nil, fmt.Errorf("locking intent %s: %w", f2(dir, name), err)
 	}
 	l := &Lock{f: f, dir: dir, name: name}
-	if prev, err := read(f); err == nil && prev.Key() != in.Key() {
+	prev, rerr := read(f)
+	switch {
+	case rerr == nil && prev.Key() != in.Key():
 		l.Keep()
 		return nil, fmt.Errorf("intent %s belongs to device %q at %s in account %s, not to this plan: mfabulk acts on an intent only for what it names; run plan against that account, or remove the file", f2(dir, name), prev.Device, prev.Path, prev.Account)
+	case rerr == nil && !seen.Present:
+		l.Keep()
+		return nil, fmt.Errorf("intent %s: %w (it names create ID %s; the plan saw no intent)", f2(dir, name), ErrChanged, prev.CreateID)
+	case rerr == nil && prev.CreateID != seen.CreateID:
+		l.Keep()
+		return nil, fmt.Errorf("intent %s: %w (it names create ID %s; the plan saw %s)", f2(dir, name), ErrChanged, prev.CreateID, seen.CreateID)
+	case rerr != nil && seen.Present:
+		l.Keep()
+		return nil, fmt.Errorf("intent %s: %w (%v)", f2(dir, name), ErrChanged, rerr)
 	}
 	if err := l.write(in); err != nil {
 		l.Keep()

@@ -2,10 +2,13 @@ package journal
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"syscall"
 	"time"
@@ -17,7 +20,8 @@ import (
 // in which account, the outfile's secret belongs to. The create ID is the
 // one the device was tagged with, so that a later plan can tell an outfile
 // whose device was since deleted and recreated by another run. It holds no
-// secret.
+// secret of the device's; its proof is a secret of the folder's (see
+// [NewCreateID]).
 type Record struct {
 	Account  string    `json:"account"`
 	Device   string    `json:"device"`
@@ -25,17 +29,91 @@ type Record struct {
 	Serial   string    `json:"serial"`
 	CreateID string    `json:"create_id"`
 	Created  time.Time `json:"created"`
+	// Proof is the create ID's proof, and OutfileSHA256 the hex SHA-256
+	// of the outfile's bytes: see [Record.Proves]. A record written
+	// before they existed has neither, and proves nothing.
+	Proof         string `json:"proof,omitempty"`
+	OutfileSHA256 string `json:"outfile_sha256,omitempty"`
 }
 
 // RecordName returns the record's file name for an outfile's name.
 func RecordName(outName string) string { return "." + outName + ".id" }
 
-// NewCreateID returns a random create ID: 128 bits, hex, which IAM's tag
-// value pattern accepts.
-func NewCreateID() string {
-	var b [16]byte
+// NewCreateID returns a random create ID and its proof. The create ID is
+// what a device is tagged with (mfabulk:create-id), and a tag is public:
+// anyone allowed iam:ListMFADeviceTags in the account reads it. So the
+// create ID is not what proves that a folder made a device; the proof is:
+// 256 random bits, hex, whose hash ([CreateIDOf]) the create ID is. Only
+// the run that made the device knows it, and it keeps it in its intent and
+// then in the record beside the outfile, nowhere else. A record or intent
+// made elsewhere from the tag (another checkout, a person, a planted
+// file) cannot carry it, so it proves nothing, and mfabulk never deletes
+// a device on evidence without the proof. The create ID, 128 bits of the
+// hash in hex, is accepted by IAM's tag value pattern.
+func NewCreateID() (createID, proof string) {
+	var b [32]byte
 	rand.Read(b[:]) // never fails: since Go 1.24 a broken source crashes the program
-	return hex.EncodeToString(b[:])
+	proof = hex.EncodeToString(b[:])
+	return CreateIDOf(proof), proof
+}
+
+// CreateIDOf returns the create ID whose proof is proof.
+func CreateIDOf(proof string) string {
+	sum := sha256.Sum256([]byte("mfabulk create-id v1\x00" + proof))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Proves reports whether proof is the proof of createID ("" proves
+// nothing).
+func Proves(proof, createID string) bool {
+	return proof != "" && createID != "" && subtle.ConstantTimeCompare([]byte(CreateIDOf(proof)), []byte(createID)) == 1
+}
+
+// MaxOutfileSize bounds what is read of an outfile to check a record's
+// binding: a sealed QR code is a few kilobytes.
+const MaxOutfileSize = 1 << 20
+
+// Proves reports whether the record proves that the outfile outName in dir
+// holds the secret of the device tagged with its create ID: it carries the
+// create ID's proof, and it is bound to the outfile's bytes (their SHA-256),
+// so that a record copied beside another outfile proves nothing either.
+// A record without them (written by an older mfabulk) proves nothing: plan
+// says so, and never deletes a device on its strength.
+func (r Record) Proves(dir *atomicfile.Dir, outName string) (bool, error) {
+	if !Proves(r.Proof, r.CreateID) || r.OutfileSHA256 == "" {
+		return false, nil
+	}
+	sum, err := OutfileSHA256(dir, outName)
+	if err != nil || sum == "" {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare([]byte(sum), []byte(r.OutfileSHA256)) == 1, nil
+}
+
+// OutfileSHA256 returns the hex SHA-256 of the outfile outName in dir; ""
+// when it is not a regular file of the caller's or is larger than
+// MaxOutfileSize (nothing a record can be bound to).
+func OutfileSHA256(dir *atomicfile.Dir, outName string) (string, error) {
+	f, err := dir.OpenFile(outName, os.O_RDONLY, 0)
+	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ELOOP) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading outfile: %w", err)
+	}
+	defer f.Close()
+	if atomicfile.CheckOwnFile(f) != nil {
+		return "", nil
+	}
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, MaxOutfileSize+1))
+	if err != nil {
+		return "", fmt.Errorf("reading outfile: %w", err)
+	}
+	if len(data) > MaxOutfileSize {
+		return "", nil
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // WriteRecord records, durably, whose secret the outfile outName holds.

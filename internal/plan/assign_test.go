@@ -59,7 +59,7 @@ func TestAssignConflicts(t *testing.T) {
 func TestAssignOnlyWhatThisFolderHolds(t *testing.T) {
 	desired := []manifest.Device{{Name: "a", Path: "/", User: "u"}, {Name: "b", Path: "/", User: "u"}}
 	observed := []device.Observed{{Name: "a", Path: "/"}, {Name: "b", Path: "/"}}
-	local := map[string]Local{"a": {Outfile: true, OutfileID: "id-a"}}
+	local := map[string]Local{"a": {Outfile: true, OutfileID: "id-a", RecordProof: "proof of id-a"}}
 	got := compute(t, desired, Observed{Account: "1", Devices: observed, Local: local, CreateIDs: map[string]string{"a": "id-a", "b": "id-b"}, Users: map[string]string{"u": "u"}}, Options{})
 	if got["a"].Action != Assign || got["b"].Action != Mismatch {
 		t.Errorf("a: %s, b: %s", got["a"].Action, got["b"].Action)
@@ -70,6 +70,7 @@ func TestAssignOnlyWhatThisFolderHolds(t *testing.T) {
 		"legacy outfile without a record": {Local: held("a"), CreateIDs: map[string]string{"a": "id-a"}},
 		"endpoint without tags":           {Local: local, TagsUnsupported: true},
 		"another device of the same name": {Local: local, CreateIDs: map[string]string{"a": "other"}},
+		"a record without its proof":      {Local: map[string]Local{"a": {Outfile: true, OutfileID: "id-a", Unproven: "no proof"}}, CreateIDs: map[string]string{"a": "id-a"}},
 	} {
 		obs.Account, obs.Devices, obs.Users = "1", observed[:1], map[string]string{"u": "u"}
 		if c := compute(t, desired[:1], obs, Options{})["a"]; c.Action != Mismatch {

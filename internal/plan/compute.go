@@ -17,8 +17,10 @@ type computation struct {
 	observed map[string]device.Observed // by lower-case name
 	targets  map[string]bool            // lower-case; empty means all
 	replace  map[string]bool            // lower-case
-	// userDevices counts, by lower-case user, the virtual MFA devices the
-	// account has assigned to them and those the plan enables so far.
+	// userDevices counts, by lower-case user, the MFA devices the account
+	// has enabled for them (of every kind when read, Observed.UserMFA;
+	// else the virtual ones assigned to them) and those the plan enables
+	// so far.
 	userDevices map[string]int
 }
 
@@ -34,6 +36,9 @@ func newComputation(desired []manifest.Device, obs Observed, opts Options) *comp
 		if o.User != "" {
 			c.userDevices[strings.ToLower(o.User)]++
 		}
+	}
+	for u, n := range obs.UserMFA { // the virtual ones among them too
+		c.userDevices[u] = n
 	}
 	return c
 }
@@ -69,6 +74,9 @@ func (c *computation) targeted(name string) bool {
 // forDesired plans one device of the manifest.
 func (c *computation) forDesired(d *manifest.Device) Change {
 	ch := Change{Action: Create, Name: d.Name, Path: d.Path, Desired: d}
+	if l := c.obs.Local[d.Name]; l.Pending || l.Unsettled {
+		ch.Intent = IntentSeen{Present: true, CreateID: l.IntentID}
+	}
 	o, ok := c.observed[strings.ToLower(d.Name)]
 	if !ok {
 		if l := c.obs.Local[d.Name]; l.Outfile && l.OutfileID != "" {
@@ -79,6 +87,7 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 	}
 	ch.Existing = &o
 	ch.CreateID = c.obs.CreateIDs[o.Name]
+	ch.Proof = c.proof(*d, ch.CreateID)
 	switch {
 	case o.Name != d.Name && o.Path != d.Path:
 		ch.Action, ch.Reason = Conflict, "the account has "+o.Path+o.Name+": same IAM name in another case, at another path; IAM cannot rename or move a device"
@@ -157,15 +166,17 @@ func (c *computation) ownership(d *manifest.Device, o device.Observed) (Action, 
 	switch {
 	case c.obs.Busy[d.Name]:
 		return Unchanged, "" // another live run is on it: a notice says so
-	case l.Unsettled && known && l.IntentID != "" && live == l.IntentID:
+	case l.Unsettled && known && l.IntentProof != "" && live == l.IntentID:
 		// The intent's run created this device, which it did only once no
 		// outfile was at this name, and only a run holding the intent
 		// writes one: the outfile is this device's.
 		return Settle, "an earlier run was stopped after writing its outfile and before recording it; the record is written"
-	case l.Pending && known && l.IntentID != "" && live == l.IntentID:
+	case l.Pending && known && l.IntentProof != "" && live == l.IntentID:
 		return replaceOr(o, "seed lost: an earlier run created it but never wrote its outfile")
-	case l.Pending && known && l.IntentAction == string(Replace) && live == l.IntentReplaces:
+	case l.Pending && known && l.IntentAction == string(Replace) && l.ReplacesProof != "" && live == l.IntentReplaces:
 		return replaceOr(o, "an earlier replace was interrupted; its old outfile is moved aside")
+	case l.Pending && known && (live == l.IntentID || live == l.IntentReplaces):
+		return Mismatch, "an intent names it, but " + unproven(l) + "; mfabulk never deletes a device on such evidence: check it, then run apply --replace " + d.Name
 	case l.Pending && !known:
 		return Mismatch, "an earlier run meant to create it and left no outfile, but whether this device is the one it made cannot be verified" + c.unverifiable() + "; check it, then run apply --replace " + d.Name
 	case l.Pending:
@@ -176,6 +187,14 @@ func (c *computation) ownership(d *manifest.Device, o device.Observed) (Action, 
 		return Mismatch, "its outfile belongs to an earlier device of the same name (create ID " + short(l.OutfileID) + ", the device now has " + short(live) + "): another run deleted and recreated it; run apply --replace " + d.Name + " to issue a new secret here"
 	}
 	return Unchanged, ""
+}
+
+// unproven says why a device's evidence in the journal proves nothing.
+func unproven(l Local) string {
+	if l.Unproven != "" {
+		return l.Unproven
+	}
+	return "it carries no proof that this folder's run made it"
 }
 
 func (c *computation) unverifiable() string {
@@ -207,6 +226,9 @@ func (c *computation) notices(desired []manifest.Device) []Notice {
 		case c.obs.Untrusted[d.Name] != "":
 			out = append(out, Notice{Device: d.Name,
 				Message: "its intent file is not this plan's and is ignored (" + c.obs.Untrusted[d.Name] + "); remove it, or plan against the account it names"})
+		case c.obs.Local[d.Name].Unproven != "":
+			out = append(out, Notice{Device: d.Name,
+				Message: c.obs.Local[d.Name].Unproven + ": it proves nothing about the device, and mfabulk will not replace or assign it on its strength (apply --replace " + d.Name + " issues a new secret, with a record that does)"})
 		}
 	}
 	return out
@@ -271,7 +293,25 @@ func (c *computation) provenOurs(d manifest.Device, o device.Observed, a Action)
 	}
 	l := c.obs.Local[d.Name]
 	if a == Settle {
-		return live == l.IntentID
+		return l.IntentProof != "" && live == l.IntentID
 	}
-	return live == l.OutfileID
+	return l.RecordProof != "" && live == l.OutfileID
+}
+
+// proof returns the proof this folder holds of the device's live create
+// ID, "" when it holds none: apply records it in the intent of a replace,
+// so that an interrupted replace can be resumed on proof.
+func (c *computation) proof(d manifest.Device, live string) string {
+	l := c.obs.Local[d.Name]
+	switch {
+	case live == "":
+		return ""
+	case l.RecordProof != "" && live == l.OutfileID:
+		return l.RecordProof
+	case l.IntentProof != "" && live == l.IntentID:
+		return l.IntentProof
+	case l.ReplacesProof != "" && live == l.IntentReplaces:
+		return l.ReplacesProof
+	}
+	return ""
 }

@@ -95,12 +95,27 @@ type Change struct {
 	Tags     []TagChange // for UpdateTags
 	// CreateID is the existing device's create-ID tag, when it was read:
 	// a replace records it so that an interrupted replace can be resumed
-	// on proof that the device is still that one.
+	// on proof that the device is still that one. Proof is its proof, when
+	// this folder holds it (a proven record or intent); a secret of the
+	// folder's, never written into a plan document.
 	CreateID string
+	Proof    string
 	// MoveAside is set on a create whose outfile is still there from a
 	// deleted device of the same name that mfabulk made (its record says
 	// so): apply moves it aside first instead of refusing.
 	MoveAside bool
+	// Intent is what the plan found of the device's intent in the journal.
+	// Apply takes an intent over only while it is still this one: between
+	// plan and apply another run may have left its own, naming a device
+	// whose seed only it can tell is lost.
+	Intent IntentSeen
+}
+
+// IntentSeen is a device's intent as a plan found it: whether this plan's
+// intent was in the journal, and the create ID it named.
+type IntentSeen struct {
+	Present  bool
+	CreateID string
 }
 
 // Observed is what plan knows of the world outside the manifest.
@@ -127,6 +142,11 @@ type Observed struct {
 	// Users are the account's IAM users by lower-case name, read only when
 	// a manifest device names one; nil when not read.
 	Users map[string]string
+	// UserMFA counts, by lower-case user, every MFA device enabled for the
+	// users the plan may enable a device for: virtual, hardware and FIDO
+	// (ListMFADevices), all of which count to IAM's limit. For a user not
+	// in it, the plan counts the virtual devices assigned to them.
+	UserMFA map[string]int
 	// Untrusted names the manifest devices whose intent file is not this
 	// plan's (another account's, malformed, a link), with why: reported,
 	// never acted on.
@@ -150,6 +170,16 @@ type Local struct {
 	// ("create" or "replace"), the create ID it sent, and the create ID of
 	// the device it was replacing.
 	IntentAction, IntentID, IntentReplaces string
+	// RecordProof, IntentProof and ReplacesProof are the proofs (see
+	// journal.NewCreateID) of OutfileID, IntentID and IntentReplaces, set
+	// only when they prove them (and, for the record, when it is bound to
+	// the outfile's bytes). A create ID is public, its proof is known only
+	// to the folder whose run made the device: mfabulk deletes a device
+	// (assign, replace on its own account) only on evidence with a proof.
+	RecordProof, IntentProof, ReplacesProof string
+	// Unproven says why a record or intent that names the device proves
+	// nothing ("" when none does): plan reports it and never deletes on it.
+	Unproven string
 }
 
 // Options are the user's choices for one plan.

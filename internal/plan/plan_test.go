@@ -71,7 +71,7 @@ func TestCompute(t *testing.T) {
 func TestOwnership(t *testing.T) {
 	var desired []manifest.Device
 	var observed []device.Observed
-	for _, n := range []string{"lost", "assigned", "notmade", "asked", "other", "resume", "nofile", "stale", "fine", "legacy", "unknown", "busy"} {
+	for _, n := range []string{"lost", "assigned", "notmade", "asked", "other", "resume", "nofile", "stale", "fine", "legacy", "unknown", "busy", "unproven"} {
 		desired = append(desired, manifest.Device{Name: n, Path: "/"})
 		if n != "notmade" {
 			o := device.Observed{Name: n, Path: "/"}
@@ -83,25 +83,26 @@ func TestOwnership(t *testing.T) {
 	}
 	obs := Observed{Devices: observed,
 		Local: map[string]Local{
-			"lost":     {Pending: true, IntentAction: "create", IntentID: "A"},
-			"assigned": {Pending: true, IntentAction: "create", IntentID: "A"},
+			"lost":     {Pending: true, IntentAction: "create", IntentID: "A", IntentProof: "proof of A"},
+			"assigned": {Pending: true, IntentAction: "create", IntentID: "A", IntentProof: "proof of A"},
 			"notmade":  {Pending: true, IntentAction: "create", IntentID: "A"},
 			"asked":    {Outfile: true, OutfileID: "A"},
 			"other":    {Pending: true, IntentAction: "create", IntentID: "A"},
-			"resume":   {Pending: true, IntentAction: "replace", IntentID: "B", IntentReplaces: "A"},
+			"resume":   {Pending: true, IntentAction: "replace", IntentID: "B", IntentReplaces: "A", ReplacesProof: "proof of A"},
+			"unproven": {Pending: true, IntentAction: "create", IntentID: "A", Unproven: "its intent carries no proof"},
 			"stale":    {Outfile: true, OutfileID: "A"},
 			"fine":     {Outfile: true, OutfileID: "A"},
 			"legacy":   {Outfile: true},
 			"unknown":  {Pending: true, IntentAction: "create", IntentID: "A"},
 		},
-		CreateIDs: map[string]string{"lost": "A", "assigned": "A", "asked": "A", "other": "Z", "resume": "A", "stale": "B", "fine": "A", "legacy": "Q"},
+		CreateIDs: map[string]string{"lost": "A", "assigned": "A", "asked": "A", "other": "Z", "resume": "A", "stale": "B", "fine": "A", "legacy": "Q", "unproven": "A"},
 		Busy:      map[string]bool{"busy": true},
 	}
 	got := compute(t, desired, obs, Options{Replace: []string{"ASKED"}})
 	for name, want := range map[string]Action{
 		"lost": Replace, "assigned": Conflict, "notmade": Create, "asked": Replace, "other": Mismatch,
 		"resume": Replace, "nofile": Mismatch, "stale": Mismatch, "fine": Unchanged, "legacy": Unchanged,
-		"unknown": Mismatch, "busy": Unchanged,
+		"unknown": Mismatch, "busy": Unchanged, "unproven": Mismatch, // an intent without its proof: never replaced on it
 	} {
 		if got[name].Action != want {
 			t.Errorf("%s: %s (%s), want %s", name, got[name].Action, got[name].Reason, want)

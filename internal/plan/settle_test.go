@@ -19,8 +19,9 @@ func TestSettleOnlyOnProof(t *testing.T) {
 		live  map[string]string
 		want  Action
 	}{
-		{"new outfile, stale record, device is the intent's", Local{Outfile: true, OutfileID: "old", Unsettled: true, IntentAction: "replace", IntentID: "new", IntentReplaces: "old"}, map[string]string{"a": "new"}, Settle},
-		{"new outfile, no record, device is the intent's", Local{Outfile: true, OutfileID: "new", Unsettled: true, IntentAction: "create", IntentID: "new"}, map[string]string{"a": "new"}, Settle},
+		{"new outfile, stale record, device is the intent's", Local{Outfile: true, OutfileID: "old", Unsettled: true, IntentAction: "replace", IntentID: "new", IntentProof: "p", IntentReplaces: "old"}, map[string]string{"a": "new"}, Settle},
+		{"new outfile, no record, device is the intent's", Local{Outfile: true, OutfileID: "new", Unsettled: true, IntentAction: "create", IntentID: "new", IntentProof: "p"}, map[string]string{"a": "new"}, Settle},
+		{"intent without its proof", Local{Outfile: true, OutfileID: "new", Unsettled: true, IntentAction: "create", IntentID: "new", Unproven: "no proof"}, map[string]string{"a": "new"}, Unchanged},
 		{"old outfile not yet moved aside, device still the old one", Local{Outfile: true, OutfileID: "old", Unsettled: true, IntentAction: "replace", IntentID: "new", IntentReplaces: "old"}, map[string]string{"a": "old"}, Unchanged},
 		{"device is someone else's", Local{Outfile: true, OutfileID: "old", Unsettled: true, IntentID: "new"}, map[string]string{"a": "other"}, Mismatch},
 		{"ownership unknown", Local{Outfile: true, OutfileID: "new", Unsettled: true, IntentID: "new"}, nil, Unchanged},

@@ -30,6 +30,9 @@ type API interface {
 	ListTagsOnce(ctx context.Context, serial string) (map[string]string, error)
 	// ListUsers returns the account's IAM user names.
 	ListUsers(ctx context.Context) ([]string, error)
+	// UserDevices returns the serials of every MFA device enabled for a
+	// user (ListMFADevices): virtual, hardware and FIDO.
+	UserDevices(ctx context.Context, user string) ([]string, error)
 }
 
 // TagsUnsupported classifies a probe's error: true when the endpoint does
@@ -80,6 +83,9 @@ func Observe(ctx context.Context, api API, m *manifest.Manifest, opts Options) (
 		for _, u := range users {
 			obs.Users[strings.ToLower(u)] = u
 		}
+		if obs.UserMFA, err = countUserMFA(ctx, api, m, &obs, opts); err != nil {
+			return plan.Observed{}, err
+		}
 	}
 	if err := readJournal(&obs, m.Devices); err != nil {
 		return plan.Observed{}, err
@@ -116,6 +122,65 @@ func Observe(ctx context.Context, api API, m *manifest.Manifest, opts Options) (
 		obs.Tags = tags
 	}
 	return obs, nil
+}
+
+// countUserMFA counts the MFA devices of every kind of each user the plan
+// may enable a device for (a targeted manifest device names the user, the
+// user exists, and the device is not already theirs): IAM's limit of 8
+// per user counts hardware and FIDO devices too, which only ListMFADevices,
+// one call per user, shows. A user deleted since ListUsers is dropped from
+// obs.Users, so the plan calls it missing.
+func countUserMFA(ctx context.Context, api API, m *manifest.Manifest, obs *plan.Observed, opts Options) (map[string]int, error) {
+	assigned := map[string]string{} // lower-case device name → lower-case user
+	for _, o := range obs.Devices {
+		assigned[strings.ToLower(o.Name)] = strings.ToLower(o.User)
+	}
+	targeted := map[string]bool{}
+	for _, t := range opts.Targets {
+		targeted[strings.ToLower(t)] = true
+	}
+	var users []string
+	seen := map[string]bool{}
+	for _, d := range m.Devices {
+		u, name := strings.ToLower(d.User), strings.ToLower(d.Name)
+		if u == "" || seen[u] || obs.Users[u] == "" || assigned[name] == u || (len(targeted) > 0 && !targeted[name]) {
+			continue
+		}
+		seen[u] = true
+		users = append(users, obs.Users[u])
+	}
+	limit := opts.Parallelism
+	if limit <= 0 {
+		limit = 8
+	}
+	var mu sync.Mutex
+	counts := make(map[string]int, len(users))
+	var gone []string
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for _, u := range users {
+		g.Go(func() error {
+			serials, err := api.UserDevices(gctx, u)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case device.ErrorCode(err) == "NoSuchEntity":
+				gone = append(gone, u)
+			case err != nil:
+				return fmt.Errorf("counting the MFA devices of user %s: %w", u, err)
+			default:
+				counts[strings.ToLower(u)] = len(serials)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, u := range gone {
+		delete(obs.Users, strings.ToLower(u))
+	}
+	return counts, nil
 }
 
 // tagReads lists the existing devices whose tags a plan needs.
@@ -199,6 +264,18 @@ func readJournal(obs *plan.Observed, devices []manifest.Device) error {
 			}
 			if rec != nil && rec.Account == obs.Account && rec.Device == d.Name && rec.Path == d.Path {
 				l.OutfileID = rec.CreateID
+				proven, err := rec.Proves(dir, name)
+				if err != nil {
+					return fmt.Errorf("reading the outfile of device %q: %w", d.Name, err)
+				}
+				switch {
+				case proven:
+					l.RecordProof = rec.Proof
+				case rec.Proof == "":
+					l.Unproven = "the record beside its outfile carries no proof of its create ID (an older mfabulk wrote it, or it was made from the device's tag)"
+				default:
+					l.Unproven = "the record beside its outfile does not prove its create ID, or is not bound to this outfile (copied from elsewhere, or the outfile was changed)"
+				}
 			}
 		}
 		st, err := journal.Inspect(dir, name, journal.Key{Account: obs.Account, Device: d.Name, Path: d.Path})
@@ -217,7 +294,16 @@ func readJournal(obs *plan.Observed, devices []manifest.Device) error {
 				l.OutfileID = st.Intent.CreateID
 			}
 			l.Pending, l.Unsettled = !l.Outfile, l.Outfile
-			l.IntentAction, l.IntentID, l.IntentReplaces = st.Intent.Action, st.Intent.CreateID, st.Intent.Replaces
+			in := st.Intent
+			l.IntentAction, l.IntentID, l.IntentReplaces = in.Action, in.CreateID, in.Replaces
+			if journal.Proves(in.Proof, in.CreateID) {
+				l.IntentProof = in.Proof
+			} else if in.CreateID != "" {
+				l.Unproven = "its intent carries no proof of its create ID (an older mfabulk wrote it, or it was made from the device's tag)"
+			}
+			if journal.Proves(in.ReplacesProof, in.Replaces) {
+				l.ReplacesProof = in.ReplacesProof
+			}
 		}
 		obs.Local[d.Name] = l
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
@@ -172,11 +174,44 @@ func TerminalPassphrase(name string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is protected by a passphrase: %w", name, ErrNoTerminal)
 	}
 	defer tty.Close()
+	fd := int(tty.Fd())
+	defer restoreOnInterrupt(fd)()
 	fmt.Fprintf(tty, "Enter passphrase for %s: ", name)
-	pass, err := term.ReadPassword(int(tty.Fd()))
+	pass, err := term.ReadPassword(fd)
 	fmt.Fprintln(tty)
 	if err != nil {
 		return nil, fmt.Errorf("reading the passphrase of %s: %w", name, err)
 	}
 	return pass, nil
+}
+
+// restoreOnInterrupt puts the terminal fd back as it is now (echo on) as
+// soon as SIGINT or SIGTERM arrives, until the returned func is called.
+// term.ReadPassword turns echo off and restores it only when its read
+// returns, and a blocked read does not return on a signal: the command's
+// interrupt handling then ends the process, which would leave the
+// person's shell without echo. The signals are still delivered to every
+// other listener; this only restores the terminal.
+func restoreOnInterrupt(fd int) (stop func()) {
+	state, err := term.GetState(fd)
+	if err != nil {
+		return func() {}
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		select {
+		case <-sigs:
+			_ = term.Restore(fd, state) // the process is ending; nothing to report it to
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+		<-finished
+	}
 }

@@ -179,6 +179,23 @@ func (f *Fake) Enable(_ context.Context, user, serial, _, _ string) error {
 	return nil
 }
 
+// UserDevices returns the serials of the devices enabled for user; every
+// user exists in a Fake.
+func (f *Fake) UserDevices(_ context.Context, user string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fault, failed := f.call("UserDevices"); failed {
+		return nil, fault.Err
+	}
+	var out []string
+	for _, d := range f.devices {
+		if strings.EqualFold(d.User, user) {
+			out = append(out, d.Serial)
+		}
+	}
+	return out, nil
+}
+
 // Delete deletes a device; a missing one is NoSuchEntity.
 func (f *Fake) Delete(_ context.Context, serial string) error {
 	f.mu.Lock()

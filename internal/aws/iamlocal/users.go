@@ -43,6 +43,11 @@ type User struct {
 	Arn        string // arn:aws:iam::ACCOUNT:user/PATH/NAME
 	CreateDate time.Time
 	Tags       []Tag
+	// Hardware are the serial numbers of the user's MFA devices that are
+	// not virtual (hardware TOTP tokens, U2F and FIDO security keys):
+	// ListMFADevices lists them and they count to IAM's limit of devices
+	// per user, but ListVirtualMFADevices does not show them.
+	Hardware []string
 }
 
 // now is the server's clock, to the second, in UTC, as IAM's dates are.
@@ -114,6 +119,40 @@ func (s *Server) CreateUser(name, path string) error {
 	return nil
 }
 
+// AddHardwareMFA enables a hardware or FIDO MFA device, by its serial
+// number, for the named user, as a person would with EnableMFADevice (its
+// codes are not modelled); LimitExceeded at IAM's limit.
+func (s *Server) AddHardwareMFA(user, serial string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.user(user)
+	if err != nil {
+		return err
+	}
+	if s.mfaCount(u) >= MaxMFADevicesPerUser {
+		return Errorf("LimitExceeded", "Cannot exceed quota for MFADevicesPerUser: %d", MaxMFADevicesPerUser)
+	}
+	u.Hardware = append(u.Hardware, serial)
+	return nil
+}
+
+// DeleteUser deletes the named user, as a person would between a plan and
+// its apply; as IAM does, it refuses a user who still has an MFA device
+// (DeleteConflict).
+func (s *Server) DeleteUser(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.user(name)
+	if err != nil {
+		return err
+	}
+	if s.mfaCount(u) > 0 {
+		return Errorf("DeleteConflict", "Cannot delete entity, must delete MFA device first.")
+	}
+	delete(s.users, strings.ToLower(u.Name))
+	return nil
+}
+
 // User returns a copy of the named user (any case).
 func (s *Server) User(name string) (User, bool) {
 	s.mu.Lock()
@@ -124,6 +163,7 @@ func (s *Server) User(name string) (User, bool) {
 	}
 	c := *u
 	c.Tags = append([]Tag(nil), u.Tags...)
+	c.Hardware = append([]string(nil), u.Hardware...)
 	return c, true
 }
 
@@ -146,7 +186,7 @@ func (s *Server) user(name string) (*User, *APIError) {
 // caller holds s.mu.
 func (s *Server) xmlUserOf(name string) *xmlUser {
 	u, ok := s.users[strings.ToLower(name)]
-	if !ok { // not reachable: users are never deleted
+	if !ok { // not reachable: a user with a device cannot be deleted
 		u = &User{Name: name, Path: "/", ID: "AIDA" + strings.ToUpper(name), Arn: device.UserARN("", s.account, "/", name)}
 	}
 	return u.xml()
@@ -254,6 +294,10 @@ func (s *Server) mfaDevices(u *User) []*Device {
 	return out
 }
 
+// mfaCount counts every MFA device enabled for user u, virtual or not;
+// the caller holds s.mu.
+func (s *Server) mfaCount(u *User) int { return len(s.mfaDevices(u)) + len(u.Hardware) }
+
 func validateSerial(serial string) *APIError {
 	if len(serial) < 9 || len(serial) > 256 || !serialRE.MatchString(serial) {
 		return Errorf("ValidationError", "1 validation error detected: Value '%s' at 'serialNumber' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=/:,.@-]+ and have length between 9 and 256", serial)
@@ -301,7 +345,7 @@ func (s *Server) handleEnable(f formValues) (any, *APIError) {
 	if d.User != "" {
 		return nil, Errorf("EntityAlreadyExists", "MFA Device is already in use.")
 	}
-	if len(s.mfaDevices(u)) >= MaxMFADevicesPerUser {
+	if s.mfaCount(u) >= MaxMFADevicesPerUser {
 		return nil, Errorf("LimitExceeded", "Cannot exceed quota for MFADevicesPerUser: %d", MaxMFADevicesPerUser)
 	}
 	now := s.now()
@@ -347,6 +391,9 @@ func (s *Server) handleListMFADevices(f formValues) (any, *APIError) {
 	if err == nil {
 		for _, d := range s.mfaDevices(u) {
 			all = append(all, xmlMFADevice{UserName: d.User, SerialNumber: d.Serial, EnableDate: d.EnableDate.Format(time.RFC3339)})
+		}
+		for _, serial := range u.Hardware {
+			all = append(all, xmlMFADevice{UserName: u.Name, SerialNumber: serial, EnableDate: u.CreateDate.Format(time.RFC3339)})
 		}
 	}
 	s.mu.Unlock()

@@ -6,6 +6,7 @@
 // fingerprint: a SHA-256 over the tool version, each manifest file's
 // content, the resolved devices (recipients above all, which may come from
 // recipients files), every observed device (serial, user, enable date),
+// the users and their MFA device counts,
 // the tags and create IDs read, what the outfile folders hold (outfiles,
 // records, intents) and the options. Apply recomputes
 // the plan from the same manifests and options and refuses when the
@@ -76,13 +77,20 @@ func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, op
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(obs.Local)) {
-		line("local", name, fmt.Sprintf("%+v", obs.Local[name]))
+		// Proofs are the folder's secrets: whether each is held counts,
+		// not its value, which never leaves the folder.
+		l := obs.Local[name]
+		l.RecordProof, l.IntentProof, l.ReplacesProof = held(l.RecordProof), held(l.IntentProof), held(l.ReplacesProof)
+		line("local", name, fmt.Sprintf("%+v", l))
 	}
 	for _, name := range slices.Sorted(maps.Keys(obs.CreateIDs)) {
 		line("create-id", name, obs.CreateIDs[name])
 	}
 	line("tags-unsupported", obs.TagsUnsupported)
 	line("users", obs.Users != nil, slices.Sorted(maps.Values(obs.Users)))
+	for _, u := range slices.Sorted(maps.Keys(obs.UserMFA)) {
+		line("user-mfa", u, obs.UserMFA[u])
+	}
 	for _, name := range slices.Sorted(maps.Keys(obs.Busy)) {
 		line("busy", name)
 	}
@@ -139,6 +147,13 @@ func (f File) Check(fingerprint string) error {
 		return ErrStale
 	}
 	return nil
+}
+
+func held(proof string) string {
+	if proof == "" {
+		return ""
+	}
+	return "held"
 }
 
 func sorted(ss []string) []string { return slices.Sorted(slices.Values(ss)) }
