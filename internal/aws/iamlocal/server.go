@@ -46,6 +46,7 @@ type Server struct {
 	opts    Options
 	account string
 	reqSeq  atomic.Int64
+	serving atomic.Int64 // requests being answered now: WaitIdle
 
 	mu       sync.Mutex
 	devices  map[string]*Device // by lower-case name: IAM names ignore case
@@ -97,6 +98,28 @@ func (s *Server) Listen(addr string) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
+// WaitIdle waits, up to timeout, until no request has been in hand for
+// 50 ms, and says whether it got there. A client killed mid-request
+// leaves its request to the server, which (as IAM does) still answers and
+// may commit it after the client is gone: a test that inspects the
+// account after killing mfabulk waits for those first.
+func (s *Server) WaitIdle(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	quiet := time.Time{}
+	for time.Now().Before(deadline) {
+		switch {
+		case s.serving.Load() != 0:
+			quiet = time.Time{}
+		case quiet.IsZero():
+			quiet = time.Now()
+		case time.Since(quiet) >= 50*time.Millisecond:
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
+}
+
 // Close stops serving. Requests held by a hang fault are dropped first,
 // so that Close does not wait for them forever.
 func (s *Server) Close() error {
@@ -128,6 +151,8 @@ var handlers = map[string]handler{
 
 // ServeHTTP answers one AWS Query request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.serving.Add(1)
+	defer s.serving.Add(-1)
 	requestID := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.reqSeq.Add(1))
 	// The Date header is the server's clock, as with IAM: clients compute
 	// EnableMFADevice's codes from it, and tests move it (Options.Now).
