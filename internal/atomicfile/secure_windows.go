@@ -32,11 +32,21 @@ const (
 // ACE types that grant nothing: a deny, audit and alarm entries, labels
 // and attributes.
 var grantsNothing = map[uint8]bool{
-	windows.ACCESS_DENIED_ACE_TYPE: true,
-	0x2: true, 0x3: true, // SYSTEM_AUDIT, SYSTEM_ALARM
-	0x6: true, 0x7: true, 0x8: true, // ACCESS_DENIED_OBJECT, SYSTEM_AUDIT_OBJECT, SYSTEM_ALARM_OBJECT
-	0xA: true, 0xD: true, 0xE: true, 0xF: true, 0x10: true, // denied and audit callback types
-	0x11: true, 0x12: true, 0x13: true, 0x14: true, // MANDATORY_LABEL, RESOURCE_ATTRIBUTE, SCOPED_POLICY_ID, PROCESS_TRUST_LABEL
+	0x01: true, // ACCESS_DENIED
+	0x02: true, // SYSTEM_AUDIT
+	0x03: true, // SYSTEM_ALARM
+	0x06: true, // ACCESS_DENIED_OBJECT
+	0x07: true, // SYSTEM_AUDIT_OBJECT
+	0x08: true, // SYSTEM_ALARM_OBJECT
+	0x0A: true, // ACCESS_DENIED_CALLBACK
+	0x0D: true, // SYSTEM_AUDIT_CALLBACK
+	0x0E: true, // SYSTEM_ALARM_CALLBACK
+	0x0F: true, // SYSTEM_AUDIT_CALLBACK_OBJECT
+	0x10: true, // SYSTEM_ALARM_CALLBACK_OBJECT
+	0x11: true, // SYSTEM_MANDATORY_LABEL
+	0x12: true, // SYSTEM_RESOURCE_ATTRIBUTE
+	0x13: true, // SYSTEM_SCOPED_POLICY_ID
+	0x14: true, // SYSTEM_PROCESS_TRUST_LABEL
 }
 
 // checkSecureHandle is the Windows [CheckSecure]: it refuses a folder
