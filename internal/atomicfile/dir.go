@@ -103,13 +103,18 @@ func (d *Dir) writeTemp(name string, data []byte) (string, error) {
 	return tmp, nil
 }
 
-// probe checks that a file can be created in the folder.
+// probe checks that a file can be created in the folder and, where that
+// is not a given, hard-linked (see probeLink).
 func (d *Dir) probe() error {
 	tmp, err := d.writeTemp("mfabulk-probe", nil)
 	if err != nil {
 		return fmt.Errorf("folder %s is not writable: %w", d.path, err)
 	}
-	return d.Remove(tmp)
+	err = d.probeLink(tmp)
+	if rerr := d.Remove(tmp); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // Probe checks, before any change is made, that files can be created in

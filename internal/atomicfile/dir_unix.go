@@ -195,6 +195,9 @@ func SyncDir(dir string) error {
 	return d.Sync()
 }
 
+// probeLink does nothing on unix, whose file systems have hard links.
+func (d *Dir) probeLink(tmp string) error { return nil }
+
 func isExist(err error) bool    { return errors.Is(err, unix.EEXIST) }
 func isNotExist(err error) bool { return errors.Is(err, unix.ENOENT) }
 func isLoop(err error) bool     { return errors.Is(err, unix.ELOOP) }

@@ -280,6 +280,17 @@ func (d *Dir) link(from, to string) error {
 	return d.root.Link(from, to)
 }
 
+// probeLink checks that the folder's file system has hard links, which
+// outfiles are written with: FAT and exFAT do not, and there apply must
+// stop at the probe, before any change in IAM, not after a create.
+func (d *Dir) probeLink(tmp string) error {
+	link := tmp + "-link"
+	if err := d.link(tmp, link); err != nil {
+		return fmt.Errorf("folder %s cannot hold outfiles: its file system has no hard links (FAT, exFAT?), which mfabulk writes outfiles with so as never to overwrite one; use an NTFS or ReFS folder: %w", d.path, err)
+	}
+	return d.Remove(link)
+}
+
 func (d *Dir) names() ([]string, error) {
 	f, err := d.root.Open(".")
 	if err != nil {
