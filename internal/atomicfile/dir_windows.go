@@ -176,14 +176,19 @@ func (d *Dir) openat(name string, flags int) (windows.Handle, error) {
 	if flags&^known != 0 {
 		return windows.InvalidHandle, fmt.Errorf("open flags %#x are not supported on Windows", flags&^known)
 	}
+	// A read may open a folder, which CheckOwnFile then refuses as not a
+	// regular file, as on unix; a write may not.
 	access := uint32(windows.SYNCHRONIZE | windows.READ_CONTROL | windows.FILE_READ_ATTRIBUTES)
+	options := uint32(windows.FILE_SYNCHRONOUS_IO_NONALERT | windows.FILE_OPEN_REPARSE_POINT)
 	switch flags & (os.O_RDONLY | os.O_WRONLY | os.O_RDWR) {
 	case os.O_RDONLY:
 		access |= windows.FILE_GENERIC_READ
 	case os.O_WRONLY:
 		access |= windows.FILE_GENERIC_WRITE
+		options |= windows.FILE_NON_DIRECTORY_FILE
 	default:
 		access |= windows.FILE_GENERIC_READ | windows.FILE_GENERIC_WRITE
+		options |= windows.FILE_NON_DIRECTORY_FILE
 	}
 	disposition := uint32(windows.FILE_OPEN)
 	switch {
@@ -206,9 +211,7 @@ func (d *Dir) openat(name string, flags int) (windows.Handle, error) {
 	err = windows.NtCreateFile(&h, access, attrs, &windows.IO_STATUS_BLOCK{}, nil,
 		windows.FILE_ATTRIBUTE_NORMAL,
 		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE,
-		disposition,
-		windows.FILE_SYNCHRONOUS_IO_NONALERT|windows.FILE_NON_DIRECTORY_FILE|windows.FILE_OPEN_REPARSE_POINT,
-		0, 0)
+		disposition, options, 0, 0)
 	runtime.KeepAlive(d.f)
 	if st, ok := err.(windows.NTStatus); ok {
 		return windows.InvalidHandle, st.Errno()

@@ -3,7 +3,9 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"unsafe"
 
@@ -62,6 +64,9 @@ func checkSecureHandle(path string, h windows.Handle) error {
 		return fmt.Errorf("checking folder %s: %w", path, err)
 	}
 	owner, _, err := sd.Owner()
+	if err == nil && owner == nil {
+		err = errors.New("it has no owner")
+	}
 	if err != nil {
 		return fmt.Errorf("checking folder %s: %w", path, err)
 	}
@@ -92,7 +97,7 @@ func checkSecureHandle(path string, h windows.Handle) error {
 		if ok, err := trusted(sid); err != nil {
 			return err
 		} else if !ok {
-			return fmt.Errorf("folder %s has unsafe permissions: %s can write it (access mask %#x) and could rename or replace outfiles and intents; run: icacls \"%s\" /remove:g \"%s\", or choose a folder in your user profile", path, accountName(sid), uint32(ace.Mask), path, accountName(sid))
+			return fmt.Errorf("folder %s has unsafe permissions: %s can write it (access mask %#x) and could rename or replace outfiles and intents; run: icacls \"%s\" /inheritance:d, then icacls \"%s\" /remove:g \"%s\", or choose a folder in your user profile", path, accountName(sid), uint32(ace.Mask), path, path, accountName(sid))
 		}
 	}
 	return nil
@@ -120,23 +125,21 @@ var callerSIDs = sync.OnceValues(func() ([]*windows.SID, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the current user: %w", err)
 	}
-	sids := []*windows.SID{user.User.Sid}
-	var buf [512]byte
-	var n uint32
-	if err := windows.GetTokenInformation(tok, windows.TokenOwner, &buf[0], uint32(len(buf)), &n); err != nil {
-		return nil, fmt.Errorf("reading the current user's default owner: %w", err)
-	}
-	owner := *(**windows.SID)(unsafe.Pointer(&buf[0])) // TOKEN_OWNER: one SID pointer into buf
-	c, err := owner.Copy()
-	if err != nil {
-		return nil, err
-	}
 	u, err := user.User.Sid.Copy()
 	if err != nil {
 		return nil, err
 	}
-	sids[0] = u
-	return append(sids, c), nil
+	buf := make([]uintptr, 64) // TOKEN_OWNER: a SID pointer, then the SID; pointer-aligned
+	var n uint32
+	if err := windows.GetTokenInformation(tok, windows.TokenOwner, (*byte)(unsafe.Pointer(&buf[0])), uint32(len(buf))*uint32(unsafe.Sizeof(buf[0])), &n); err != nil {
+		return nil, fmt.Errorf("reading the current user's default owner: %w", err)
+	}
+	owner, err := (*(**windows.SID)(unsafe.Pointer(&buf[0]))).Copy()
+	runtime.KeepAlive(buf)
+	if err != nil {
+		return nil, err
+	}
+	return []*windows.SID{u, owner}, nil
 })
 
 // isCaller reports whether sid is the caller (see callerSIDs).
@@ -162,6 +165,9 @@ func ownerOf(h windows.Handle) (*windows.SID, error) {
 	owner, _, err := sd.Owner()
 	if err != nil {
 		return nil, err
+	}
+	if owner == nil {
+		return nil, errors.New("it has no owner")
 	}
 	return owner.Copy()
 }
