@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // Attack tests on the journal: intents are files anyone with access to the

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -192,7 +194,7 @@ func typeAfter(t *testing.T, tty *os.File, out *syncBuffer, prompt, line string)
 		// terminal (whose settings the pty's master side reads) to stop
 		// echoing.
 		if !waitFor(20*time.Second, func() bool {
-			tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+			tio, err := unix.IoctlGetTermios(int(tty.Fd()), tcgets)
 			return err == nil && tio.Lflag&unix.ECHO == 0
 		}) {
 			t.Fatalf("echo never turned off after %q", prompt)

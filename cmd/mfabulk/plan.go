@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
@@ -165,7 +164,7 @@ func checkOutfileFolder(base, rel string) error {
 			return err
 		}
 		defer d.Close()
-		if err := unix.Access(d.Path(), unix.W_OK|unix.X_OK); err != nil {
+		if err := checkWritable(d.Path()); err != nil {
 			return fmt.Errorf("folder %s is not writable by you: %w", d.Path(), err)
 		}
 		return nil

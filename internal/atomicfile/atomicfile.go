@@ -17,7 +17,6 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 )
 
@@ -42,17 +41,6 @@ func tempName(name, random string) string {
 func IsTemp(file, name string) bool {
 	p := "." + name + ".tmp-"
 	return len(file) > len(p) && file[:len(p)] == p
-}
-
-// SyncDir makes a folder's entries durable: without it a power loss can
-// leave a file whose data was synced but whose name was not.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // ReplaceOwn writes data to path with mode 0600, replacing what is there in

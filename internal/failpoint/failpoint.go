@@ -8,10 +8,7 @@
 // deferred function runs and no lock is released by mfabulk itself.
 package failpoint
 
-import (
-	"os"
-	"syscall"
-)
+import "os"
 
 // Names of the failpoints, in the order a replace or a prune reaches them.
 const (
@@ -28,7 +25,6 @@ var armed = os.Getenv("MFABULK_FAILPOINT")
 // Hit kills the process if name is the armed failpoint.
 func Hit(name string) {
 	if armed != "" && armed == name {
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // SIGKILL is not delivered synchronously; never go on
+		kill()
 	}
 }

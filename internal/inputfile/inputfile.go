@@ -27,7 +27,9 @@ type TooLargeError struct{ Max int64 }
 func (e *TooLargeError) Error() string { return fmt.Sprintf("larger than %d bytes", e.Max) }
 
 // flags open for reading without blocking on a FIFO and without becoming
-// the controlling terminal of a tty.
+// the controlling terminal of a tty. Windows ignores both: its file system
+// has no FIFOs, and opening a device (CON, NUL, a named pipe) does not
+// wait; read refuses it as not a regular file.
 const flags = os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY
 
 // Read reads at most max bytes of the regular file at path.

@@ -7,8 +7,9 @@
 // An intent is a small JSON file next to the device's outfile, named
 // ".OUTFILE.intent" (for out/alice.png.age, out/.alice.png.age.intent).
 // It never holds a secret. While a run works on a device it holds an
-// exclusive flock on the intent, so two runs cannot work on one device at
-// once, and a run that is killed releases its locks with its life.
+// exclusive lock on the intent (flock; LockFileEx on Windows), so two
+// runs cannot work on one device at once, and a run that is killed
+// releases its locks with its life.
 //
 // An intent is evidence that can be planted, so it is trusted only when it
 // is a regular file with one link, owned by the caller, small, well formed,
@@ -136,9 +137,9 @@ func Begin(dir *atomicfile.Dir, outName string, in Intent, seen Seen) (*Lock, er
 		f.Close()
 		return nil, fmt.Errorf("intent %s was not made by mfabulk (%w); remove it", f2(dir, name), err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if busy, err := lockExclusive(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if busy {
 			return nil, ErrBusy
 		}
 		return nil, fmt.Errorf("locking intent %s: %w", f2(dir, name), err)
@@ -236,7 +237,7 @@ func Inspect(dir *atomicfile.Dir, outName string, want Key) (Status, error) {
 	name := Name(outName)
 	f, err := dir.OpenFile(name, os.O_RDONLY, 0)
 	switch {
-	case errors.Is(err, syscall.ENOENT):
+	case errors.Is(err, os.ErrNotExist):
 		return Status{State: None}, nil
 	case errors.Is(err, syscall.ELOOP):
 		return Status{State: Foreign, Reason: "it is a symbolic link"}, nil
@@ -247,7 +248,7 @@ func Inspect(dir *atomicfile.Dir, outName string, want Key) (Status, error) {
 	if err := atomicfile.CheckOwnFile(f); err != nil {
 		return Status{State: Foreign, Reason: err.Error()}, nil
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+	if err := lockShared(f); err != nil {
 		st := Status{State: Busy}
 		return st, nil // held by a live run
 	}

@@ -135,7 +135,7 @@ func WriteRecord(dir *atomicfile.Dir, outName string, r Record) error {
 // link, too large, malformed).
 func ReadRecord(dir *atomicfile.Dir, outName string) (*Record, error) {
 	f, err := dir.OpenFile(RecordName(outName), os.O_RDONLY, 0)
-	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ELOOP) {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
 		return nil, nil
 	}
 	if err != nil {

@@ -6,5 +6,7 @@
 // it again) and, on Linux, marks the process non-dumpable, which also
 // stops core dumps piped to a helper (core_pattern "|…", where the limit
 // is not enforced by the kernel) and denies other users' ptrace and
-// /proc/PID/mem.
+// /proc/PID/mem. On Windows, where a crash is dumped by Windows Error
+// Reporting rather than by a core file, Apply refuses the GOTRACEBACK
+// settings that hand a crash to it.
 package nodump

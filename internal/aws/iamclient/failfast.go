@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -42,7 +41,7 @@ func unreachable(err error) string {
 		// Only a name that does not exist: a resolver that timed out or
 		// failed for now is retried like any transient fault.
 		return "its host name does not resolve (" + dns.Name + ")"
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case isConnRefused(err):
 		return "nothing is listening there (connection refused)"
 	case errors.As(err, &header), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		// net/http turns the TLS record error into a plain error with this

@@ -1,0 +1,13 @@
+//go:build windows
+
+package iamclient
+
+import (
+	"errors"
+
+	"golang.org/x/sys/windows"
+)
+
+// isConnRefused: Windows reports a refused connection as WSAECONNREFUSED,
+// which is not syscall.ECONNREFUSED.
+func isConnRefused(err error) bool { return errors.Is(err, windows.WSAECONNREFUSED) }
