@@ -280,7 +280,7 @@ func TestShowPassphraseInterruptRestoresEcho(t *testing.T) {
 	s := sshKeyWithPassphrase(t, "s3cret-Words")
 	cmd, tty, out := onTerminal(t, "show", "-i", "key", "out/d000.png.age")
 	echo := func() bool {
-		tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		tio, err := unix.IoctlGetTermios(int(tty.Fd()), tcgets)
 		if err != nil {
 			t.Fatal(err)
 		}
