@@ -68,7 +68,7 @@ type Server struct {
 	used     map[*Device]int64  // a device's last accepted code step: users.go
 	requests map[string]int     // action → count
 	faults   *faults
-	stats    *perSecond // answers by the second: stats.go
+	stats    *perSecond          // answers by the second: stats.go
 	accounts map[string]*Server  // other accounts, by ID: accounts.go
 	roles    map[string]Role     // by ARN
 	sessions map[string]*session // AssumeRole's credentials, by access key ID
