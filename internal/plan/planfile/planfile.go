@@ -44,6 +44,9 @@ type File struct {
 	Manifests     []string     `json:"manifests"`
 	Options       plan.Options `json:"options"`
 	Plan          jsonplan.Doc `json:"plan"`
+	// RoleTemplate is the run's --role, so that apply assumes the role
+	// the plan was made through; "" when none was given.
+	RoleTemplate string `json:"role_template,omitempty"`
 }
 
 // Fingerprint hashes everything a plan was computed from.

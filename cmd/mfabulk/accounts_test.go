@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
+	"github.com/mfabulk/mfabulk/internal/reftools"
+)
+
+// writeAccountManifests writes, in folder dir, one manifest per account
+// (role line as given) of n devices named dev000… with outfiles under
+// out/ACCOUNT/, sealed to recipient.
+func writeAccountManifests(t *testing.T, dir, recipient string, n int, roles map[string]string) {
+	t.Helper()
+	os.MkdirAll(dir, 0o755)
+	for acct, role := range roles {
+		var m strings.Builder
+		fmt.Fprintf(&m, "version: 1\naccount: %q\n%s\ndefaults:\n  path: /acct/\n  bootstrap: Base32StringSeed\n  outfile: out/%s/{{.Name}}{{.Ext}}.age\n  recipients: [%s]\ndevices:\n", acct, role, acct, recipient)
+		for i := range n {
+			fmt.Fprintf(&m, "  - name: dev%03d\n", i)
+		}
+		if err := os.WriteFile(filepath.Join(dir, acct+".yaml"), []byte(m.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestThreeAccountsAssumeRole applies manifests for three accounts in one
+// run, each reached through its role on iamlocal, the third's role refused
+// (wrong external ID): it fails alone, the run exits 1, the other two hold
+// exactly their devices (the same names in each), every outfile decrypts
+// with age -d to the seed its account issued, and the next plan of the two
+// is a no-op.
+func TestThreeAccountsAssumeRole(t *testing.T) {
+	const a, b, c = "111111111111", "222222222222", "333333333333"
+	srv, _ := localtest.Start(t, iamlocal.Options{Roles: []iamlocal.Role{
+		{ARN: "arn:aws:iam::" + a + ":role/mfabulk"},
+		{ARN: "arn:aws:iam::" + b + ":role/mfabulk", ExternalID: "b-secret"},
+		{ARN: "arn:aws:iam::" + c + ":role/mfabulk", ExternalID: "c-secret"},
+	}})
+	t.Chdir(t.TempDir())
+	id, _ := age.GenerateX25519Identity()
+	os.WriteFile("identity.txt", []byte(id.String()+"\n"), 0o600)
+	const n = 5
+	writeAccountManifests(t, "m", id.Recipient().String(), n, map[string]string{
+		a: "", // from --role's template
+		b: "role: {arn: \"arn:aws:iam::" + b + ":role/mfabulk\", externalId: b-secret, sessionName: ci-run}",
+		c: "role: {arn: \"arn:aws:iam::" + c + ":role/mfabulk\", externalId: wrong}",
+	})
+
+	out, code := runInProcess("apply", "-f", "m", "--role", "arn:aws:iam::{{.Account}}:role/mfabulk", "--auto-approve")
+	if code != 1 {
+		t.Fatalf("apply exited %d, want 1 (account %s's role is refused):\n%s", code, c, out)
+	}
+	for _, want := range []string{
+		"── account " + c + " (role arn:aws:iam::" + c + ":role/mfabulk) ──\nError: assuming role arn:aws:iam::" + c + ":role/mfabulk",
+		"AccessDenied",
+		"Total: 3 account(s) (1 failed): 10 to create",
+		fmt.Sprintf("── account %s ──\n\nApply complete: %d created, 0 failed.", a, n),
+		fmt.Sprintf("── account %s ──\n\nApply complete: %d created, 0 failed.", b, n),
+		"Total: 3 account(s), 1 failed; 10 device(s) created, 0 device(s) failed.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, acct := range []string{a, b} {
+		devs := srv.Account(acct).Devices()
+		if len(devs) != n {
+			t.Errorf("account %s holds %d devices, want %d", acct, len(devs), n)
+		}
+		for _, d := range devs {
+			if !strings.HasPrefix(d.Serial, "arn:aws:iam::"+acct+":mfa/acct/") {
+				t.Errorf("account %s holds %s", acct, d.Serial)
+			}
+			file := filepath.Join("m", "out", acct, d.Name+".txt.age")
+			if got := reftools.AgeDecrypt(t, "identity.txt", file); !bytes.Equal(got, d.Seed) {
+				t.Errorf("%s does not decrypt to the seed account %s issued", file, acct)
+			}
+		}
+	}
+	if n := len(srv.Account(c).Devices()) + len(srv.Devices()); n != 0 {
+		t.Errorf("account %s and the base account hold %d devices, want 0", c, n)
+	}
+	if _, err := os.Stat(filepath.Join("m", "out", c)); !os.IsNotExist(err) {
+		t.Errorf("out/%s exists (%v): the refused account wrote something", c, err)
+	}
+
+	os.Remove(filepath.Join("m", c+".yaml"))
+	out, code = runInProcess("plan", "-f", "m", "--role", "arn:aws:iam::{{.Account}}:role/mfabulk", "--detailed-exitcode")
+	if code != 0 || !strings.Contains(out, "Total: 2 account(s) (0 failed): 0 to create, 0 to replace, 0 to update tags, 0 to delete; 10 unchanged") {
+		t.Errorf("plan after apply exited %d, want 0 and no changes:\n%s", code, out)
+	}
+	out, code = runInProcess("plan", "-f", "m", "--role", "arn:aws:iam::{{.Account}}:role/mfabulk", "--target", b+"/dev001", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"format_version": "2"`) || !strings.Contains(out, `"status": "not targeted"`) {
+		t.Errorf("plan --target %s/dev001 -o json exited %d:\n%s", b, code, out)
+	}
+}
