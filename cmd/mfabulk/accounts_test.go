@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,11 @@ import (
 	"testing"
 
 	"filippo.io/age"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
@@ -103,4 +109,71 @@ func TestThreeAccountsAssumeRole(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"format_version": "2"`) || !strings.Contains(out, `"status": "not targeted"`) {
 		t.Errorf("plan --target %s/dev001 -o json exited %d:\n%s", b, code, out)
 	}
+}
+
+// TestMotoAccounts applies 3 accounts × 50 devices against moto_server,
+// each account reached through AssumeRole (moto's temporary credentials
+// act in the role's account): each account holds exactly its devices, and
+// the next plan is a no-op.
+func TestMotoAccounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts moto_server; skipped with -short")
+	}
+	url := startMoto(t)
+	t.Chdir(t.TempDir())
+	localtest.UseEndpoint(t, url)
+	accounts := []string{"111111111111", "222222222222", "333333333333"}
+	roles := map[string]string{}
+	for _, a := range accounts {
+		roles[a] = "role: \"arn:aws:iam::" + a + ":role/mfabulk\""
+	}
+	const n = 50
+	writeAccountManifests(t, "m", "age1rx5zrrd45u7mmgrrpjr5j2utf3fs7m7gl7twncerl5d96cmm53fs9avgcs", n, roles)
+	out, code := runInProcess("apply", "-f", "m", "--auto-approve")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("Total: 3 account(s), 0 failed; %d device(s) created, 0 device(s) failed.", 3*n)) {
+		t.Fatalf("apply exited %d:\n%s", code, lastLines(out, 30))
+	}
+	for _, a := range accounts {
+		c := assumedIAM(t, url, "arn:aws:iam::"+a+":role/mfabulk")
+		serials := listSerials(t, c)
+		if len(serials) != n {
+			t.Errorf("account %s holds %d devices, want %d", a, len(serials), n)
+		}
+		for _, s := range serials {
+			if !strings.HasPrefix(s, "arn:aws:iam::"+a+":mfa/acct/dev") {
+				t.Errorf("account %s holds %s", a, s)
+			}
+		}
+	}
+	if out, code := runInProcess("plan", "-f", "m", "--detailed-exitcode"); code != 0 || !strings.Contains(out, fmt.Sprintf("Total: 3 account(s) (0 failed): 0 to create, 0 to replace, 0 to update tags, 0 to delete; %d unchanged", 3*n)) {
+		t.Errorf("plan after apply exited %d:\n%s", code, lastLines(out, 10))
+	}
+}
+
+// assumedIAM is the SDK's IAM client acting through role, assumed with
+// stscreds from the test's base credentials.
+func assumedIAM(t *testing.T, url, role string) *iam.Client {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithBaseEndpoint(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), role))
+	return iam.NewFromConfig(cfg)
+}
+
+func listSerials(t *testing.T, c *iam.Client) []string {
+	t.Helper()
+	var out []string
+	p := iam.NewListVirtualMFADevicesPaginator(c, &iam.ListVirtualMFADevicesInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.VirtualMFADevices {
+			out = append(out, aws.ToString(d.SerialNumber))
+		}
+	}
+	return out
 }
