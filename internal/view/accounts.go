@@ -111,11 +111,11 @@ func PlansMarkdown(w io.Writer, as []AccountPlan) {
 	var failures strings.Builder
 	for _, a := range as {
 		if a.Err != nil {
-			fmt.Fprintf(&failures, "- `%s`: %s\n", a.Account, mdEscape(a.Err.Error()))
+			fmt.Fprintf(&failures, "> - `%s`: %s\n", a.Account, mdEscape(a.Err.Error()))
 		}
 	}
 	if failures.Len() > 0 {
-		head.WriteString("\n> [!WARNING]\n> Some accounts failed before their plan:\n\n" + failures.String())
+		head.WriteString("\n> [!WARNING]\n> Some accounts failed before their plan:\n>\n" + failures.String())
 	}
 	if head.Len() > MaxMarkdown {
 		// Thousands of accounts: the table alone is too long.
