@@ -12,6 +12,7 @@ import (
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/pipeline"
 	"github.com/mfabulk/mfabulk/internal/plan"
+	"github.com/mfabulk/mfabulk/internal/plan/planfile"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
 
@@ -145,12 +146,13 @@ func accountPlans(runs []*accountRun) []view.AccountPlan {
 
 // planAccountsRun is plan over several accounts.
 func planAccountsRun(ctx context.Context, opts *planOpts, v view.Plan, ms []*manifest.Manifest) error {
-	if opts.Out != "" {
-		return withHint(errors.New("--out saves a plan of one account, and the manifests are for several"), "plan each account's manifests in a run of its own to save them (a CI matrix: see README)")
-	}
 	runs, err := planAccounts(ctx, opts.IO, opts.AWS, ms, opts.Plan.planOptions(), opts.Plan)
 	if err != nil {
 		return err
+	}
+	saveErr := error(nil)
+	if opts.Out != "" {
+		saveErr = saveAccounts(opts, ms, runs)
 	}
 	changes, refused, failed := false, false, false
 	for _, r := range runs {
@@ -165,7 +167,12 @@ func planAccountsRun(ctx context.Context, opts *planOpts, v view.Plan, ms []*man
 			return err
 		}
 	}
+	if opts.Out != "" && saveErr == nil {
+		fmt.Fprintf(opts.IO.Err, "Saved the plan of %d accounts to %s; apply it with: mfabulk apply %s\n", len(runs), opts.Out, opts.Out)
+	}
 	switch {
+	case saveErr != nil:
+		return saveErr
 	case failed:
 		return exitCodeError{exitError}
 	case opts.DetailedExitcode && refused:
@@ -176,18 +183,62 @@ func planAccountsRun(ctx context.Context, opts *planOpts, v view.Plan, ms []*man
 	return nil
 }
 
+// saveAccounts writes the plan of several accounts for a later apply,
+// unless an account failed: a saved plan covers every account.
+func saveAccounts(opts *planOpts, ms []*manifest.Manifest, runs []*accountRun) error {
+	var failed []string
+	for _, r := range runs {
+		if r.Err != nil {
+			failed = append(failed, r.Account)
+		}
+	}
+	if len(failed) > 0 {
+		return withHint(fmt.Errorf("the plan was not saved to %s: account(s) %s failed", opts.Out, strings.Join(failed, ", ")), "fix them (see each account's error above) and plan again")
+	}
+	doc := view.JSONPlans(accountPlans(runs), version)
+	f := planfile.File{Options: opts.Plan.planOptions(), RoleTemplate: opts.Plan.Role, AccountFingerprints: fingerprints(runs), Accounts: &doc}
+	for _, m := range ms {
+		f.Manifests = append(f.Manifests, m.Files...)
+	}
+	f.Fingerprint = planfile.AccountsFingerprint(f.AccountFingerprints)
+	if err := planfile.Write(opts.Out, f); err != nil {
+		return fmt.Errorf("saving the plan to %s: %w", opts.Out, err)
+	}
+	return nil
+}
+
+// fingerprints are the accounts' fingerprints, "" for one not targeted.
+func fingerprints(runs []*accountRun) map[string]string {
+	out := map[string]string{}
+	for _, r := range runs {
+		out[r.Account] = r.pl.Fingerprint
+	}
+	return out
+}
+
 // applyAccountsRun is apply over several accounts: every account planned,
 // the plans shown and confirmed once, then each account applied on its
 // own, concurrently. An account that failed to plan, or whose plan apply
 // refuses, is left out; the others go on. One progress bar counts every
 // account's changes.
-func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*manifest.Manifest, po plan.Options) error {
+func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*manifest.Manifest, po plan.Options, saved *planfile.File) error {
 	if opts.Report != "" || opts.Output == "json" {
 		return withHint(errors.New("--report and --output json record one account's apply, and the manifests are for several"), "apply each account's manifests in a run of its own for its record (a CI matrix: see README)")
 	}
 	runs, err := planAccounts(ctx, opts.IO, opts.AWS, ms, po, opts.Plan)
 	if err != nil {
 		return err
+	}
+	if saved != nil {
+		// A saved plan is applied whole or not at all.
+		for _, r := range runs {
+			if r.Err != nil {
+				return withHint(fmt.Errorf("account %s: %w", r.Account, r.Err), "nothing was changed; fix it, then run plan --out again")
+			}
+		}
+		if err := saved.CheckAccounts(fingerprints(runs)); err != nil {
+			return withHint(err, "nothing was changed; run plan --out again, review it, then apply the new file")
+		}
 	}
 	v.Plans(accountPlans(runs))
 	pending, work := 0, false
@@ -203,8 +254,10 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 		work = true
 	}
 	if work {
-		if err := confirm(ctx, opts.IO, opts.AutoApprove); err != nil {
-			return err
+		if saved == nil {
+			if err := confirm(ctx, opts.IO, opts.AutoApprove); err != nil {
+				return err
+			}
 		}
 		progress := v.Progress(pending)
 		var mu sync.Mutex // apply.Run calls OnEvent from one goroutine at a time; here, several runs

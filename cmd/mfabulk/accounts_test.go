@@ -205,3 +205,38 @@ func TestScaleAccounts(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountsSavedPlan saves a plan of two accounts and applies it; a
+// change in either account since makes the whole saved plan stale, and
+// nothing is changed in the other.
+func TestAccountsSavedPlan(t *testing.T) {
+	const a, b = "111111111111", "222222222222"
+	srv, _ := localtest.Start(t, iamlocal.Options{AnyRole: true})
+	t.Chdir(t.TempDir())
+	writeAccountManifests(t, "m", "age1rx5zrrd45u7mmgrrpjr5j2utf3fs7m7gl7twncerl5d96cmm53fs9avgcs", 3, map[string]string{a: "", b: ""})
+	role := "arn:aws:iam::{{.Account}}:role/mfabulk"
+
+	if out, code := runInProcess("plan", "-f", "m", "--role", role, "--out", "plan.json"); code != 0 || !strings.Contains(out, "Saved the plan of 2 accounts to plan.json") {
+		t.Fatalf("plan --out exited %d:\n%s", code, out)
+	}
+	if out, code := runInProcess("show-plan", "plan.json"); code != 0 || !strings.Contains(out, "Total: 2 account(s) (0 failed): 6 to create") {
+		t.Errorf("show-plan exited %d:\n%s", code, out)
+	}
+	// Account b changes after the plan: the plan is stale, nothing is done.
+	srv.Account(b).CreateDevice("intruder", "/acct/")
+	out, code := runInProcess("apply", "plan.json")
+	if code != 1 || !strings.Contains(out, "saved plan is stale") || !strings.Contains(out, "(account(s) "+b+")") {
+		t.Errorf("apply of a stale plan exited %d:\n%s", code, out)
+	}
+	if n := len(srv.Account(a).Devices()); n != 0 {
+		t.Errorf("account %s holds %d devices after a refused apply, want 0", a, n)
+	}
+
+	if out, code := runInProcess("plan", "-f", "m", "--role", role, "--out", "plan.json"); code != 0 {
+		t.Fatalf("plan --out exited %d:\n%s", code, out)
+	}
+	out, code = runInProcess("apply", "plan.json")
+	if code != 0 || !strings.Contains(out, "Total: 2 account(s), 0 failed; 6 device(s) created, 0 device(s) failed.") {
+		t.Errorf("apply of the saved plan exited %d:\n%s", code, out)
+	}
+}

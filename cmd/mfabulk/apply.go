@@ -81,10 +81,7 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 		return err
 	}
 	if len(ms) > 1 {
-		if savedPlan != nil {
-			return errors.New("the saved plan's manifests are now for several accounts; run plan again")
-		}
-		return applyAccountsRun(ctx, opts, v, ms, po)
+		return applyAccountsRun(ctx, opts, v, ms, po, savedPlan)
 	}
 	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], po, opts.Plan.Parallelism)
 	if err != nil {
