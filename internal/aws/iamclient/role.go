@@ -30,7 +30,7 @@ const DefaultSessionName = "mfabulk"
 // the client is first used; [Client.AssumeRole] makes the first.
 func (c *Client) WithRole(r Role) *Client {
 	cfg := c.cfg.Copy()
-	provider := stscreds.NewAssumeRoleProvider(c.sts, r.ARN, func(o *stscreds.AssumeRoleOptions) {
+	provider := stscreds.NewAssumeRoleProvider(assumeFast{c.sts}, r.ARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = r.SessionName
 		if o.RoleSessionName == "" {
 			o.RoleSessionName = DefaultSessionName
@@ -53,8 +53,18 @@ func (c *Client) AssumeRole(ctx context.Context) error {
 	if c.role == "" {
 		return nil
 	}
+	ctx, call := withCall(ctx)
 	if _, err := c.cfg.Credentials.Retrieve(ctx); err != nil {
-		return fmt.Errorf("assuming role %s: %w", c.role, classify(plain(err)))
+		endpoint, _ := call.get()
+		return fmt.Errorf("assuming role %s: %w", c.role, reachable(classify(plain(err)), endpoint))
 	}
 	return nil
+}
+
+// assumeFast is sts:AssumeRole failing fast, as the first call does, on
+// an endpoint that cannot be reached: with a role, it is the first call.
+type assumeFast struct{ c *sts.Client }
+
+func (a assumeFast) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+	return a.c.AssumeRole(ctx, in, append(optFns, firstCall)...)
 }
