@@ -3,6 +3,9 @@ package iamlocal_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	url_ "net/url"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -114,6 +117,26 @@ func TestAnyRole(t *testing.T) {
 		}
 		if n := len(srv.Account(acct).Devices()); n != 1 {
 			t.Errorf("%s holds %d devices, want 1", acct, n)
+		}
+	}
+}
+
+// TestAssumeRoleNotIAMRateLimited: AssumeRole is STS's, whose limits are
+// not IAM's: a base account throttled at 1 request a second still lets
+// 50 accounts assume their roles at once (a run over 50 accounts failed
+// one account's AssumeRole after 10 throttled attempts before).
+func TestAssumeRoleNotIAMRateLimited(t *testing.T) {
+	_, url := localtest.Start(t, iamlocal.Options{AnyRole: true, Faults: iamlocal.Faults{RateLimit: 1, Burst: 1}})
+	for i := range 50 {
+		form := url_.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "RoleSessionName": {"s1"},
+			"RoleArn": {fmt.Sprintf("arn:aws:iam::%012d:role/x", 100000000000+i)}}
+		resp, err := http.PostForm(url, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("AssumeRole %d: %s", i, resp.Status)
 		}
 	}
 }
