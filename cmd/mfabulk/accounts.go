@@ -240,7 +240,13 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 			return withHint(err, "nothing was changed; run plan --out again, review it, then apply the new file")
 		}
 	}
-	v.Plans(accountPlans(runs))
+	quiet := opts.Plan.Quiet
+	for _, r := range runs {
+		quiet = quiet && r.Err == nil && (r.Plan == nil || !r.Plan.HasChanges() && len(r.Plan.Notices) == 0)
+	}
+	if !quiet {
+		v.Plans(accountPlans(runs))
+	}
 	pending, work := 0, false
 	for _, r := range runs {
 		if r.Plan == nil || !r.Plan.HasChanges() {
@@ -284,7 +290,9 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 		failed = failed || r.Err != nil || (r.res != nil && len(r.res.Failed()) > 0)
 		interrupted = interrupted || (r.res != nil && r.res.Interrupted)
 	}
-	v.Summaries(results)
+	if !quiet || work {
+		v.Summaries(results)
+	}
 	switch {
 	case interrupted:
 		return exitCodeError{exitInterrupted}
