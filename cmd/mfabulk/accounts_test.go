@@ -14,6 +14,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -162,6 +163,11 @@ func assumedIAM(t *testing.T, url, role string) *iam.Client {
 		t.Fatal(err)
 	}
 	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), role))
+	// The standard retryer, with mfabulk's 10 attempts: under -race and a
+	// rate-limited account, the SDK now and then reads from a connection
+	// net/http closed (aws/aws-sdk-go-v2#2737), which it retries, and three
+	// attempts were once not enough.
+	cfg.Retryer = func() aws.Retryer { return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 10 }) }
 	return iam.NewFromConfig(cfg)
 }
 
