@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 FUZZTIME ?= 5m
 
-.PHONY: build demo man test vet fuzz fuzz-short clean release release-check make-check bench
+.PHONY: build demo man test vet fuzz fuzz-short clean release release-check make-check bench bench-accounts
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal ./scripts/phone
@@ -88,6 +88,11 @@ make-check:
 # BENCH_DEVICES (300) and BENCH_CLI_DEVICES (30) scale it.
 bench: build
 	./bench/run.sh
+
+# Many accounts: aggregate devices/s over BENCH_ACCOUNTS (50) accounts,
+# each rate-limited on its own, against one account's; peak RSS.
+bench-accounts: build
+	./bench/accounts.sh
 
 clean:
 	rm -rf bin demo man dist bench/out

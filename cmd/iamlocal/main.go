@@ -2,11 +2,15 @@
 // protocol for virtual MFA devices, for mfabulk's demo and for trying
 // mfabulk, the AWS CLI or boto3 without an AWS account.
 //
-//	iamlocal [-addr 127.0.0.1:0] [-url-file FILE] [-stats-file FILE] [-users alice,/staff/bob] [-users-file FILE] [fault flags]
+//	iamlocal [-addr 127.0.0.1:0] [-role ARN[,externalId=ID]]… [-any-role] [-url-file FILE] [-stats-file FILE] [-users alice,/staff/bob] [-users-file FILE] [fault flags]
 //
 // -stats-file writes, when iamlocal is interrupted or terminated, a CSV of
 // the requests it served and throttled in each second of its life
 // (second,start_unix_ms,served,throttled,created): make bench charts it.
+// -role ARN[,externalId=ID] (repeatable) registers a role that STS
+// AssumeRole may assume at the same URL: its temporary credentials act in
+// the role's account, which has its own devices, users, quota and -rate;
+// -any-role accepts every role. Other credentials act in -account.
 // -users and -users-file create IAM users before serving, so that
 // EnableMFADevice has someone to enable devices for; an entry is NAME or
 // /PATH/NAME.
@@ -48,12 +52,22 @@ func main() {
 	hangActions := flag.String("hang-actions", "", "comma-separated `actions` the hangs apply to (default: all)")
 	users := flag.String("users", "", "comma-separated IAM `users` to create (NAME or /PATH/NAME)")
 	usersFile := flag.String("users-file", "", "create the IAM users listed in `file`, one a line (NAME or /PATH/NAME; # comments)")
+	var roles []iamlocal.Role
+	flag.Func("role", "register a role for STS AssumeRole: `ARN[,externalId=ID]` (repeatable)", func(v string) error {
+		r, err := iamlocal.ParseRole(v)
+		if err != nil {
+			return err
+		}
+		roles = append(roles, r)
+		return nil
+	})
+	anyRole := flag.Bool("any-role", false, "let AssumeRole assume any role, in the account its ARN names")
 	flag.Parse()
 	if *hangActions != "" {
 		f.HangActions = strings.Split(*hangActions, ",")
 	}
 
-	srv := iamlocal.New(iamlocal.Options{Account: *account, MaxDevices: *maxDevices, Faults: f})
+	srv := iamlocal.New(iamlocal.Options{Account: *account, MaxDevices: *maxDevices, Faults: f, Roles: roles, AnyRole: *anyRole})
 	if _, err := preloadUsers(srv, *users, *usersFile); err != nil {
 		fmt.Fprintf(os.Stderr, "iamlocal: %v\n", err)
 		os.Exit(2)

@@ -76,7 +76,14 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 	if err != nil {
 		return err
 	}
-	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, files, po, opts.Plan.Parallelism)
+	ms, err := loadManifests(opts.IO, files, opts.Plan, po)
+	if err != nil {
+		return err
+	}
+	if len(ms) > 1 {
+		return applyAccountsRun(ctx, opts, v, ms, po, savedPlan)
+	}
+	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], po, opts.Plan.Parallelism)
 	if err != nil {
 		return err
 	}
@@ -153,6 +160,10 @@ func applyInputs(opts *applyOpts) ([]string, plan.Options, *planfile.File, error
 	if err != nil {
 		return nil, plan.Options{}, nil, err
 	}
+	if opts.Plan.Role != "" && opts.Plan.Role != f.RoleTemplate {
+		return nil, plan.Options{}, nil, withHint(fmt.Errorf("--role %s differs from the saved plan's role template %q", opts.Plan.Role, f.RoleTemplate), "drop --role, or run plan --out again with it")
+	}
+	opts.Plan.Role = f.RoleTemplate
 	return f.Manifests, f.Options, &f, nil
 }
 

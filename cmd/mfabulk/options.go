@@ -86,6 +86,11 @@ type planFlags struct {
 	// Quiet prints nothing on stdout when the account matches, for
 	// scheduled jobs whose output is mailed.
 	Quiet bool
+	// Role is the role template of accounts whose manifests name no
+	// role: (text/template, only {{.Account}}).
+	Role string
+	// AccountsParallelism bounds the accounts worked on at once.
+	AccountsParallelism int
 }
 
 // addManifestFlag adds -f/--file to commands that read a manifest.
@@ -98,11 +103,14 @@ func addPlanFlags(cmd *cobra.Command, o *planFlags) {
 	addManifestFlag(cmd, &o.Files)
 	f := cmd.Flags()
 	f.BoolVar(&o.Prune, "prune", false, "delete devices inside the manifest's scope.paths that it does not list")
-	f.StringArrayVar(&o.Targets, "target", nil, "limit the plan to the device `name` (repeatable)")
-	f.StringArrayVar(&o.Replace, "replace", nil, "recreate the device `name` with a new secret; its old outfile is kept, renamed (repeatable)")
+	f.StringArrayVar(&o.Targets, "target", nil, "limit the plan to the device `name`, or ACCOUNT/NAME (repeatable)")
+	f.StringArrayVar(&o.Replace, "replace", nil, "recreate the device `name` (or ACCOUNT/NAME) with a new secret; its old outfile is kept, renamed (repeatable)")
 	f.IntVar(&o.Parallelism, "parallelism", 8, "AWS calls in flight at once")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print nothing on standard output when nothing changes (for cron)")
+	f.StringVar(&o.Role, "role", "", "role `template` to assume in each account whose manifests name no role:, e.g. arn:aws:iam::{{.Account}}:role/mfabulk")
+	f.IntVar(&o.AccountsParallelism, "accounts-parallelism", 4, "accounts worked on at once, each with its own AWS calls in flight (--parallelism)")
 	markAtLeastOne(cmd, "parallelism", "the number of AWS calls in flight at once")
+	markAtLeastOne(cmd, "accounts-parallelism", "the number of accounts worked on at once")
 }
 
 // planOptions are the plan options the flags ask for.

@@ -15,7 +15,6 @@ import (
 	"github.com/mfabulk/mfabulk/internal/pipeline"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/plan/planfile"
-	"github.com/mfabulk/mfabulk/internal/refresh"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
 
@@ -77,13 +76,20 @@ func planRun(ctx context.Context, opts *planOpts) error {
 			return err
 		}
 	}
-	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, files, opts.Plan.planOptions(), opts.Plan.Parallelism)
+	ms, err := loadManifests(opts.IO, files, opts.Plan, opts.Plan.planOptions())
+	if err != nil {
+		return err
+	}
+	if len(ms) > 1 {
+		return planAccountsRun(ctx, opts, v, ms)
+	}
+	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], opts.Plan.planOptions(), opts.Plan.Parallelism)
 	if err != nil {
 		return err
 	}
 	pl.Plan.Notices = append(pl.Plan.Notices, localNotices(pl.Plan)...)
 	if opts.Out != "" {
-		if err := planfile.Write(opts.Out, saved(pl)); err != nil {
+		if err := planfile.Write(opts.Out, saved(pl, opts.Plan.Role)); err != nil {
 			return fmt.Errorf("saving the plan to %s: %w", opts.Out, err)
 		}
 	}
@@ -172,31 +178,37 @@ func checkOutfileFolder(base, rel string) error {
 }
 
 // saved is the saved-plan file of a computed plan.
-func saved(pl pipeline.Planned) planfile.File {
+func saved(pl pipeline.Planned, roleTemplate string) planfile.File {
 	return planfile.File{Fingerprint: pl.Fingerprint, Manifests: pl.Manifest.Files, Options: pl.Options,
-		Plan: view.JSONPlan(pl.Plan, version)}
+		Plan: view.JSONPlan(pl.Plan, version), RoleTemplate: roleTemplate}
 }
 
-// computePlan runs the read-only pipeline on the command's streams: the
-// manifests' problems, each at its file:line:col, before any AWS call;
-// progress of the refresh on a terminal. It returns the IAM client for
-// apply.
-func computePlan(ctx context.Context, streams IO, aws awsOptions, files []string, po plan.Options, parallelism int) (pipeline.Planned, *iamclient.Client, error) {
-	var client *iamclient.Client
+// computePlan runs the read-only pipeline for one account's manifest on
+// the command's streams, with progress of the refresh on a terminal. It
+// returns the IAM client for apply: the base credentials', or one of the
+// manifest's role.
+func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Manifest, po plan.Options, parallelism int) (pipeline.Planned, *iamclient.Client, error) {
+	base, err := iamclient.New(ctx, aws.client(streams.Err))
+	if err != nil {
+		return pipeline.Planned{}, nil, err
+	}
+	client, err := connect(ctx, base, m)
+	if err != nil {
+		return pipeline.Planned{}, nil, err
+	}
+	if len(po.Targets)+len(po.Replace) > 0 {
+		// --target ACCOUNT/NAME of this account is NAME here.
+		po, _ = pipeline.ForAccount(m.Account, po, func(string) bool { return true })
+	}
 	rp := view.NewRefreshProgress(streams.Err, streams.OutTTY)
-	pl, err := pipeline.Plan(ctx, pipeline.Options{
-		Files: files, Plan: po, Parallelism: parallelism, ToolVersion: version,
-		Connect: func(ctx context.Context) (refresh.API, error) {
-			c, err := iamclient.New(ctx, aws.client(streams.Err))
-			client = c
-			return c, err
-		},
+	pl, err := pipeline.PlanManifest(ctx, pipeline.Options{
+		Plan: po, Parallelism: parallelism, ToolVersion: version,
 		TagsUnsupported: iamclient.TagsUnsupported,
 		Progress:        rp.Update,
-	})
+	}, m, client)
 	rp.Done()
 	if err != nil {
-		return pipeline.Planned{}, nil, manifestError(err, streams)
+		return pipeline.Planned{}, nil, err
 	}
 	return pl, client, nil
 }

@@ -131,14 +131,19 @@ func completeDeviceNames(cmd *cobra.Command, _ []string, prefix string) ([]strin
 	if len(files) == 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	m, err := manifest.Load(files...)
+	ms, err := manifest.LoadAccounts(manifest.LoadOptions{}, files...)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var names []string
-	for _, d := range m.Devices {
-		if strings.HasPrefix(d.Name, prefix) {
-			names = append(names, d.Name)
+	for _, m := range ms {
+		for _, d := range m.Devices {
+			if strings.HasPrefix(d.Name, prefix) {
+				names = append(names, d.Name)
+			}
+			if len(ms) > 1 && strings.HasPrefix(m.Account+"/"+d.Name, prefix) {
+				names = append(names, m.Account+"/"+d.Name)
+			}
 		}
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp

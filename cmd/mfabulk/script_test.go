@@ -49,7 +49,9 @@ func TestScripts(t *testing.T) {
 }
 
 func setupScript(env *testscript.Env) error {
-	srv := iamlocal.New(iamlocal.Options{})
+	// Any role may be assumed, each in its account (accounts.txt); other
+	// credentials act in the server's own account, as ever.
+	srv := iamlocal.New(iamlocal.Options{AnyRole: true})
 	url, err := srv.Listen("127.0.0.1:0")
 	if err != nil {
 		return err

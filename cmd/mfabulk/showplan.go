@@ -59,12 +59,28 @@ func showPlanRun(opts *showPlanOpts) error {
 		return err
 	}
 	if opts.Output == "json" {
+		var doc any = f.Plan
+		if f.Accounts != nil {
+			doc = f.Accounts
+		}
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(f.Plan); err != nil {
+		if err := enc.Encode(doc); err != nil {
 			return fmt.Errorf("writing JSON: %w", err)
 		}
 		return nil
+	}
+	if f.Accounts != nil {
+		var as []view.AccountPlan
+		for _, a := range f.Accounts.Accounts {
+			x := view.AccountPlan{Account: a.Account, Role: a.Role, Skipped: a.Plan == nil}
+			if a.Plan != nil {
+				p := jsonplan.ToPlan(*a.Plan)
+				x.Plan = &p
+			}
+			as = append(as, x)
+		}
+		return v.Plans(as)
 	}
 	return v.Plan(jsonplan.ToPlan(f.Plan))
 }

@@ -54,7 +54,7 @@ func validateRun(opts *validateOpts) error {
 	if len(opts.Files) == 0 {
 		return withHint(errors.New("no manifest given"), "pass -f MANIFEST")
 	}
-	m, err := manifest.Load(opts.Files...)
+	ms, err := manifest.LoadAccounts(manifest.LoadOptions{}, opts.Files...)
 	var diags manifest.Diagnostics
 	if err != nil && !errors.As(err, &diags) {
 		return fmt.Errorf("reading manifest: %w", err)
@@ -62,16 +62,23 @@ func validateRun(opts *validateOpts) error {
 	if err != nil {
 		return manifestError(err, opts.IO)
 	}
-	if len(m.Files) == 1 {
-		fmt.Fprintf(opts.IO.Out, "%s: %d device(s), valid.\n", m.Files[0], len(m.Devices))
-	} else {
-		fmt.Fprintf(opts.IO.Out, "%d manifests, %d device(s), valid.\n", len(m.Files), len(m.Devices))
+	var files, devices int
+	for _, m := range ms {
+		files, devices = files+len(m.Files), devices+len(m.Devices)
+	}
+	switch {
+	case len(ms) > 1:
+		fmt.Fprintf(opts.IO.Out, "%d manifests for %d accounts, %d device(s), valid.\n", files, len(ms), devices)
+	case files == 1:
+		fmt.Fprintf(opts.IO.Out, "%s: %d device(s), valid.\n", ms[0].Files[0], devices)
+	default:
+		fmt.Fprintf(opts.IO.Out, "%d manifests, %d device(s), valid.\n", files, devices)
 	}
 	return nil
 }
 
 func validateJSON(opts *validateOpts) error {
-	_, err := manifest.Load(opts.Files...)
+	_, err := manifest.LoadAccounts(manifest.LoadOptions{}, opts.Files...)
 	diags := manifest.Diagnostics{}
 	if err != nil && !errors.As(err, &diags) {
 		return fmt.Errorf("reading manifest: %w", err)

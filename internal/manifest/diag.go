@@ -59,6 +59,8 @@ type collector struct {
 	diags        Diagnostics
 	tagsDeclared bool       // a "tags" key appears anywhere in the file
 	account      *yaml.Node // the file's account guard, if any
+	role         *Role      // the file's role, if any
+	names        []declared // the device names it declares, checked per account by Load
 
 	lists    map[string][]string // recipient lists by their sources, shared by devices
 	reported map[*yaml.Node]bool // nodes whose shared problem was reported

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v4"
@@ -61,6 +62,9 @@ type Manifest struct {
 	// allowed_account_ids does.
 	Account     string
 	accountFile string // the manifest that named it first
+	// Role is assumed to reach the account (role:, or the run's role
+	// template); nil means the base credentials are the account's.
+	Role *Role
 }
 
 // Device is one desired virtual MFA device with every default applied.
@@ -82,23 +86,61 @@ type Device struct {
 	Pos  Pos // where the device is declared
 }
 
-// Load reads, validates and resolves manifests. A path that is a folder
-// stands for every *.yaml and *.yml file in it, in name order. A device
-// name or outfile used twice, even in different files, is a problem. When
-// there are problems the error is a [Diagnostics] holding all of them.
+// Load reads, validates and resolves the manifests of one account. A
+// path that is a folder stands for every *.yaml and *.yml file in it, in
+// name order. A device name or outfile used twice, even in different
+// files, is a problem, and so are manifests for two accounts (see
+// [LoadAccounts]). When there are problems the error is a [Diagnostics]
+// holding all of them.
 //
 // Every file is read through [inputfile.Read]: a FIFO, a device or a
 // folder among them is an error naming it (rather than a read that never
 // returns), and nothing past [MaxFileSize] is read.
 func Load(paths ...string) (*Manifest, error) {
+	ms, err := load(paths, LoadOptions{}, true)
+	if err != nil {
+		return nil, err
+	}
+	return ms[0], nil
+}
+
+// LoadOptions are a run's settings that manifests depend on.
+type LoadOptions struct {
+	// RoleTemplate gives the role of each account whose manifests name
+	// none; the zero value gives none (the base credentials' account).
+	RoleTemplate RoleTemplate
+}
+
+// LoadAccounts reads manifests as [Load] does, for any number of accounts:
+// it returns one Manifest per account, in the order of each account's
+// first file. Device names are unique per account, outfiles across all.
+// With manifests for two accounts or more, each must say its account
+// (account:, or a role: whose ARN names it); with one, the manifests that
+// say none are for it too.
+func LoadAccounts(o LoadOptions, paths ...string) ([]*Manifest, error) {
+	return load(paths, o, false)
+}
+
+// loaded is one file's result, kept until files are grouped by account.
+type loaded struct {
+	c       *collector
+	file    string
+	digest  string
+	devices []Device
+	scopes  []string
+	tags    bool
+	account string // from account: or role:, "" when neither says
+}
+
+func load(paths []string, o LoadOptions, one bool) ([]*Manifest, error) {
 	files, err := expand(paths)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manifest{Files: files}
 	x := newCrossFile()
 	defer x.close()
 	var diags Diagnostics
+	var all []loaded
 	for _, file := range files {
 		c := &collector{file: file, x: x}
 		data, err := inputfile.Read(file, MaxFileSize)
@@ -116,26 +158,119 @@ func Load(paths ...string) (*Manifest, error) {
 			return nil, err
 		}
 		sum := sha256.Sum256(data)
-		m.Digests = append(m.Digests, hex.EncodeToString(sum[:]))
-		devs, scopes := c.check(root, data)
-		m.Devices = append(m.Devices, devs...)
-		m.Scopes = append(m.Scopes, scopes...)
-		m.ManagesTags = m.ManagesTags || c.tagsDeclared
-		if n := c.account; n != nil {
-			// One run, one account: manifests for several accounts in one
-			// run are for a later version; say so rather than guess.
-			if m.Account != "" && m.Account != n.Value {
-				c.at(n.Line, n.Column, "account", "account %s differs from account %s of %s: give one account's manifests per run", n.Value, m.Account, m.accountFile)
-			} else if m.Account == "" {
-				m.Account, m.accountFile = n.Value, file
-			}
+		l := loaded{c: c, file: file, digest: hex.EncodeToString(sum[:])}
+		l.devices, l.scopes = c.check(root, data)
+		l.tags = c.tagsDeclared
+		switch {
+		case c.account != nil:
+			l.account = c.account.Value
+		case c.role != nil:
+			l.account = c.role.Account()
 		}
-		diags = append(diags, c.diags...)
+		all = append(all, l)
+	}
+	ms := group(all, o, one)
+	for _, l := range all {
+		diags = append(diags, l.c.diags...)
 	}
 	if len(diags) > 0 {
 		return nil, x.finish(diags)
 	}
-	return m, nil
+	return ms, nil
+}
+
+// group puts files together by account, reporting files that say no
+// account among several, roles that disagree within an account, and names
+// used twice in one account.
+func group(all []loaded, o LoadOptions, one bool) []*Manifest {
+	var accounts []string
+	first := map[string]*loaded{}
+	for i := range all {
+		if a := all[i].account; a != "" && first[a] == nil {
+			accounts = append(accounts, a)
+			first[a] = &all[i]
+		}
+	}
+	if len(accounts) == 0 {
+		accounts = []string{""}
+	}
+	byAccount := map[string]*Manifest{}
+	roleFile := map[string]string{}
+	var out []*Manifest
+	for _, a := range accounts {
+		m := &Manifest{Account: a}
+		if a != "" {
+			m.accountFile = first[a].file
+		}
+		byAccount[a] = m
+		out = append(out, m)
+	}
+	names := map[string]map[string]declared{} // account → lower-case name → first
+	for i := range all {
+		l := &all[i]
+		a := l.account
+		switch {
+		case a == "" && len(accounts) == 1:
+			a = accounts[0]
+		case a == "":
+			l.c.at(1, 1, "account", "manifest says no account, but the others are for accounts %s: with several accounts in one run, each manifest says account:", strings.Join(accounts, ", "))
+			continue
+		case one && a != accounts[0]:
+			n := l.c.account
+			line, col := 1, 1
+			if n != nil {
+				line, col = n.Line, n.Column
+			} else if l.c.role != nil {
+				line, col = l.c.role.Pos.Line, l.c.role.Pos.Col
+			}
+			l.c.at(line, col, "account", "account %s differs from account %s of %s: give one account's manifests per run", a, accounts[0], first[accounts[0]].file)
+			continue
+		}
+		m := byAccount[a]
+		m.Files = append(m.Files, l.file)
+		m.Digests = append(m.Digests, l.digest)
+		m.Devices = append(m.Devices, l.devices...)
+		m.Scopes = append(m.Scopes, l.scopes...)
+		m.ManagesTags = m.ManagesTags || l.tags
+		if r := l.c.role; r != nil {
+			switch {
+			case m.Role == nil:
+				m.Role, roleFile[a] = r, l.file
+			case *m.Role != Role{ARN: r.ARN, ExternalID: r.ExternalID, SessionName: r.SessionName, Duration: r.Duration, Pos: m.Role.Pos}:
+				l.c.at(r.Pos.Line, r.Pos.Col, "role", "role differs from the role of account %s given at %s: give an account one role", a, l.c.where(m.Role.Pos))
+			}
+		}
+		if names[a] == nil {
+			names[a] = map[string]declared{}
+		}
+		l.c.uniqueNames(names[a])
+	}
+	for _, m := range out {
+		if m.Role == nil && m.Account != "" && !o.RoleTemplate.IsZero() {
+			arn, err := o.RoleTemplate.Expand(m.Account)
+			if err == nil { // ParseRoleTemplate ran it with an account already
+				m.Role = &Role{ARN: arn}
+			}
+		}
+	}
+	return out
+}
+
+// uniqueNames reports the file's device names already used in the
+// account (seen, which it extends).
+func (c *collector) uniqueNames(seen map[string]declared) {
+	for _, d := range c.names {
+		key := strings.ToLower(d.name)
+		prev, dup := seen[key]
+		switch {
+		case !dup:
+			seen[key] = d
+		case prev.name == d.name:
+			c.at(d.pos.Line, d.pos.Col, "name-unique", "device %q is listed twice (first at %s)", d.name, c.where(prev.pos))
+		default:
+			c.at(d.pos.Line, d.pos.Col, "name-unique", "device %q is the same IAM name as %q at %s: IAM device names are case-insensitive", d.name, prev.name, c.where(prev.pos))
+		}
+	}
 }
 
 // Parse validates one manifest's data as if read from file, resolving
@@ -145,12 +280,16 @@ func Parse(file, root string, data []byte) (*Manifest, error) {
 	defer x.close()
 	c := &collector{file: file, x: x}
 	devs, scopes := c.check(root, data)
+	c.uniqueNames(map[string]declared{})
 	if len(c.diags) > 0 {
 		return nil, x.finish(c.diags)
 	}
 	m := &Manifest{Files: []string{file}, Devices: devs, Scopes: scopes, ManagesTags: c.tagsDeclared}
 	if c.account != nil {
 		m.Account = c.account.Value
+	}
+	if c.role != nil {
+		m.Account, m.Role = c.role.Account(), c.role
 	}
 	return m, nil
 }
@@ -193,7 +332,7 @@ func (c *collector) check(root string, data []byte) ([]Device, []string) {
 		c.at(1, 1, "file-size", "manifest has more than %d lines and list items; split it into several files (-f DIR reads them all)", MaxEntries)
 	default:
 		if raw := c.parse(data); raw != nil {
-			c.account = raw.account
+			c.account, c.role = raw.account, raw.role
 			return c.resolve(raw, root), raw.scopeValues()
 		}
 	}

@@ -19,6 +19,7 @@ type rawManifest struct {
 	devices  []*yaml.Node // the devices list's items, read one by one by resolve
 	scopes   []*yaml.Node // scope.paths entries
 	account  *yaml.Node   // the account guard, when given
+	role     *Role        // role:, when given and valid
 }
 
 func (r *rawManifest) scopeValues() []string {
@@ -44,7 +45,7 @@ type rawDevice struct {
 
 type rawTag struct{ key, value *yaml.Node }
 
-var topFields = []string{"version", "account", "scope", "defaults", "devices"}
+var topFields = []string{"version", "account", "role", "scope", "defaults", "devices"}
 
 // accountRE is an AWS account ID: twelve digits.
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
@@ -65,6 +66,12 @@ func (c *collector) walk(top *yaml.Node) *rawManifest {
 			} else {
 				c.at(n.Line, n.Column, "account", "account %s is not an AWS account ID: twelve digits, quoted so YAML keeps leading zeros", quote(v))
 			}
+		}
+	}
+	if n := fields["role"]; n != nil {
+		raw.role = c.readRole(n)
+		if a := raw.account; raw.role != nil && a != nil && raw.role.Account() != a.Value {
+			c.at(raw.role.Pos.Line, raw.role.Pos.Col, "role", "role %s is in account %s, but account: says %s", raw.role.ARN, raw.role.Account(), a.Value)
 		}
 	}
 	if n := fields["scope"]; n != nil {

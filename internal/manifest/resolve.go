@@ -121,16 +121,9 @@ func (c *collector) checkName(n *yaml.Node) {
 	case !nameRE.MatchString(name):
 		c.at(n.Line, n.Column, "name-pattern", "device name %s has characters IAM does not allow: use letters, digits and + = , . @ _ -", quote(name))
 	}
-	key := strings.ToLower(name)
-	if prev, dup := c.x.names[key]; dup {
-		if prev.name == name {
-			c.at(n.Line, n.Column, "name-unique", "device %q is listed twice (first at %s)", name, c.where(prev.pos))
-		} else {
-			c.at(n.Line, n.Column, "name-unique", "device %q is the same IAM name as %q at %s: IAM device names are case-insensitive", name, prev.name, c.where(prev.pos))
-		}
-		return
-	}
-	c.x.names[key] = declared{name, Pos{c.file, n.Line, n.Column}}
+	// Names are unique per account, and a file's account is known only
+	// once every file is read: Load checks them (uniqueNames).
+	c.names = append(c.names, declared{name, Pos{c.file, n.Line, n.Column}})
 }
 
 // checkScope requires a device's path to fall inside the manifest's scope,

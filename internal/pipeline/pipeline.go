@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
@@ -52,23 +53,47 @@ type Planned struct {
 	Options plan.Options
 }
 
-// Plan loads, refreshes, computes and fingerprints.
+// Plan loads, refreshes, computes and fingerprints the manifests of one
+// account (several are refused, as [manifest.Load] does).
 func Plan(ctx context.Context, o Options) (Planned, error) {
 	if len(o.Files) == 0 {
 		return Planned{}, ErrNoManifest
 	}
 	m, err := manifest.Load(o.Files...)
-	var diags manifest.Diagnostics
-	if errors.As(err, &diags) {
-		return Planned{}, diags
-	}
 	if err != nil {
-		return Planned{}, fmt.Errorf("reading manifest: %w", err)
+		return Planned{}, loadError(err)
 	}
 	api, err := o.Connect(ctx)
 	if err != nil {
 		return Planned{}, err
 	}
+	return PlanManifest(ctx, o, m, api)
+}
+
+// Load reads the manifests grouped by account ([manifest.LoadAccounts]),
+// reporting their problems as [manifest.Diagnostics].
+func Load(files []string, lo manifest.LoadOptions) ([]*manifest.Manifest, error) {
+	if len(files) == 0 {
+		return nil, ErrNoManifest
+	}
+	ms, err := manifest.LoadAccounts(lo, files...)
+	if err != nil {
+		return nil, loadError(err)
+	}
+	return ms, nil
+}
+
+func loadError(err error) error {
+	var diags manifest.Diagnostics
+	if errors.As(err, &diags) {
+		return diags
+	}
+	return fmt.Errorf("reading manifest: %w", err)
+}
+
+// PlanManifest refreshes, computes and fingerprints one account's
+// manifest through api (o.Files and o.Connect are not used).
+func PlanManifest(ctx context.Context, o Options, m *manifest.Manifest, api refresh.API) (Planned, error) {
 	opts := o.Plan
 	opts.ManageTags, opts.Scopes = m.ManagesTags, m.Scopes
 	obs, err := refresh.Observe(ctx, api, m, refresh.Options{
@@ -85,4 +110,62 @@ func Plan(ctx context.Context, o Options) (Planned, error) {
 		return Planned{}, err
 	}
 	return Planned{Plan: p, Fingerprint: planfile.Fingerprint(o.ToolVersion, m, obs, opts), Manifest: m, Options: opts}, nil
+}
+
+// ForAccount narrows --target and --replace names to one account's: a
+// name given as ACCOUNT/NAME belongs to that account only, a bare name to
+// every account whose manifest lists it (has). skip is set when targets
+// were given and none is this account's: the account is left out.
+func ForAccount(account string, po plan.Options, has func(name string) bool) (out plan.Options, skip bool) {
+	out = po
+	out.Targets, out.Replace = nil, nil
+	narrow := func(names []string) []string {
+		var mine []string
+		for _, n := range names {
+			if a, name, ok := strings.Cut(n, "/"); ok {
+				if a == account {
+					mine = append(mine, name)
+				}
+			} else if has(n) {
+				mine = append(mine, n)
+			}
+		}
+		return mine
+	}
+	out.Targets, out.Replace = narrow(po.Targets), narrow(po.Replace)
+	return out, len(po.Targets) > 0 && len(out.Targets) == 0
+}
+
+// CheckNames refuses a --target or --replace name that names no device
+// of any account's manifest (or, as ACCOUNT/NAME, an account no manifest
+// is for), before any AWS call.
+func CheckNames(ms []*manifest.Manifest, po plan.Options) error {
+	byAccount := map[string]map[string]bool{}
+	all := map[string]bool{}
+	for _, m := range ms {
+		names := map[string]bool{}
+		for _, d := range m.Devices {
+			names[strings.ToLower(d.Name)] = true
+			all[strings.ToLower(d.Name)] = true
+		}
+		byAccount[m.Account] = names
+	}
+	for _, list := range []struct {
+		flag  string
+		names []string
+	}{{"--target", po.Targets}, {"--replace", po.Replace}} {
+		for _, n := range list.names {
+			a, name, ok := strings.Cut(n, "/")
+			switch {
+			case !ok:
+				// A bare name may also be a device in the account that
+				// the manifests omit (--target): Compute decides.
+			case byAccount[a] == nil:
+				return fmt.Errorf("%s %s: no manifest is for account %s", list.flag, n, a)
+			case !byAccount[a][strings.ToLower(name)] && list.flag == "--replace":
+				return fmt.Errorf("%s %s: no such device in account %s's manifests", list.flag, n, a)
+			}
+		}
+	}
+	return nil
 }

@@ -19,14 +19,18 @@ const MaxMarkdown = 65536
 // collapsible section. A plan too long for one comment (see MaxMarkdown)
 // shows its first changes and says how many more there are and where to
 // see them.
-func PlanMarkdown(w io.Writer, p plan.Plan) {
+func PlanMarkdown(w io.Writer, p plan.Plan) { markdownWithin(w, p, MaxMarkdown) }
+
+// markdownWithin is PlanMarkdown within limit characters (as far as the
+// head allows), for a share of a comment of several accounts.
+func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 	var head strings.Builder
 	fmt.Fprintf(&head, "### mfabulk plan for account %s\n\n", p.Account)
 	if r := Refusal(p); r != "" {
 		fmt.Fprintf(&head, "> [!WARNING]\n> **%s** Fix every conflict first:\n>\n", r)
 		for _, c := range p.Filter(plan.Conflict) {
 			fmt.Fprintf(&head, "> - `%s%s`: %s\n", mdCode(c.Path), mdCode(c.Name), mdEscape(c.Reason))
-			if head.Len() > MaxMarkdown/4 {
+			if head.Len() > limit/4 {
 				fmt.Fprintf(&head, "> - …\n")
 				break
 			}
@@ -83,7 +87,7 @@ func PlanMarkdown(w io.Writer, p plan.Plan) {
 	open := fmt.Sprintf("\n<details><summary>%d change(s) and notice(s)</summary>\n\n", len(items))
 	const closing = "\n</details>\n"
 	const more = "\n**… and %d more change(s) or notice(s) not shown:** a GitHub comment holds %d characters. See them all with `mfabulk show-plan plan.json -o markdown` (a plan saved with `plan --out plan.json`) or in `plan -o json`.\n"
-	budget := MaxMarkdown - head.Len() - len(open) - len(closing) - len(tail) - len(more) - 20
+	budget := limit - head.Len() - len(open) - len(closing) - len(tail) - len(more) - 20
 	shown := 0
 	var body strings.Builder
 	for _, it := range items {

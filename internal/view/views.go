@@ -33,6 +33,8 @@ type Streams struct {
 // Plan renders a computed plan.
 type Plan interface {
 	Plan(p plan.Plan) error
+	// Plans renders a plan over several accounts.
+	Plans(as []AccountPlan) error
 }
 
 // NewPlan returns the plan view for format: text, json or markdown.
@@ -52,13 +54,21 @@ type planText struct{ s Streams }
 
 func (v planText) Plan(p plan.Plan) error { PlanText(v.s.Out, p, v.s.Style); return nil }
 
+func (v planText) Plans(as []AccountPlan) error { PlansText(v.s.Out, as, v.s.Style); return nil }
+
 type planMarkdown struct{ s Streams }
 
 func (v planMarkdown) Plan(p plan.Plan) error { PlanMarkdown(v.s.Out, p); return nil }
 
+func (v planMarkdown) Plans(as []AccountPlan) error { PlansMarkdown(v.s.Out, as); return nil }
+
 type planJSON struct{ s Streams }
 
 func (v planJSON) Plan(p plan.Plan) error { return writeJSON(v.s.Out, JSONPlan(p, v.s.ToolVersion)) }
+
+func (v planJSON) Plans(as []AccountPlan) error {
+	return writeJSON(v.s.Out, JSONPlans(as, v.s.ToolVersion))
+}
 
 // JSONPlan is the plan's JSON document, paths relative to the working
 // folder as every view shows them.
@@ -81,6 +91,10 @@ func writeJSON(w io.Writer, v any) error {
 type Apply interface {
 	// Plan shows the plan before it is confirmed.
 	Plan(p plan.Plan)
+	// Plans shows a plan over several accounts before it is confirmed.
+	Plans(as []AccountPlan)
+	// Summaries closes a run over several accounts.
+	Summaries(rs []AccountResult)
 	// Progress returns the progress display for total changes.
 	Progress(total int) *Progress
 	// Summary closes the run.
@@ -107,6 +121,8 @@ func (v applyText) Plan(p plan.Plan)             { PlanText(v.s.Out, p, v.s.Styl
 func (v applyText) Progress(total int) *Progress { return NewProgress(v.s.Out, v.s.OutTTY, total) }
 func (v applyText) Summary(r apply.Result)       { ApplySummary(v.s.Out, r) }
 func (v applyText) Report(report.Doc) error      { return nil }
+func (v applyText) Plans(as []AccountPlan)       { PlansText(v.s.Out, as, v.s.Style) }
+func (v applyText) Summaries(rs []AccountResult) { AppliesSummary(v.s.Out, rs, v.s.Style) }
 
 type applyJSON struct{ s Streams }
 
@@ -114,3 +130,5 @@ func (v applyJSON) Plan(plan.Plan)            {}
 func (v applyJSON) Progress(int) *Progress    { return NewProgress(v.s.Err, false, 0) }
 func (v applyJSON) Summary(apply.Result)      {}
 func (v applyJSON) Report(d report.Doc) error { return writeJSON(v.s.Out, d) }
+func (v applyJSON) Plans([]AccountPlan)       {}
+func (v applyJSON) Summaries([]AccountResult) {}

@@ -77,6 +77,9 @@ type Client struct {
 	iam *iam.Client
 	sts *sts.Client
 	cfg aws.Config // for Identity's region, endpoint and credential source
+	// role is the ARN of the role the client assumed (WithRole), "" for
+	// the base credentials.
+	role string
 }
 
 // New loads AWS configuration and builds the clients.

@@ -4,7 +4,7 @@
 // out, ErrorResponse XML with IAM's error codes and HTTP statuses) for the
 // virtual MFA device calls mfabulk makes, IAM users and the enabling of
 // devices for them (EnableMFADevice checks the two codes, users.go), plus
-// STS GetCallerIdentity, so the real aws-sdk-go-v2 client, the AWS CLI and
+// STS GetCallerIdentity and AssumeRole, so the real aws-sdk-go-v2 client, the AWS CLI and
 // boto3 can all talk to it.
 // Like IAM it returns a device's seed only once, in the create response,
 // and its QRCodePNG is a real QR code of the otpauth:// URI.
@@ -13,6 +13,10 @@
 // [Server.Device] to compare outfiles with what was issued (and to compute
 // codes from a device's seed), [Server.CreateUser] and [Server.User] for
 // users, and [Server.Fail] to make a call fail.
+//
+// A server is one account, and holds others: AssumeRole's temporary
+// credentials act in the role's account ([Options.Roles], accounts.go),
+// which tests reach with [Server.Account].
 package iamlocal
 
 import (
@@ -24,6 +28,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mfabulk/mfabulk/internal/device"
 )
 
 // DefaultAccount is the account ID the endpoint pretends to be.
@@ -39,6 +45,12 @@ type Options struct {
 	// time.Now when nil. Tests set it to put the server ahead of or
 	// behind the codes' clock.
 	Now func() time.Time
+	// Roles may be assumed with STS AssumeRole; each names its account,
+	// which is made on first use with the same MaxDevices and Faults (its
+	// own rate limit). AnyRole accepts any role ARN without an external
+	// ID, making its account on first use: for tests of many accounts.
+	Roles   []Role
+	AnyRole bool
 }
 
 // Server is an in-memory IAM account. It is safe for concurrent use.
@@ -57,7 +69,10 @@ type Server struct {
 	used     map[*Device]int64  // a device's last accepted code step: users.go
 	requests map[string]int     // action → count
 	faults   *faults
-	stats    *perSecond // answers by the second: stats.go
+	stats    *perSecond          // answers by the second: stats.go
+	accounts map[string]*Server  // other accounts, by ID: accounts.go
+	roles    map[string]Role     // by ARN
+	sessions map[string]*session // AssumeRole's credentials, by access key ID
 
 	httpSrv   *http.Server
 	closing   chan struct{} // closed by Close, to release held requests
@@ -81,6 +96,12 @@ func New(opts Options) *Server {
 		faults:   newFaults(opts.Faults),
 		stats:    newPerSecond(time.Now),
 		closing:  make(chan struct{}),
+		accounts: map[string]*Server{},
+		roles:    map[string]Role{},
+		sessions: map[string]*session{},
+	}
+	for _, r := range opts.Roles {
+		s.roles[r.ARN] = r
 	}
 	s.addUser(callerName, "/", callerID) // the caller: users.go
 	return s
@@ -140,6 +161,7 @@ var handlers = map[string]handler{
 	"UntagMFADevice":         (*Server).handleUntag,
 	"ListMFADeviceTags":      (*Server).handleListTags,
 	"GetCallerIdentity":      (*Server).handleCallerIdentity,
+	"AssumeRole":             nil, // answered by the server holding the roles: serve
 	"CreateUser":             (*Server).handleCreateUser,
 	"GetUser":                (*Server).handleGetUser,
 	"ListUsers":              (*Server).handleListUsers,
@@ -149,7 +171,8 @@ var handlers = map[string]handler{
 	"GetGroup":               (*Server).handleGetGroup,
 }
 
-// ServeHTTP answers one AWS Query request.
+// ServeHTTP answers one AWS Query request, in the account of the
+// credentials that signed it (see [Server.Account]).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serving.Add(1)
 	defer s.serving.Add(-1)
@@ -161,6 +184,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, Errorf("InvalidInput", "malformed request: %v", err), requestID)
 		return
 	}
+	target, ss, apiErr := s.route(r)
+	if apiErr != nil {
+		writeError(w, apiErr, requestID)
+		return
+	}
+	target.serve(w, r, requestID, s, ss)
+}
+
+// serve answers a request in account s; root is the server that holds
+// the roles, and ss the session of temporary credentials (nil for the
+// server's own long-term keys).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, requestID string, root *Server, ss *session) {
 	action := r.Form.Get("Action")
 	s.mu.Lock()
 	s.requests[action]++
@@ -174,6 +209,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		writeError(w, Errorf("InvalidAction", "Could not find operation %s for version 2010-05-08", action), requestID)
 		return
+	}
+	switch action {
+	case "AssumeRole":
+		caller := device.UserARN("", s.account, "/", callerName)
+		if ss != nil {
+			caller = ss.arn()
+		}
+		h = func(*Server, formValues) (any, *APIError) { return root.handleAssumeRole(formValues(r.Form), caller) }
+	case "GetCallerIdentity":
+		if ss != nil {
+			h = func(*Server, formValues) (any, *APIError) {
+				return callerIdentityResult{Arn: ss.arn(), UserId: "AROAIAMLOCAL:" + ss.name, Account: s.account}, nil
+			}
+		}
 	}
 	if f.hangs(action, "Hang", f.cfg.Hang) {
 		hang(w, r, s.closing)
@@ -202,7 +251,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stats.add(false, action == "CreateVirtualMFADevice")
 	ns := iamNS
-	if action == "GetCallerIdentity" {
+	if action == "GetCallerIdentity" || action == "AssumeRole" {
 		ns = stsNS
 	}
 	writeResult(w, action, ns, result, requestID)

@@ -169,3 +169,31 @@ func Rel(wd, path string) string {
 	}
 	return r
 }
+
+// AccountsFormatVersion is the version of the document of a plan over
+// several accounts ([Accounts]). A plan of one account is a [Doc], as
+// before, with FormatVersion.
+const AccountsFormatVersion = "2"
+
+// Accounts is a plan over several accounts: totals, then each account's
+// plan as a [Doc] (or the error that stopped it).
+type Accounts struct {
+	FormatVersion string         `json:"format_version"` // "2"
+	ToolVersion   string         `json:"tool_version"`
+	HasChanges    bool           `json:"has_changes"` // any account has changes
+	Applyable     bool           `json:"applyable"`   // every planned account is applyable
+	Failed        int            `json:"failed"`      // accounts that failed before their plan
+	Summary       map[string]int `json:"summary"`     // every action, summed over accounts
+	Accounts      []Account      `json:"accounts"`
+}
+
+// Account is one account's part of an [Accounts] document.
+type Account struct {
+	Account string `json:"account"`
+	Role    string `json:"role,omitempty"` // the role assumed to reach it
+	// Status is "changes", "no changes", "refused" (conflicts),
+	// "failed" or "not targeted".
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+	Plan   *Doc   `json:"plan,omitempty"` // absent when failed or not targeted
+}

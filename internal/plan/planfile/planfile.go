@@ -35,6 +35,10 @@ import (
 // FormatVersion is the saved plan file's format.
 const FormatVersion = "1"
 
+// AccountsFormatVersion is the format of a saved plan over several
+// accounts (File.Accounts set).
+const AccountsFormatVersion = "2"
+
 // ErrStale is returned by [File.Check] when the plan no longer matches.
 var ErrStale = errors.New("saved plan is stale: the manifest or the account changed since it was made; run plan again")
 
@@ -45,6 +49,49 @@ type File struct {
 	Manifests     []string     `json:"manifests"`
 	Options       plan.Options `json:"options"`
 	Plan          jsonplan.Doc `json:"plan"`
+	// RoleTemplate is the run's --role, so that apply assumes the role
+	// the plan was made through; "" when none was given.
+	RoleTemplate string `json:"role_template,omitempty"`
+	// Over several accounts (format "2"): each account's fingerprint (""
+	// for an account no --target named), and the plan as plan -o json
+	// printed it; Plan is then empty, and Fingerprint is over every
+	// account's (AccountsFingerprint).
+	AccountFingerprints map[string]string  `json:"account_fingerprints,omitempty"`
+	Accounts            *jsonplan.Accounts `json:"accounts,omitempty"`
+}
+
+// AccountsFingerprint is the fingerprint of a plan over several accounts:
+// a hash of each account's, so that a change in any account makes the
+// whole plan stale.
+func AccountsFingerprint(byAccount map[string]string) string {
+	h := sha256.New()
+	for _, a := range slices.Sorted(maps.Keys(byAccount)) {
+		fmt.Fprintf(h, "%s %s\n", a, byAccount[a])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// CheckAccounts compares recomputed fingerprints, by account, with the
+// saved ones; its error names the accounts that changed.
+func (f File) CheckAccounts(byAccount map[string]string) error {
+	if f.Accounts == nil {
+		return ErrStale // a plan of one account; the manifests are now for several
+	}
+	var changed []string
+	for _, a := range slices.Sorted(maps.Keys(byAccount)) {
+		if saved, ok := f.AccountFingerprints[a]; !ok || saved != byAccount[a] {
+			changed = append(changed, a)
+		}
+	}
+	for a := range f.AccountFingerprints {
+		if _, ok := byAccount[a]; !ok {
+			changed = append(changed, a)
+		}
+	}
+	if len(changed) > 0 || AccountsFingerprint(byAccount) != f.Fingerprint {
+		return fmt.Errorf("%w (account(s) %s)", ErrStale, strings.Join(changed, ", "))
+	}
+	return nil
 }
 
 // Fingerprint hashes everything a plan was computed from.
@@ -103,6 +150,9 @@ func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, op
 // takes the place of another file (an identity, a manifest, a link).
 func Write(path string, f File) error {
 	f.FormatVersion = FormatVersion
+	if f.Accounts != nil {
+		f.FormatVersion = AccountsFormatVersion
+	}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
@@ -135,7 +185,8 @@ func Read(path string) (File, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return File{}, fmt.Errorf("%s is not a saved plan: %w", path, err)
 	}
-	if f.FormatVersion != FormatVersion || f.Fingerprint == "" {
+	if (f.FormatVersion != FormatVersion && f.FormatVersion != AccountsFormatVersion) || f.Fingerprint == "" ||
+		(f.FormatVersion == AccountsFormatVersion) != (f.Accounts != nil) {
 		return File{}, fmt.Errorf("%s is not a saved plan of this mfabulk (format %q)", path, f.FormatVersion)
 	}
 	return f, nil
