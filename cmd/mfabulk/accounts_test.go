@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -242,9 +241,6 @@ func TestScaleAccounts(t *testing.T) {
 			t.Errorf("account %s holds %d devices, want %d", acct, len(serials), n)
 		}
 	}
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	t.Logf("test process peak RSS %d MiB", ru.Maxrss>>10)
 }
 
 // TestAccountsSavedPlan saves a plan of two accounts and applies it; a
