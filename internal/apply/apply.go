@@ -43,7 +43,10 @@ type API interface {
 
 // Options tune a run.
 type Options struct {
-	Parallelism int         // creates in flight at once; 0 means 8
+	// Parallelism is how many devices are worked on at once; 0 means 8.
+	// It bounds the goroutines: the API client paces the calls themselves
+	// (iamclient's pacer, whose ceiling is the same number).
+	Parallelism int
 	OnEvent     func(Event) // called from one goroutine at a time; may be nil
 	// Stop, once closed, starts no further device while letting those in
 	// flight finish and write their outfiles: the soft stop of a first
