@@ -76,7 +76,7 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 	if err != nil {
 		return err
 	}
-	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, files, po, opts.Plan.Parallelism)
+	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, files, po, opts.Plan.paceFlags)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func planRun(ctx context.Context, opts *planOpts) error {
 			return err
 		}
 	}
-	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, files, opts.Plan.planOptions(), opts.Plan.Parallelism)
+	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, files, opts.Plan.planOptions(), opts.Plan.paceFlags)
 	if err != nil {
 		return err
 	}
@@ -182,13 +182,13 @@ func saved(pl pipeline.Planned) planfile.File {
 // manifests' problems, each at its file:line:col, before any AWS call;
 // progress of the refresh on a terminal. It returns the IAM client for
 // apply.
-func computePlan(ctx context.Context, streams IO, aws awsOptions, files []string, po plan.Options, parallelism int) (pipeline.Planned, *iamclient.Client, error) {
+func computePlan(ctx context.Context, streams IO, aws awsOptions, files []string, po plan.Options, pace paceFlags) (pipeline.Planned, *iamclient.Client, error) {
 	var client *iamclient.Client
 	rp := view.NewRefreshProgress(streams.Err, streams.OutTTY)
 	pl, err := pipeline.Plan(ctx, pipeline.Options{
-		Files: files, Plan: po, Parallelism: parallelism, ToolVersion: version,
+		Files: files, Plan: po, Parallelism: pace.Parallelism, ToolVersion: version,
 		Connect: func(ctx context.Context) (refresh.API, error) {
-			c, err := iamclient.New(ctx, aws.client(streams.Err))
+			c, err := iamclient.New(ctx, pace.paced(aws.client(streams.Err)))
 			client = c
 			return c, err
 		},
