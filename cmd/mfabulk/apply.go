@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/apply/report"
+	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/plan/planfile"
 	"github.com/mfabulk/mfabulk/internal/view"
@@ -109,6 +111,9 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 	}
 	started := time.Now()
 	progress := v.Progress(p.Pending())
+	var paced atomic.Pointer[iamclient.Client]
+	paced.Store(client)
+	progress.Watch(pacing(&paced), opts.AWS.debugOut(opts.IO))
 	// The first Ctrl-C from here on lets the devices in flight finish;
 	// the second abandons them (see interrupts).
 	stop, endSoft := opts.IO.Interrupts.softPhase(func() { progress.Interrupted(opts.IO.Err) })
@@ -118,10 +123,10 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 		Stop:        stop,
 	})
 	endSoft()
+	progress.Done()
 	if err != nil {
 		return err
 	}
-	progress.Done()
 	v.Summary(res)
 	if err := writeReport(opts, v, p, res, started); err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -132,6 +133,28 @@ func addPlanFlags(cmd *cobra.Command, o *planFlags) {
 // planOptions are the plan options the flags ask for.
 func (o planFlags) planOptions() plan.Options {
 	return plan.Options{Prune: o.Prune, Targets: o.Targets, Replace: o.Replace}
+}
+
+// debugOut is where the --debug lines of a view go: standard error, or
+// nowhere without --debug.
+func (o awsOptions) debugOut(streams IO) io.Writer {
+	if o.Debug {
+		return streams.Err
+	}
+	return nil
+}
+
+// pacing returns the progress line's view of the pacer of the client
+// that *c points to, once it does (nothing before).
+func pacing(c *atomic.Pointer[iamclient.Client]) func() view.Pacing {
+	return func() view.Pacing {
+		client := c.Load()
+		if client == nil {
+			return view.Pacing{}
+		}
+		s := client.Pace()
+		return view.Pacing{Throttled: s.Throttled, Failed: s.Failed, Rate: s.Achieved, InFlight: s.InFlight, Limit: s.Limit, Paced: s.Rate}
+	}
 }
 
 // viewStreams are what a view needs of the command's streams.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -183,14 +184,18 @@ func saved(pl pipeline.Planned) planfile.File {
 // progress of the refresh on a terminal. It returns the IAM client for
 // apply.
 func computePlan(ctx context.Context, streams IO, aws awsOptions, files []string, po plan.Options, pace paceFlags) (pipeline.Planned, *iamclient.Client, error) {
-	var client *iamclient.Client
+	var client atomic.Pointer[iamclient.Client]
 	rp := view.NewRefreshProgress(streams.Err, streams.OutTTY)
+	rp.Watch(pacing(&client), aws.debugOut(streams))
 	pl, err := pipeline.Plan(ctx, pipeline.Options{
 		Files: files, Plan: po, Parallelism: pace.Parallelism, ToolVersion: version,
 		Connect: func(ctx context.Context) (refresh.API, error) {
 			c, err := iamclient.New(ctx, pace.paced(aws.client(streams.Err)))
-			client = c
-			return c, err
+			if err != nil {
+				return nil, err
+			}
+			client.Store(c)
+			return c, nil
 		},
 		TagsUnsupported: iamclient.TagsUnsupported,
 		Progress:        rp.Update,
@@ -199,7 +204,7 @@ func computePlan(ctx context.Context, streams IO, aws awsOptions, files []string
 	if err != nil {
 		return pipeline.Planned{}, nil, manifestError(err, streams)
 	}
-	return pl, client, nil
+	return pl, client.Load(), nil
 }
 
 // manifestError prints a manifest's problems, one per line, and ends the

@@ -111,6 +111,7 @@ type Controller struct {
 	grants   []time.Time // start times of the calls of the last second
 	waitedAt time.Time   // when a call last waited for a token
 	throttle int         // Throttling answers seen
+	failed   int         // Failed outcomes
 }
 
 // New returns a Controller.
@@ -145,15 +146,18 @@ type Stats struct {
 	Limit     int     // concurrency limit
 	InFlight  int     // calls in flight
 	Rate      float64 // calls a second the pacer allows; +Inf when unpaced
+	Achieved  float64 // calls started in the last second
 	Started   uint64  // calls started
 	Throttled int     // Throttling answers
+	Failed    int     // calls that ended Failed
 }
 
 // Stats returns the current state.
 func (c *Controller) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Limit: int(c.limit), InFlight: c.inflight, Rate: c.rate, Started: c.seq, Throttled: c.throttle}
+	got := c.achieved(c.clock.Now())
+	return Stats{Limit: int(c.limit), InFlight: c.inflight, Rate: c.rate, Achieved: got, Started: c.seq, Throttled: c.throttle, Failed: c.failed}
 }
 
 // Acquire waits for a slot under the concurrency limit and a token from
@@ -243,6 +247,8 @@ func (c *Controller) release(seq uint64, o Outcome) {
 				c.rate = min(c.rate, c.opts.MaxRate)
 			}
 		}
+	case Failed:
+		c.failed++
 	case Throttled:
 		c.throttle++
 		if seq <= c.cutAt {
