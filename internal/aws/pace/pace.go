@@ -9,18 +9,35 @@
 // Controller does it with two AIMD loops (additive increase,
 // multiplicative decrease), as TCP's congestion control does:
 //
-//   - a concurrency limit: it starts moderate (Options.Start), grows by one
-//     for each window of successes (as many as the limit), and halves on
-//     Throttling, never above Options.Ceiling (--parallelism) nor below 1;
-//   - a token-bucket pacer: unpaced until the first Throttling (unless
-//     Options.MaxRate caps it: --max-rate), then at a rate estimate cut to
-//     Options.RateDecrease of the rate achieved on each Throttling, and
-//     raised, while the pacer is what holds calls back, never above
-//     MaxRate: first in slow start (doubling each second, as TCP's slow
-//     start does, since the first Throttling, of an unpaced burst, says
-//     little about the rate), then, once paced calls were throttled,
-//     additively by a step set at each cut (Options.RateStep of the rate
-//     achieved then, each second).
+//   - a concurrency limit: it starts moderate (Options.Start) and grows in
+//     slow start (half a call more for each success: ×1.5 a round trip)
+//     until the first Throttling, then by one for each window of
+//     successes (as many as the limit), never above Options.Ceiling
+//     (--parallelism). On Throttling it halves, but not below twice what
+//     the new rate needs at the calls' latency (Little's law): throttling
+//     is about the rate, which the pacer sets; the limit only bounds the
+//     calls in flight if IAM slows down;
+//   - a token-bucket pacer (a bucket of one: no bursts of its own):
+//     unpaced until the first Throttling (unless Options.MaxRate caps it:
+//     --max-rate), then, on each Throttling, cut to Options.RateDecrease
+//     (0.9) of the account's rate as measured from its answers (see
+//     below), and raised, while the pacer is what holds calls back, never
+//     above MaxRate: first in slow start (×3 each second, since the first
+//     Throttling, of an unpaced burst, says little about the rate),
+//     then, once paced calls were throttled, additively by
+//     Options.RateStep (0.04) of the measured rate each second. The rate
+//     so climbs back from 0.9 of the account's in 2.5 s, drains the
+//     account's bucket of what it saved meanwhile, is throttled once and
+//     cut again: about 0.97 of the account's rate, one Throttling in some
+//     5 seconds.
+//
+// The measure: while calls are throttled the account's bucket is empty,
+// and its successes come exactly at its rate. The Controller counts the
+// successes of the last quarter second (or of their last 20, up to a
+// second, when they are few), and, within an episode of Throttling,
+// since its first Throttling, once a round trip has passed: that
+// excludes the burst the account's bucket held before, which would
+// otherwise make a slow account look fast at the start of a run.
 //
 // A Throttling answer cuts both at most once per round: calls that were
 // already in flight when a cut was made do not cut again (TCP's once per
@@ -81,11 +98,11 @@ type Options struct {
 	// Over any interval T the Controller starts at most MaxRate·T + 1
 	// calls (a bucket of one token).
 	MaxRate float64
-	// RateDecrease is the fraction of the achieved rate the pacer keeps
-	// on Throttling: 0.85.
+	// RateDecrease is the fraction of the account's measured rate the
+	// pacer keeps on Throttling: 0.9.
 	RateDecrease float64
 	// RateStep is the rate's additive increase a second, as a fraction of
-	// the rate achieved at the first Throttling: 0.05.
+	// the rate measured at the last cut: 0.04.
 	RateStep float64
 	// Clock is time.Now and time.After when nil.
 	Clock Clock
@@ -103,15 +120,20 @@ type Controller struct {
 	inflight int
 	rate     float64 // calls a second; +Inf when unpaced
 	step     float64 // the rate's increase a second, set on each cut
-	slow     bool    // slow start: the rate doubles each second until paced calls are throttled
+	slow     bool    // the rate's slow start: ×3 each second until paced calls are throttled
+	found    bool    // a call was throttled: the concurrency limit left its slow start
 	tokens   float64
 	last     time.Time   // tokens were counted up to last
 	seq      uint64      // calls started
 	cutAt    uint64      // seq when the last cut was made
 	grants   []time.Time // start times of the calls of the last second
-	waitedAt time.Time   // when a call last waited for a token
-	throttle int         // Throttling answers seen
-	failed   int         // Failed outcomes
+	answers  []time.Time // answer times of the successes of the last second
+	rtt      time.Duration
+	episode  time.Time // the first Throttling after a second without: the account's bucket is empty since
+	lastThr  time.Time // the last Throttling
+	waitedAt time.Time // when a call last waited for a token
+	throttle int       // Throttling answers seen
+	failed   int       // Failed outcomes
 }
 
 // New returns a Controller.
@@ -124,10 +146,10 @@ func New(opts Options) *Controller {
 	}
 	opts.Start = min(opts.Start, opts.Ceiling)
 	if opts.RateDecrease <= 0 || opts.RateDecrease >= 1 {
-		opts.RateDecrease = 0.85
+		opts.RateDecrease = 0.9
 	}
 	if opts.RateStep <= 0 {
-		opts.RateStep = 0.05
+		opts.RateStep = 0.04
 	}
 	clock := opts.Clock
 	if clock == nil {
@@ -181,7 +203,7 @@ func (c *Controller) Acquire(ctx context.Context) (release func(Outcome), err er
 				c.grants = append(c.grants, now)
 				c.mu.Unlock()
 				var once sync.Once
-				return func(o Outcome) { once.Do(func() { c.release(seq, o) }) }, nil
+				return func(o Outcome) { once.Do(func() { c.release(seq, now, o) }) }, nil
 			}
 			c.waitedAt = now
 			wait := time.Duration(math.Ceil((1 - c.tokens) / c.rate * float64(time.Second)))
@@ -209,20 +231,52 @@ func (c *Controller) refill(now time.Time) {
 	c.last = now
 }
 
-// achieved returns the calls started in the last second, dropping older
-// start times.
-func (c *Controller) achieved(now time.Time) float64 {
+// lastSecond drops the times older than a second from ts.
+func lastSecond(ts []time.Time, now time.Time) []time.Time {
 	i := 0
-	for i < len(c.grants) && now.Sub(c.grants[i]) >= time.Second {
+	for i < len(ts) && now.Sub(ts[i]) >= time.Second {
 		i++
 	}
-	if i > 0 {
-		c.grants = append(c.grants[:0], c.grants[i:]...)
+	if i == 0 {
+		return ts
 	}
+	return append(ts[:0], ts[i:]...)
+}
+
+// achieved returns the calls started in the last second.
+func (c *Controller) achieved(now time.Time) float64 {
+	c.grants = lastSecond(c.grants, now)
 	return float64(len(c.grants))
 }
 
-func (c *Controller) release(seq uint64, o Outcome) {
+// measured is the account's rate as its answers show it: the successes a
+// second over the last quarter second, or over the time their last 20
+// took, up to a second, so that a slow account is measured over enough
+// answers and a fast one over recent ones. Since the first Throttling of
+// an episode the account's bucket is empty, so its successes come at its
+// rate, without the burst its bucket held before: the window starts
+// there when it can (at least one round trip after it, counting one
+// success more than seen, so that a short window errs high: the next
+// round corrects it).
+func (c *Controller) measured(now time.Time) float64 {
+	c.answers = lastSecond(c.answers, now)
+	n := len(c.answers)
+	window := time.Second
+	if n > 20 {
+		window = max(250*time.Millisecond, now.Sub(c.answers[n-20]))
+	}
+	extra := 0
+	if since := now.Sub(c.episode); since >= max(c.rtt, time.Millisecond) && since < window {
+		window, extra = since, 1
+	}
+	k := 0
+	for k < n && now.Sub(c.answers[n-1-k]) < window {
+		k++
+	}
+	return float64(k+extra) / window.Seconds()
+}
+
+func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inflight--
@@ -230,8 +284,17 @@ func (c *Controller) release(seq uint64, o Outcome) {
 	c.refill(now)
 	switch o {
 	case OK:
-		c.oks++
-		if c.oks >= int(c.limit) && int(c.limit) < c.opts.Ceiling {
+		if d := now.Sub(started); c.rtt == 0 {
+			c.rtt = d
+		} else {
+			c.rtt += (d - c.rtt) / 8
+		}
+		c.answers = append(c.answers, now)
+		if !c.found {
+			// Slow start: half a call more for each success, ×1.5 a
+			// round, until the first Throttling.
+			c.limit = min(c.limit+0.5, float64(c.opts.Ceiling))
+		} else if c.oks++; c.oks >= int(c.limit) && int(c.limit) < c.opts.Ceiling {
 			c.limit++
 			c.oks = 0
 		}
@@ -239,7 +302,7 @@ func (c *Controller) release(seq uint64, o Outcome) {
 		// "cwnd-limited"): otherwise it would grow without bound.
 		if now.Sub(c.waitedAt) < time.Second && !math.IsInf(c.rate, 1) {
 			if c.slow {
-				c.rate++ // one more for each success: doubles each second
+				c.rate += 2 // two more for each success: ×3 each second
 			} else {
 				c.rate += c.step / c.rate
 			}
@@ -251,24 +314,34 @@ func (c *Controller) release(seq uint64, o Outcome) {
 		c.failed++
 	case Throttled:
 		c.throttle++
+		c.found = true
+		if now.Sub(c.lastThr) >= time.Second {
+			c.episode = now
+		}
+		c.lastThr = now
 		if seq <= c.cutAt {
 			break // in flight when the last cut was made: it is counted
 		}
 		c.cutAt = c.seq
-		c.limit = max(1, math.Floor(c.limit/2))
-		c.oks = 0
-		got := c.achieved(now)
-		if got < 1 {
+		got := c.measured(now)
+		if !(got >= 1) { // and not NaN
 			got = 1
 		}
 		if !math.IsInf(c.rate, 1) {
 			c.slow = false // paced calls were throttled: the rate is found
 		}
-		c.step = max(c.opts.RateStep*got, 0.1)
 		c.rate = max(0.1, c.opts.RateDecrease*min(c.rate, got))
+		c.step = max(c.opts.RateStep*got, 0.1)
+		// The concurrency limit halves, but not below what the new rate
+		// needs at the calls' latency (Little's law, with room to spare):
+		// throttling is about the rate, which the pacer now sets.
+		need := math.Ceil(2 * c.rate * c.rtt.Seconds())
+		c.limit = max(1, math.Floor(c.limit/2), min(need, float64(c.opts.Ceiling)))
+		c.oks = 0
 		c.tokens = min(c.tokens, 0)
 	}
 	c.achieved(now)
+	c.answers = lastSecond(c.answers, now)
 	close(c.wake)
 	c.wake = make(chan struct{})
 }

@@ -264,3 +264,55 @@ func TestFailedChangesNothing(t *testing.T) {
 		t.Errorf("before %+v, after 100 failures %+v", before, after)
 	}
 }
+
+// TestSlowStartEndsAtTheFirstThrottling: before any Throttling the limit
+// grows by half a call a success (×1.5 a round); after it, by one for
+// each window of successes.
+func TestSlowStartEndsAtTheFirstThrottling(t *testing.T) {
+	c := New(Options{Ceiling: 1000, Clock: newSimClock()})
+	for range 8 {
+		acquire(t, c)(OK)
+	}
+	if l := c.Stats().Limit; l != 8 {
+		t.Fatalf("limit %d after 8 successes in slow start, want 4 + 8/2 = 8", l)
+	}
+	acquire(t, c)(Throttled)
+	l := c.Stats().Limit
+	for range l - 1 {
+		acquire(t, c)(OK)
+	}
+	if got := c.Stats().Limit; got != l {
+		t.Fatalf("limit %d after %d successes past slow start, want still %d", got, l-1, l)
+	}
+	acquire(t, c)(OK)
+	if got := c.Stats().Limit; got != l+1 {
+		t.Errorf("limit %d after a window of %d successes, want %d", got, l, l+1)
+	}
+}
+
+// TestCutKeepsWhatTheRateNeeds: calls of 100 ms at a rate of some 100 a
+// second need 10 in flight (Little's law); a Throttling halves the limit,
+// 24, but not below twice what the new rate needs.
+func TestCutKeepsWhatTheRateNeeds(t *testing.T) {
+	clock := newSimClock()
+	c := New(Options{Ceiling: 24, Start: 24, Clock: clock})
+	// 100 calls a second for a second, each answered after 100 ms.
+	var pending []func(Outcome)
+	for range 100 {
+		pending = append(pending, acquire(t, c))
+		clock.advance(10 * time.Millisecond)
+		if len(pending) == 10 {
+			pending[0](OK)
+			pending = pending[1:]
+		}
+	}
+	pending[0](Throttled)
+	s := c.Stats()
+	if s.Rate < 80 || s.Rate > 100 {
+		t.Fatalf("rate %.1f after a Throttling at 100 calls a second, want 0.9 of the successes measured", s.Rate)
+	}
+	need := int(math.Ceil(2 * s.Rate * 0.1))
+	if s.Limit != need {
+		t.Errorf("limit %d after the cut from 24, want 2 × %.1f/s × 100 ms = %d, more than half of 24", s.Limit, s.Rate, need)
+	}
+}
