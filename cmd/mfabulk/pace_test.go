@@ -63,3 +63,27 @@ func TestThrottledRunInAPipe(t *testing.T) {
 		})
 	}
 }
+
+// TestParallelismAndMaxRateReachThePacer: apply's --parallelism and
+// --max-rate bound what the account sees: never more requests in flight
+// than the parallelism, never more in a second than the rate (with slack
+// for the pacer's bucket of one and for requests delayed on their way).
+func TestParallelismAndMaxRateReachThePacer(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{Faults: iamlocal.Faults{Latency: 20 * time.Millisecond}}, 40)
+	out, code := s.mfabulk("apply", "-f", "m.yaml", "--auto-approve", "--parallelism", "3", "--max-rate", "20")
+	if code != 0 || !strings.Contains(out, "Apply complete: 40 created") {
+		t.Fatalf("apply exited %d:\n%s", code, lastLines(out, 12))
+	}
+	if p := s.srv.PeakInFlight(); p > 3 {
+		t.Errorf("%d requests in flight at once, --parallelism 3", p)
+	}
+	var per []int
+	for _, sec := range s.srv.PerSecond() {
+		per = append(per, sec.Arrived)
+		if sec.Arrived > 20*1.2+2 {
+			t.Errorf("%d requests arrived in one second, --max-rate 20", sec.Arrived)
+		}
+	}
+	t.Logf("arrivals by second: %v", per)
+	s.leakScan()
+}

@@ -128,6 +128,8 @@ var handlers = map[string]handler{
 
 // ServeHTTP answers one AWS Query request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.stats.arrive()
+	defer s.stats.leave()
 	requestID := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.reqSeq.Add(1))
 	// The Date header is the server's clock, as with IAM: clients compute
 	// EnableMFADevice's codes from it, and tests move it (Options.Now).
