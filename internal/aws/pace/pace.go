@@ -23,13 +23,21 @@
 //     (0.9) of the account's rate as measured from its answers (see
 //     below), and raised, while the pacer is what holds calls back, never
 //     above MaxRate: first in slow start (×3 each second, since the first
-//     Throttling, of an unpaced burst, says little about the rate),
-//     then, once paced calls were throttled, additively by
-//     Options.RateStep (0.04) of the measured rate each second. The rate
-//     so climbs back from 0.9 of the account's in 2.5 s, drains the
-//     account's bucket of what it saved meanwhile, is throttled once and
-//     cut again: about 0.97 of the account's rate, one Throttling in some
-//     5 seconds.
+//     Throttling, of an unpaced burst, says little about the rate), then,
+//     once paced calls were throttled, as TCP BIC and CUBIC grow: fast
+//     back to a target, 0.95 of the rate the account took when the
+//     episode of Throttling began (closing the gap at its own size a
+//     second), then past it slowly (Options.RateStep, 0.04 of the
+//     measured rate, a second), faster the farther past, since no
+//     Throttling there says the account has more to give. The rate so
+//     spends most of its time between 0.95 and 1 of the account's, drains
+//     the account's bucket of what it saved meanwhile, is throttled once
+//     and cut again: one Throttling in a few seconds. A moment when
+//     someone else takes the whole budget, whose every round cuts the
+//     rate, costs seconds, not the minutes additive increase alone takes
+//     back from a rate cut to nothing; each further cut of an episode
+//     lowers the target by 5 %, for an account that really has less to
+//     give.
 //
 // The measure: while calls are throttled the account's bucket is empty,
 // and its successes come exactly at its rate. The Controller counts the
@@ -119,7 +127,8 @@ type Controller struct {
 	oks      int           // successes since the limit last grew
 	inflight int
 	rate     float64 // calls a second; +Inf when unpaced
-	step     float64 // the rate's increase a second, set on each cut
+	step     float64 // the rate's least increase a second, set on each cut
+	target   float64 // the rate when this episode's first cut was made: the rate climbs back to it fast
 	slow     bool    // the rate's slow start: ×3 each second until paced calls are throttled
 	found    bool    // a call was throttled: the concurrency limit left its slow start
 	tokens   float64
@@ -130,6 +139,7 @@ type Controller struct {
 	answers  []time.Time // answer times of the successes of the last second
 	rtt      time.Duration
 	episode  time.Time // the first Throttling after a second without: the account's bucket is empty since
+	cutIn    bool      // a cut was made in this episode
 	lastThr  time.Time // the last Throttling
 	waitedAt time.Time // when a call last waited for a token
 	throttle int       // Throttling answers seen
@@ -249,6 +259,20 @@ func (c *Controller) achieved(now time.Time) float64 {
 	return float64(len(c.grants))
 }
 
+// increase is how much the rate grows a second, once the account's rate
+// is found (BIC's binary search, as TCP BIC and CUBIC grow): half the way
+// back to the target (the rate when this episode began) while below it,
+// at least the step; past it, slowly at first (the step), then the
+// farther past the faster, up to half the rate a second, since no
+// Throttling there says the account's budget grew.
+func (c *Controller) increase() float64 {
+	gap := c.target - c.rate
+	if gap > 0 {
+		return max(c.step, gap)
+	}
+	return max(c.step, min(-gap, c.rate/2))
+}
+
 // measured is the account's rate as its answers show it: the successes a
 // second over the last quarter second, or over the time their last 20
 // took, up to a second, so that a slow account is measured over enough
@@ -304,7 +328,7 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 			if c.slow {
 				c.rate += 2 // two more for each success: ×3 each second
 			} else {
-				c.rate += c.step / c.rate
+				c.rate += c.increase() / c.rate // a second's increase, over the successes of a second
 			}
 			if c.opts.MaxRate > 0 {
 				c.rate = min(c.rate, c.opts.MaxRate)
@@ -316,7 +340,7 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 		c.throttle++
 		c.found = true
 		if now.Sub(c.lastThr) >= time.Second {
-			c.episode = now
+			c.episode, c.cutIn = now, false
 		}
 		c.lastThr = now
 		if seq <= c.cutAt {
@@ -327,17 +351,33 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 		if !(got >= 1) { // and not NaN
 			got = 1
 		}
+		first := !c.cutIn
+		c.cutIn = true
+		// The target is just under the rate the account took until now:
+		// the rate climbs back to it fast, so that a moment when someone
+		// else took the whole budget (every round of it cutting the rate)
+		// costs seconds, not minutes of additive increase. Each further
+		// cut of an episode lowers it by a tenth: throttled again and
+		// again below it, the account has less to give than it did.
+		if was := 0.95 * min(c.rate, got); first {
+			c.target = was
+		} else {
+			c.target = max(was, 0.95*c.target)
+		}
 		if !math.IsInf(c.rate, 1) {
 			c.slow = false // paced calls were throttled: the rate is found
 		}
 		c.rate = max(0.1, c.opts.RateDecrease*min(c.rate, got))
-		c.step = max(c.opts.RateStep*got, 0.1)
-		// The concurrency limit halves, but not below what the new rate
-		// needs at the calls' latency (Little's law, with room to spare):
-		// throttling is about the rate, which the pacer now sets.
-		need := math.Ceil(2 * c.rate * c.rtt.Seconds())
-		c.limit = max(1, math.Floor(c.limit/2), min(need, float64(c.opts.Ceiling)))
-		c.oks = 0
+		if first {
+			c.step = max(c.opts.RateStep*got, 0.1)
+			// The concurrency limit halves, once an episode, but not
+			// below what the new rate needs at the calls' latency
+			// (Little's law, with room to spare): throttling is about
+			// the rate, which the pacer now sets.
+			need := math.Ceil(2 * c.rate * c.rtt.Seconds())
+			c.limit = max(1, math.Floor(c.limit/2), min(need, float64(c.opts.Ceiling)))
+			c.oks = 0
+		}
 		c.tokens = min(c.tokens, 0)
 	}
 	c.achieved(now)

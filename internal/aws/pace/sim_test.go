@@ -20,6 +20,8 @@ type account struct {
 	start          time.Time
 	ok, throttled  []int // by second since start
 	inflight, peak int
+	// from, to: another caller takes the account's whole budget then.
+	from, to time.Duration
 }
 
 func (a *account) call(latency time.Duration) Outcome {
@@ -40,6 +42,9 @@ func (a *account) call(latency time.Duration) Outcome {
 	if a.rate > 0 {
 		a.tokens = min(a.burst, a.tokens+now.Sub(a.last).Seconds()*a.rate)
 		a.last = now
+		if d := now.Sub(a.start); d >= a.from && d < a.to {
+			a.tokens = 0
+		}
 		if a.tokens < 1 {
 			a.throttled[sec]++
 			return Throttled
@@ -62,7 +67,7 @@ type simResult struct {
 // simulate makes calls (retrying throttled ones, as the SDK does through
 // the pacer) from workers goroutines against an account of the given
 // rate, on synctest's fake clock.
-func simulate(t *testing.T, o Options, rate, burst float64, latency, jitter time.Duration, calls, workers int) simResult {
+func simulate(t *testing.T, o Options, rate, burst float64, latency, jitter time.Duration, calls, workers int, outage ...time.Duration) simResult {
 	var res simResult
 	synctest.Test(t, func(t *testing.T) {
 		rng := rand.New(rand.NewSource(1))
@@ -76,6 +81,9 @@ func simulate(t *testing.T, o Options, rate, burst float64, latency, jitter time
 			return latency + time.Duration(rng.Int63n(int64(jitter)))
 		}
 		a := &account{rate: rate, burst: burst, tokens: burst, last: time.Now(), start: time.Now()}
+		if len(outage) == 2 {
+			a.from, a.to = outage[0], outage[1]
+		}
 		c := New(o)
 		var mu sync.Mutex
 		next := 0
@@ -161,7 +169,16 @@ func TestFollowsSimulatedAccounts(t *testing.T) {
 				tc.rate, tc.burst, r.ofLimit, 100*r.throttled, r.peak, tc.min)
 		}
 	}
-	r := simulate(t, Options{Ceiling: 64}, 0, 0, 50*time.Millisecond, 20*time.Millisecond, 3000, 64)
+	// Another caller takes the whole budget for 300 ms in the middle: the
+	// pacer cuts on each round of throttled calls it meets, and must come
+	// back in seconds (additive increase alone took minutes: 0.15 of the
+	// limit over these 15 s).
+	r := simulate(t, Options{Ceiling: 64}, 200, 10, 50*time.Millisecond, 20*time.Millisecond, 3000, 64, 5*time.Second, 5300*time.Millisecond)
+	t.Logf("rate 200, 300 ms taken by another caller at 5 s: %.3f of the limit, %.1f%% throttled\n  %s", r.ofLimit, 100*r.throttled, r.seconds)
+	if r.ofLimit < 0.8 {
+		t.Errorf("rate 200 with 300 ms taken by another caller: %.3f of the limit, want ≥ 0.8", r.ofLimit)
+	}
+	r = simulate(t, Options{Ceiling: 64}, 0, 0, 50*time.Millisecond, 20*time.Millisecond, 3000, 64)
 	t.Logf("no limit: %.0f calls/s, peak %d in flight\n  %s", r.okRate, r.peak, r.seconds)
 	if r.peak != 64 || r.throttled != 0 {
 		t.Errorf("no limit: peak %d in flight, want the ceiling of 64", r.peak)
