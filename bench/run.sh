@@ -5,9 +5,10 @@
 # bench/out/chart.svg (bench/report.py).
 #
 #   BENCH_DEVICES=300        devices per run of mfabulk and boto3 (under a
-#                            rate limit, at least 15 s at the limit: 15 × the
-#                            limit, so that the first second, when a client
-#                            finds the limit, does not dominate the measure)
+#                            rate limit, at least 30 s at the limit: 30 × the
+#                            limit, so that the first and last seconds, partial,
+#                            and the first, when a client finds the limit, do
+#                            not dominate the fraction of the limit)
 #   BENCH_CLI_DEVICES=30     devices per run of the AWS CLI loop (it is slow)
 #   BENCH_SCENARIOS="nolimit rate10 rate50 rate200 lat50 lat150"
 #   BENCH_TOOLS="mfabulk boto3-standard boto3-adaptive awscli"
@@ -45,8 +46,8 @@ flags() {
   esac
 }
 limit() { case $1 in rate*) echo "${1#rate}" ;; *) echo 0 ;; esac; }
-# devices SCENARIO: BENCH_DEVICES, or 15 s at the rate limit if that is more.
-devices() { local l; l=$(limit "$1"); echo $((n > 15 * l ? n : 15 * l)); }
+# devices SCENARIO: BENCH_DEVICES, or 30 s at the rate limit if that is more.
+devices() { local l; l=$(limit "$1"); echo $((n > 30 * l ? n : 30 * l)); }
 
 rm -rf "$out" && mkdir -p "$out/runs"
 bin/age-keygen -o "$out/identity.txt" 2>/dev/null
@@ -103,7 +104,7 @@ run() { # TOOL SCENARIO
   rm -rf "$dir/work/out" # the seeds
 }
 
-echo "bench: $n devices (under a limit, 15 s at the limit if more; AWS CLI: $ncli) per run; scenarios: $scenarios" >&2
+echo "bench: $n devices (under a limit, 30 s at the limit if more; AWS CLI: $ncli) per run; scenarios: $scenarios" >&2
 for sc in $scenarios; do
   for tool in $tools; do run "$tool" "$sc"; done
 done
