@@ -17,7 +17,8 @@
 //     the new rate needs at the calls' latency (Little's law): throttling
 //     is about the rate, which the pacer sets; the limit only bounds the
 //     calls in flight if IAM slows down;
-//   - a token-bucket pacer (a bucket of one: no bursts of its own):
+//   - a token-bucket pacer (holding 50 ms of its rate, one token under
+//     --max-rate):
 //     unpaced until the first Throttling (unless Options.MaxRate caps it:
 //     --max-rate), then, on each Throttling, cut to Options.RateDecrease
 //     (0.9) of the account's rate as measured from its answers (see
@@ -122,9 +123,9 @@ type Controller struct {
 	clock Clock
 
 	mu       sync.Mutex
-	wake     chan struct{} // closed (and replaced) when a slot frees or the rate changes
-	limit    float64       // concurrency limit, fractional while growing
-	oks      int           // successes since the limit last grew
+	queue    []chan struct{} // callers waiting in line; the first waits for a slot or a token
+	limit    float64         // concurrency limit, fractional while growing
+	oks      int             // successes since the limit last grew
 	inflight int
 	rate     float64 // calls a second; +Inf when unpaced
 	step     float64 // the rate's least increase a second, set on each cut
@@ -165,7 +166,7 @@ func New(opts Options) *Controller {
 	if clock == nil {
 		clock = realClock{}
 	}
-	c := &Controller{opts: opts, clock: clock, wake: make(chan struct{}), limit: float64(opts.Start), rate: math.Inf(1), tokens: 1, slow: true}
+	c := &Controller{opts: opts, clock: clock, limit: float64(opts.Start), rate: math.Inf(1), tokens: 1, slow: true}
 	if opts.MaxRate > 0 {
 		c.rate = opts.MaxRate
 	}
@@ -195,48 +196,119 @@ func (c *Controller) Stats() Stats {
 // Acquire waits for a slot under the concurrency limit and a token from
 // the pacer, or for ctx to end (then it returns ctx's error). The caller
 // makes its call, then reports how it ended with release, exactly once.
+//
+// Callers wait in line, first come first served: only the first one
+// waits for the slot or the token, and a release wakes only it, not
+// every waiting caller (with --parallelism callers waiting, a wake-up
+// for all at each of hundreds of calls a second costs more CPU than the
+// calls).
 func (c *Controller) Acquire(ctx context.Context) (release func(Outcome), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
+	if len(c.queue) == 0 {
+		if release, _ := c.grant(); release != nil {
+			c.mu.Unlock()
+			return release, nil
+		}
+	}
+	me := make(chan struct{}, 1)
+	c.queue = append(c.queue, me)
 	for {
 		var timer <-chan time.Time
-		if c.inflight < int(c.limit) {
-			now := c.clock.Now()
-			c.refill(now)
-			if c.tokens >= 1 {
-				c.tokens--
-				c.inflight++
-				c.seq++
-				seq := c.seq
-				c.grants = append(c.grants, now)
+		if c.queue[0] == me {
+			release, wait := c.grant()
+			if release != nil {
+				c.queue = c.queue[1:]
+				c.signal()
 				c.mu.Unlock()
-				var once sync.Once
-				return func(o Outcome) { once.Do(func() { c.release(seq, now, o) }) }, nil
+				return release, nil
 			}
-			c.waitedAt = now
-			wait := time.Duration(math.Ceil((1 - c.tokens) / c.rate * float64(time.Second)))
-			timer = c.clock.After(max(wait, time.Nanosecond))
+			if wait > 0 {
+				timer = c.clock.After(wait)
+			}
 		}
-		wake := c.wake
 		c.mu.Unlock()
 		select {
 		case <-ctx.Done():
+			c.mu.Lock()
+			c.leave(me)
+			c.mu.Unlock()
 			return nil, ctx.Err()
-		case <-wake:
+		case <-me:
 		case <-timer:
 		}
 		c.mu.Lock()
 	}
 }
 
-// refill adds the tokens earned since last; the bucket holds one.
+// grant starts a call if a slot and a token are free, and returns its
+// release; otherwise nil, and how long until the next token if a slot is
+// free (0 if the wait is for a slot). c.mu is held.
+func (c *Controller) grant() (func(Outcome), time.Duration) {
+	if c.inflight >= int(c.limit) {
+		return nil, 0
+	}
+	now := c.clock.Now()
+	c.refill(now)
+	if c.tokens < 1 {
+		c.waitedAt = now
+		wait := time.Duration(math.Ceil((1 - c.tokens) / c.rate * float64(time.Second)))
+		return nil, max(wait, time.Nanosecond)
+	}
+	c.tokens--
+	c.inflight++
+	c.seq++
+	seq := c.seq
+	c.grants = append(c.grants, now)
+	var once sync.Once
+	return func(o Outcome) { once.Do(func() { c.release(seq, now, o) }) }, 0
+}
+
+// signal wakes the first caller in line, to try again. c.mu is held.
+func (c *Controller) signal() {
+	if len(c.queue) > 0 {
+		select {
+		case c.queue[0] <- struct{}{}:
+		default: // already woken
+		}
+	}
+}
+
+// leave takes a caller whose context ended out of the line; if it was
+// first, the next one takes its place. c.mu is held.
+func (c *Controller) leave(me chan struct{}) {
+	for i, w := range c.queue {
+		if w == me {
+			c.queue = append(c.queue[:i], c.queue[i+1:]...)
+			if i == 0 {
+				c.signal()
+			}
+			return
+		}
+	}
+}
+
+// burstWindow is how much of its rate the pacer's bucket holds. Calls
+// come in bursts (a device's calls wait on its files' fsyncs, and those
+// finish together); a bucket of one token loses the tokens of every gap
+// between bursts, and the run falls short of the rate it is paced at.
+// Held tokens are the account's unused budget too: its bucket, bigger
+// than this, filled meanwhile.
+const burstWindow = 50 * time.Millisecond
+
+// refill adds the tokens earned since last. The bucket holds 50 ms of the
+// rate, or one token under --max-rate (a cap is a cap, at any scale).
 func (c *Controller) refill(now time.Time) {
 	if math.IsInf(c.rate, 1) {
 		c.tokens = 1
 	} else if d := now.Sub(c.last); d > 0 {
-		c.tokens = min(1, c.tokens+d.Seconds()*c.rate)
+		size := 1.0
+		if c.opts.MaxRate == 0 {
+			size = max(1, c.rate*burstWindow.Seconds())
+		}
+		c.tokens = min(size, c.tokens+d.Seconds()*c.rate)
 	}
 	c.last = now
 }
@@ -382,6 +454,5 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 	}
 	c.achieved(now)
 	c.answers = lastSecond(c.answers, now)
-	close(c.wake)
-	c.wake = make(chan struct{})
+	c.signal() // a slot is free, or the rate changed
 }

@@ -316,3 +316,33 @@ func TestCutKeepsWhatTheRateNeeds(t *testing.T) {
 		t.Errorf("limit %d after the cut from 24, want 2 × %.1f/s × 100 ms = %d, more than half of 24", s.Limit, s.Rate, need)
 	}
 }
+
+// TestBurstOfFiftyMilliseconds: a paced Controller holds 50 ms of its
+// rate for calls that come in bursts, so that the gaps between bursts do
+// not lose the rate; under --max-rate the bucket holds one token.
+func TestBurstOfFiftyMilliseconds(t *testing.T) {
+	for _, maxRate := range []float64{0, 1000} {
+		clock := newSimClock()
+		c := New(Options{Ceiling: 64, MaxRate: maxRate, Clock: clock})
+		for range 100 { // 100 calls a second, then a Throttling: paced at 90
+			acquire(t, c)(OK)
+			clock.advance(10 * time.Millisecond)
+		}
+		acquire(t, c)(Throttled)
+		rate := c.Stats().Rate
+		clock.advance(time.Second) // idle
+		at, n := clock.Now(), 0
+		for clock.Now().Equal(at) {
+			acquire(t, c)(Failed)
+			n++
+		}
+		n-- // the last one waited for its token
+		want := 1
+		if maxRate == 0 {
+			want = int(rate * 0.05)
+		}
+		if n != want {
+			t.Errorf("max rate %v, paced at %.1f: %d calls at once after a second idle, want %d", maxRate, rate, n, want)
+		}
+	}
+}
