@@ -61,14 +61,14 @@ func totals(srv *iamlocal.Server) (served, throttled int) {
 	return served, throttled
 }
 
-// TestPacerBacksOffUnderThrottling: 32 readers against an account of 20
+// TestPacerBacksOffUnderThrottling: 32 readers against an account of 50
 // requests a second. Unpaced, nearly every request would be throttled;
 // the pacer slows to the account's rate, so most are served, every read
 // succeeds, and the pacer ends up pacing near the account's rate.
 func TestPacerBacksOffUnderThrottling(t *testing.T) {
 	srv, serials := withDevices(t, iamlocal.Options{}, 150)
 	c := newClientWith(t, srv, iamclient.Options{Parallelism: 32})
-	srv.SetFaults(iamlocal.Faults{RateLimit: 20, Burst: 5, Latency: 10 * time.Millisecond})
+	srv.SetFaults(iamlocal.Faults{RateLimit: 50, Burst: 5, Latency: 10 * time.Millisecond})
 	readTags(t, c, serials, 32)
 	served, throttled := totals(srv)
 	s := c.Pace()
@@ -79,8 +79,8 @@ func TestPacerBacksOffUnderThrottling(t *testing.T) {
 	if frac := float64(throttled) / float64(served+throttled); frac > 0.5 {
 		t.Errorf("%.0f%% of the requests throttled: the pacer did not back off", 100*frac)
 	}
-	if math.IsInf(s.Rate, 1) || s.Rate > 40 {
-		t.Errorf("pacing at %v a second against an account of 20", s.Rate)
+	if math.IsInf(s.Rate, 1) || s.Rate > 100 {
+		t.Errorf("pacing at %v a second against an account of 50", s.Rate)
 	}
 	if p := srv.PeakInFlight(); p > 32 {
 		t.Errorf("%d requests in flight at once, parallelism 32", p)
@@ -106,13 +106,13 @@ func TestPacerGrowsWithoutThrottling(t *testing.T) {
 	}
 }
 
-// TestPacerNeverExceedsMaxRate: with a cap of 25 calls a second below the
+// TestPacerNeverExceedsMaxRate: with a cap of 30 calls a second below the
 // account's 100, the calls that arrive in any second of the account's
-// clock are at most 25 (with slack for the pacer's bucket of one and for
+// clock are at most 30 (with slack for the pacer's bucket of one and for
 // calls delayed on their way), and none is throttled.
 func TestPacerNeverExceedsMaxRate(t *testing.T) {
-	srv, serials := withDevices(t, iamlocal.Options{}, 100)
-	c := newClientWith(t, srv, iamclient.Options{Parallelism: 32, MaxRate: 25})
+	srv, serials := withDevices(t, iamlocal.Options{}, 75)
+	c := newClientWith(t, srv, iamclient.Options{Parallelism: 32, MaxRate: 30})
 	srv.SetFaults(iamlocal.Faults{RateLimit: 100, Burst: 5})
 	readTags(t, c, serials, 32)
 	var per []int
@@ -120,15 +120,15 @@ func TestPacerNeverExceedsMaxRate(t *testing.T) {
 	for _, s := range srv.PerSecond() {
 		per = append(per, s.Arrived)
 		arrived += s.Arrived
-		if s.Arrived > 25*1.2+2 {
-			t.Errorf("%d calls arrived in one second, max rate 25", s.Arrived)
+		if s.Arrived > 30*1.2+2 {
+			t.Errorf("%d calls arrived in one second, max rate 30", s.Arrived)
 		}
 	}
 	t.Logf("arrivals by second: %v; pacer %+v", per, c.Pace())
-	if _, throttled := totals(srv); throttled != 0 || arrived != 100 {
-		t.Errorf("%d arrived, %d throttled; want 100 and none", arrived, throttled)
+	if _, throttled := totals(srv); throttled != 0 || arrived != 75 {
+		t.Errorf("%d arrived, %d throttled; want 75 and none", arrived, throttled)
 	}
-	if r := c.Pace().Rate; r != 25 {
-		t.Errorf("pacing at %v, want the cap of 25", r)
+	if r := c.Pace().Rate; r != 30 {
+		t.Errorf("pacing at %v, want the cap of 30", r)
 	}
 }

@@ -38,7 +38,7 @@ func newClientWith(t *testing.T, srv *iamlocal.Server, opts iamclient.Options) *
 // as attempts, and there is no client-side retry quota to run out of.
 // Every attempt went through the pacer, which saw every Throttling.
 func TestThrottlingNeverFailsACall(t *testing.T) {
-	srv := iamlocal.New(iamlocal.Options{Faults: iamlocal.Faults{RateLimit: 40, Burst: 1}})
+	srv := iamlocal.New(iamlocal.Options{Faults: iamlocal.Faults{RateLimit: 80, Burst: 1}})
 	c := newClientWith(t, srv, iamclient.Options{MaxAttempts: 2, Parallelism: 16})
 	var wg sync.WaitGroup
 	errs := make(chan error, 60)
