@@ -4,7 +4,11 @@
 # bin/iamlocal, in each scenario; then the table, bench/out/results.csv and
 # bench/out/chart.svg (bench/report.py).
 #
-#   BENCH_DEVICES=300        devices per run of mfabulk and boto3
+#   BENCH_DEVICES=300        devices per run of mfabulk and boto3 (under a
+#                            rate limit, at least 30 s at the limit: 30 × the
+#                            limit, so that the first and last seconds, partial,
+#                            and the first, when a client finds the limit, do
+#                            not dominate the fraction of the limit)
 #   BENCH_CLI_DEVICES=30     devices per run of the AWS CLI loop (it is slow)
 #   BENCH_SCENARIOS="nolimit rate10 rate50 rate200 lat50 lat150"
 #   BENCH_TOOLS="mfabulk boto3-standard boto3-adaptive awscli"
@@ -42,6 +46,8 @@ flags() {
   esac
 }
 limit() { case $1 in rate*) echo "${1#rate}" ;; *) echo 0 ;; esac; }
+# devices SCENARIO: BENCH_DEVICES, or 30 s at the rate limit if that is more.
+devices() { local l; l=$(limit "$1"); echo $((n > 30 * l ? n : 30 * l)); }
 
 rm -rf "$out" && mkdir -p "$out/runs"
 bin/age-keygen -o "$out/identity.txt" 2>/dev/null
@@ -63,7 +69,8 @@ manifest() { # N DIR: a manifest of N devices under /bench/
 ms() { date +%s%3N; }
 
 run() { # TOOL SCENARIO
-  local tool=$1 sc=$2 dir=$out/runs/$2-$1 devices=$n
+  local tool=$1 sc=$2 dir=$out/runs/$2-$1 devices
+  devices=$(devices "$2")
   [ "$tool" = awscli ] && devices=$ncli
   mkdir -p "$dir/work"
   # shellcheck disable=SC2046
@@ -97,7 +104,7 @@ run() { # TOOL SCENARIO
   rm -rf "$dir/work/out" # the seeds
 }
 
-echo "bench: $n devices (AWS CLI: $ncli) per run; scenarios: $scenarios" >&2
+echo "bench: $n devices (under a limit, 30 s at the limit if more; AWS CLI: $ncli) per run; scenarios: $scenarios" >&2
 for sc in $scenarios; do
   for tool in $tools; do run "$tool" "$sc"; done
 done

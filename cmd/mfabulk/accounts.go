@@ -74,7 +74,7 @@ type accountRun struct {
 // parallelism accounts at once; an account that fails (its role refused,
 // its refresh failing) is marked and the others go on.
 func planAccounts(ctx context.Context, streams IO, aws awsOptions, ms []*manifest.Manifest, po plan.Options, pf planFlags) ([]*accountRun, error) {
-	base, err := iamclient.New(ctx, aws.client(streams.Err))
+	base, err := iamclient.New(ctx, pf.paced(aws.client(streams.Err)))
 	if err != nil {
 		return nil, err
 	}

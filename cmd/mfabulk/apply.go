@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/apply/report"
+	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/plan/planfile"
 	"github.com/mfabulk/mfabulk/internal/view"
@@ -83,7 +85,7 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 	if len(ms) > 1 {
 		return applyAccountsRun(ctx, opts, v, ms, po, savedPlan)
 	}
-	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], po, opts.Plan.Parallelism)
+	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], po, opts.Plan.paceFlags)
 	if err != nil {
 		return err
 	}
@@ -116,6 +118,9 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 	}
 	started := time.Now()
 	progress := v.Progress(p.Pending())
+	var paced atomic.Pointer[iamclient.Client]
+	paced.Store(client)
+	progress.Watch(pacing(&paced), opts.AWS.debugOut(opts.IO))
 	// The first Ctrl-C from here on lets the devices in flight finish;
 	// the second abandons them (see interrupts).
 	stop, endSoft := opts.IO.Interrupts.softPhase(func() { progress.Interrupted(opts.IO.Err) })
@@ -125,10 +130,10 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 		Stop:        stop,
 	})
 	endSoft()
+	progress.Done()
 	if err != nil {
 		return err
 	}
-	progress.Done()
 	v.Summary(res)
 	if err := writeReport(opts, v, p, res, started); err != nil {
 		return err

@@ -24,7 +24,10 @@ type initOpts struct {
 	Group           string
 	PathPrefix      string
 	OutputFile      string
-	now             func() time.Time // the header's time; time.Now when nil
+	// Pace caps the rate of init's reads (one ListMFADevices a user);
+	// only --max-rate is a flag of init.
+	Pace paceFlags
+	now  func() time.Time // the header's time; time.Now when nil
 }
 
 func newInitCmd(streams IO, runF func(context.Context, *initOpts) error) *cobra.Command {
@@ -59,6 +62,7 @@ reports recipient-required. The manifest goes to standard output, or to
 	f.StringVar(&opts.Group, "group", "", "only the members of the IAM `group`")
 	f.StringVar(&opts.PathPrefix, "path-prefix", "", "only users whose IAM path begins with `path` (e.g. /staff/); also the devices' path")
 	f.StringVarP(&opts.OutputFile, "output-file", "o", "", "write the manifest to `file`, which must not exist (default: standard output)")
+	addMaxRateFlag(cmd, &opts.Pace.MaxRate)
 	return cmd
 }
 
@@ -83,7 +87,7 @@ func initRun(ctx context.Context, opts *initOpts) error {
 			return existsError(opts.OutputFile)
 		}
 	}
-	client, err := iamclient.New(ctx, opts.AWS.client(opts.IO.Err))
+	client, err := iamclient.New(ctx, opts.Pace.paced(opts.AWS.client(opts.IO.Err)))
 	if err != nil {
 		return err
 	}

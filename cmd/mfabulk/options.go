@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,13 +77,36 @@ func (o awsOptions) client(debug io.Writer) iamclient.Options {
 	return c
 }
 
+// paceFlags say how fast a command that makes IAM calls in bulk may make
+// them: the run's pacer (internal/aws/pace) finds the account's rate by
+// itself, under these bounds.
+type paceFlags struct {
+	// Parallelism is the most IAM calls in flight at once: the ceiling of
+	// the pacer's adaptive limit.
+	Parallelism int
+	// MaxRate caps the IAM calls started a second; 0 is no cap.
+	MaxRate float64
+}
+
+// addMaxRateFlag adds --max-rate.
+func addMaxRateFlag(cmd *cobra.Command, rate *float64) {
+	cmd.Flags().Float64Var(rate, "max-rate", 0, "at most `N` IAM calls a second, to leave headroom in the account's shared limit for the console and other jobs (0: no cap; the pacer finds the limit)")
+	markNotNegative(cmd, "max-rate", "the most IAM calls a second, or 0 for no cap")
+}
+
+// paced sets the client's pacer from the flags.
+func (p paceFlags) paced(o iamclient.Options) iamclient.Options {
+	o.Parallelism, o.MaxRate = p.Parallelism, p.MaxRate
+	return o
+}
+
 // planFlags are the options that shape a plan, shared by plan and apply.
 type planFlags struct {
-	Files       []string
-	Prune       bool
-	Targets     []string
-	Replace     []string
-	Parallelism int
+	Files   []string
+	Prune   bool
+	Targets []string
+	Replace []string
+	paceFlags
 	// Quiet prints nothing on stdout when the account matches, for
 	// scheduled jobs whose output is mailed.
 	Quiet bool
@@ -105,17 +129,40 @@ func addPlanFlags(cmd *cobra.Command, o *planFlags) {
 	f.BoolVar(&o.Prune, "prune", false, "delete devices inside the manifest's scope.paths that it does not list")
 	f.StringArrayVar(&o.Targets, "target", nil, "limit the plan to the device `name`, or ACCOUNT/NAME (repeatable)")
 	f.StringArrayVar(&o.Replace, "replace", nil, "recreate the device `name` (or ACCOUNT/NAME) with a new secret; its old outfile is kept, renamed (repeatable)")
-	f.IntVar(&o.Parallelism, "parallelism", 8, "AWS calls in flight at once")
+	f.IntVar(&o.Parallelism, "parallelism", iamclient.DefaultParallelism, "most AWS calls in flight at once, per account: the ceiling of the adaptive limit, which backs off when IAM throttles")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print nothing on standard output when nothing changes (for cron)")
 	f.StringVar(&o.Role, "role", "", "role `template` to assume in each account whose manifests name no role:, e.g. arn:aws:iam::{{.Account}}:role/mfabulk")
 	f.IntVar(&o.AccountsParallelism, "accounts-parallelism", 4, "accounts worked on at once, each with its own AWS calls in flight (--parallelism)")
-	markAtLeastOne(cmd, "parallelism", "the number of AWS calls in flight at once")
+	markAtLeastOne(cmd, "parallelism", "the most AWS calls in flight at once")
 	markAtLeastOne(cmd, "accounts-parallelism", "the number of accounts worked on at once")
+	addMaxRateFlag(cmd, &o.MaxRate)
 }
 
 // planOptions are the plan options the flags ask for.
 func (o planFlags) planOptions() plan.Options {
 	return plan.Options{Prune: o.Prune, Targets: o.Targets, Replace: o.Replace}
+}
+
+// debugOut is where the --debug lines of a view go: standard error, or
+// nowhere without --debug.
+func (o awsOptions) debugOut(streams IO) io.Writer {
+	if o.Debug {
+		return streams.Err
+	}
+	return nil
+}
+
+// pacing returns the progress line's view of the pacer of the client
+// that *c points to, once it does (nothing before).
+func pacing(c *atomic.Pointer[iamclient.Client]) func() view.Pacing {
+	return func() view.Pacing {
+		client := c.Load()
+		if client == nil {
+			return view.Pacing{}
+		}
+		s := client.Pace()
+		return view.Pacing{Throttled: s.Throttled, Failed: s.Failed, Rate: s.Achieved, InFlight: s.InFlight, Limit: s.Limit, Paced: s.Rate}
+	}
 }
 
 // viewStreams are what a view needs of the command's streams.

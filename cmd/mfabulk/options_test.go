@@ -27,13 +27,14 @@ func TestPlanFlagsParse(t *testing.T) {
 	var got *planOpts
 	cmd := newPlanCmd(IO{}, func(_ context.Context, o *planOpts) error { got = o; return nil })
 	t.Setenv("MFABULK_PARALLELISM", "5")
+	t.Setenv("MFABULK_MAX_RATE", "12.5")
 	err := execWith(t, cmd, "-f", "a.yaml", "-f", "dir", "--prune", "--target", "alice", "--replace", "bob",
 		"-o", "markdown", "--out", "plan.json", "--detailed-exitcode", "--read-timeout", "7s", "--endpoint-url", "http://x")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got.Plan.Files, []string{"a.yaml", "dir"}) || !got.Plan.Prune || !slices.Equal(got.Plan.Targets, []string{"alice"}) ||
-		!slices.Equal(got.Plan.Replace, []string{"bob"}) || got.Plan.Parallelism != 5 {
+		!slices.Equal(got.Plan.Replace, []string{"bob"}) || got.Plan.Parallelism != 5 || got.Plan.MaxRate != 12.5 {
 		t.Errorf("plan flags: %+v", got.Plan)
 	}
 	if got.Output != "markdown" || got.Out != "plan.json" || !got.DetailedExitcode {

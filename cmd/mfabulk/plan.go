@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -83,7 +84,7 @@ func planRun(ctx context.Context, opts *planOpts) error {
 	if len(ms) > 1 {
 		return planAccountsRun(ctx, opts, v, ms)
 	}
-	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], opts.Plan.planOptions(), opts.Plan.Parallelism)
+	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], opts.Plan.planOptions(), opts.Plan.paceFlags)
 	if err != nil {
 		return err
 	}
@@ -187,8 +188,8 @@ func saved(pl pipeline.Planned, roleTemplate string) planfile.File {
 // the command's streams, with progress of the refresh on a terminal. It
 // returns the IAM client for apply: the base credentials', or one of the
 // manifest's role.
-func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Manifest, po plan.Options, parallelism int) (pipeline.Planned, *iamclient.Client, error) {
-	base, err := iamclient.New(ctx, aws.client(streams.Err))
+func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Manifest, po plan.Options, pace paceFlags) (pipeline.Planned, *iamclient.Client, error) {
+	base, err := iamclient.New(ctx, pace.paced(aws.client(streams.Err)))
 	if err != nil {
 		return pipeline.Planned{}, nil, err
 	}
@@ -200,9 +201,12 @@ func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Ma
 		// --target ACCOUNT/NAME of this account is NAME here.
 		po, _ = pipeline.ForAccount(m.Account, po, func(string) bool { return true })
 	}
+	var watched atomic.Pointer[iamclient.Client]
+	watched.Store(client)
 	rp := view.NewRefreshProgress(streams.Err, streams.OutTTY)
+	rp.Watch(pacing(&watched), aws.debugOut(streams))
 	pl, err := pipeline.PlanManifest(ctx, pipeline.Options{
-		Plan: po, Parallelism: parallelism, ToolVersion: version,
+		Plan: po, Parallelism: pace.Parallelism, ToolVersion: version,
 		TagsUnsupported: iamclient.TagsUnsupported,
 		Progress:        rp.Update,
 	}, m, client)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -128,6 +129,9 @@ func loadSettings(cmd *cobra.Command) (settings, error) {
 	if err := checkAtLeastOne(cmd, s); err != nil {
 		return settings{}, err
 	}
+	if err := checkNotNegative(cmd, s); err != nil {
+		return settings{}, err
+	}
 	return s, nil
 }
 
@@ -150,6 +154,31 @@ func checkAtLeastOne(cmd *cobra.Command, s settings) error {
 		}
 		if n, perr := strconv.Atoi(f.Value.String()); perr == nil && n < 1 {
 			err = withHint(fmt.Errorf("%s %d: must be at least 1", s.where(f.Name), n), "give %s, e.g. --%s %s", hint[0], f.Name, f.DefValue)
+		}
+	})
+	return err
+}
+
+// notNegative marks a float flag that must be a number, 0 or more,
+// however it was set; [loadSettings] refuses anything else (a negative
+// number, NaN, an infinity) before any AWS call.
+const notNegative = "mfabulk_not_negative"
+
+// markNotNegative marks flag name of cmd as needing a finite value of 0
+// or more; hint says what the number is.
+func markNotNegative(cmd *cobra.Command, name, hint string) {
+	_ = cmd.Flags().SetAnnotation(name, notNegative, []string{hint})
+}
+
+func checkNotNegative(cmd *cobra.Command, s settings) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		hint, ok := f.Annotations[notNegative]
+		if !ok || err != nil {
+			return
+		}
+		if x, perr := strconv.ParseFloat(f.Value.String(), 64); perr == nil && !(x >= 0 && !math.IsInf(x, 1)) {
+			err = withHint(fmt.Errorf("%s %s: must be a number, 0 or more", s.where(f.Name), f.Value), "give %s, e.g. --%s 20", hint[0], f.Name)
 		}
 	})
 	return err

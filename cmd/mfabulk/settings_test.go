@@ -32,6 +32,8 @@ func checkLayers(t *testing.T, command string, f *pflag.Flag) {
 	switch f.Value.Type() {
 	case "int":
 		vals = map[string]string{"file": "11", "env": "12", "flag": "13"}
+	case "float64":
+		vals = map[string]string{"file": "11.5", "env": "12", "flag": "13.25"}
 	case "duration":
 		vals = map[string]string{"file": "11s", "env": "12s", "flag": "13s"}
 	case "bool":

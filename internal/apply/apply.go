@@ -47,7 +47,10 @@ type API interface {
 
 // Options tune a run.
 type Options struct {
-	Parallelism int         // creates in flight at once; 0 means 8
+	// Parallelism is how many devices are worked on at once; 0 means 8.
+	// It bounds the goroutines: the API client paces the calls themselves
+	// (iamclient's pacer, whose ceiling is the same number).
+	Parallelism int
 	OnEvent     func(Event) // called from one goroutine at a time; may be nil
 	// Stop, once closed, starts no further device while letting those in
 	// flight finish and write their outfiles: the soft stop of a first
@@ -149,6 +152,9 @@ type job struct {
 	recipients seal.Recipients
 	dir        *atomicfile.Dir // the outfile's folder, held open
 	name       string          // the outfile's name in dir
+	// temps: the folder held temporary files of the outfile when apply
+	// listed it, left by a run killed while writing it.
+	temps bool
 }
 
 // Run executes the plan's changes. It returns a
@@ -248,6 +254,9 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 	}
 	var jobs []job
 	probed := map[*atomicfile.Dir]bool{}
+	// Each folder is listed once, for the temporary files killed runs
+	// left: listing it for each device would cost O(devices²).
+	temps := map[*atomicfile.Dir]map[string]bool{}
 	// Devices share recipient lists (the manifest builds one per distinct
 	// set): parse each list once, not once per device.
 	type list struct {
@@ -303,18 +312,37 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 			if err := dir.Probe(); err != nil {
 				problems = append(problems, err)
 			}
+			if temps[dir], err = tempsIn(dir); err != nil {
+				problems = append(problems, err)
+			}
 		}
 		if exists, err := dir.Exists(name); err != nil {
 			problems = append(problems, fmt.Errorf("checking the outfile of device %q: %w", d.Name, err))
 		} else if exists && c.Action == plan.Create && !c.MoveAside {
 			problems = append(problems, fmt.Errorf("device %q: outfile %s already exists; mfabulk never overwrites an outfile", d.Name, d.Outfile))
 		}
-		jobs = append(jobs, job{change: c, recipients: rs, dir: dir, name: name})
+		jobs = append(jobs, job{change: c, recipients: rs, dir: dir, name: name, temps: temps[dir][name]})
 	}
 	if len(problems) > 0 {
 		return nil, &PreflightError{Problems: dedupe(problems)}
 	}
 	return jobs, nil
+}
+
+// tempsIn returns the names whose temporary files (atomicfile.IsTemp) the
+// folder holds.
+func tempsIn(dir *atomicfile.Dir) (map[string]bool, error) {
+	names, err := dir.Names()
+	if err != nil {
+		return nil, fmt.Errorf("listing the outfile folder %s: %w", dir.Path(), err)
+	}
+	out := map[string]bool{}
+	for _, f := range names {
+		if i := strings.LastIndex(f, ".tmp-"); i > 1 && f[0] == '.' && atomicfile.IsTemp(f, f[1:i]) {
+			out[f[1:i]] = true
+		}
+	}
+	return out, nil
 }
 
 // outfilesBySerial finds, through the records in the manifest's outfile

@@ -142,10 +142,14 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		return o
 	}
 	// Holding the intent, no live run can be writing this outfile: the
-	// temporary files of a killed run can go.
-	if _, err := j.dir.CleanTemp(j.name); err != nil {
-		o.Err = fmt.Errorf("cleaning up after an earlier run for device %q: %w", d.Name, err)
-		return r.keep(o, lock)
+	// temporary files of a killed run can go. Only where apply's one
+	// listing of the folder saw some: a run killed since leaves them to
+	// the next apply.
+	if j.temps {
+		if _, err := j.dir.CleanTemp(j.name); err != nil {
+			o.Err = fmt.Errorf("cleaning up after an earlier run for device %q: %w", d.Name, err)
+			return r.keep(o, lock)
+		}
 	}
 	if (j.change.Action == plan.Replace || j.change.Action == plan.Assign) && j.change.CreateID != "" {
 		// The plan proved the device ours by its create ID; minutes may

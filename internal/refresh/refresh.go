@@ -42,7 +42,7 @@ type TagsUnsupported func(error) bool
 
 // Options tune a refresh.
 type Options struct {
-	Parallelism int      // tag reads in flight at once; 0 means 8
+	Parallelism int      // tag reads at once, paced by the API client; 0 means 8
 	Targets     []string // when set, read tags of these devices only
 	// Progress, if set, is told how many tag reads are done of how many,
 	// from one goroutine at a time.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,17 +16,21 @@ import (
 
 // Progress shows an apply as it goes: on a terminal, one bar redrawn in
 // place (done / total, rate, failures, ETA) with failures printed above
-// it; elsewhere, one plain line per device, for logs.
+// it, and, once IAM throttled the run, what the pacer is doing (see
+// Watch); elsewhere, one plain line per device, for logs.
 type Progress struct {
-	w      io.Writer
-	tty    bool
-	total  int
-	done   int
-	failed int
-	start  time.Time
+	w     io.Writer
+	tty   bool
+	total int
+	start time.Time
 	// inFlight counts devices started and not yet settled; it is read by
 	// the interrupt handler, from another goroutine.
 	inFlight atomic.Int64
+	watch    watcher
+
+	mu     sync.Mutex // the counts and the terminal line: Watch redraws from its own goroutine
+	done   int
+	failed int
 }
 
 // NewProgress starts a progress display for total changes.
@@ -41,6 +46,8 @@ func (p *Progress) Event(e apply.Event) {
 		return
 	}
 	p.inFlight.Add(-1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.done++
 	if e.Kind == apply.Failed {
 		p.failed++
@@ -56,6 +63,23 @@ func (p *Progress) Event(e apply.Event) {
 	p.draw()
 }
 
+// Watch shows, until Done, what the run's pacer is doing, from pacing:
+// on a terminal the bar is redrawn twice a second with "throttled N
+// times, now R req/s, F in flight" once IAM throttled the run, so that a
+// run held back by throttling or retries is seen to be, not frozen.
+// Elsewhere it writes nothing, unless debug is not nil (--debug): then a
+// debug line to it whenever the pacer's state changed, at most once a
+// second.
+func (p *Progress) Watch(pacing func() Pacing, debug io.Writer) {
+	p.watch.start(p.tty, debug, pacing, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.done > 0 || p.watch.current().shown() {
+			p.draw()
+		}
+	})
+}
+
 func (p *Progress) draw() {
 	const width = 30
 	filled := width
@@ -68,8 +92,8 @@ func (p *Progress) draw() {
 	if rate > 0 && p.done < p.total {
 		eta = (time.Duration(float64(p.total-p.done)/rate) * time.Second).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %d/%d, %d failed, %.1f/s, ETA %s",
-		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), p.done, p.total, p.failed, rate, eta)
+	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %d/%d, %d failed, %.1f/s, ETA %s%s",
+		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), p.done, p.total, p.failed, rate, eta, p.watch.current().suffix())
 }
 
 // InFlight returns how many devices are started and not yet settled. It
@@ -86,9 +110,12 @@ func (p *Progress) Interrupted(w io.Writer) {
 	fmt.Fprintf(w, "%sInterrupt received; finishing %d device(s) in flight; press Ctrl-C again to stop now.\n", prefix, p.InFlight())
 }
 
-// Done ends the bar's line.
+// Done stops Watch and ends the bar's line.
 func (p *Progress) Done() {
-	if p.tty && p.done > 0 {
+	p.watch.stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty && (p.done > 0 || p.watch.current().shown()) {
 		fmt.Fprintln(p.w)
 	}
 }
@@ -224,13 +251,17 @@ func hint(o apply.Outcome) string {
 	return ""
 }
 
-// RefreshProgress shows plan's reading of tags on a terminal, once it has
-// taken more than a second: quick refreshes stay silent.
+// RefreshProgress shows plan's reading of the account on a terminal, once
+// it has taken more than a second: quick refreshes stay silent.
 type RefreshProgress struct {
 	w     io.Writer
 	tty   bool
 	start time.Time
-	shown bool
+	watch watcher
+
+	mu          sync.Mutex
+	done, total int
+	shown       bool
 }
 
 // NewRefreshProgress starts timing a refresh.
@@ -240,15 +271,41 @@ func NewRefreshProgress(w io.Writer, tty bool) *RefreshProgress {
 
 // Update redraws the count.
 func (r *RefreshProgress) Update(done, total int) {
-	if !r.tty || time.Since(r.start) < time.Second {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done, r.total = done, total
+	r.draw()
+}
+
+// Watch shows, until Done, what the run's pacer is doing, as
+// [Progress.Watch] does: while IAM throttles the reads, the line says so
+// even before the first tag read.
+func (r *RefreshProgress) Watch(pacing func() Pacing, debug io.Writer) {
+	r.watch.start(r.tty, debug, pacing, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.draw()
+	})
+}
+
+func (r *RefreshProgress) draw() {
+	pace := r.watch.current()
+	if !r.tty || time.Since(r.start) < time.Second || (r.total == 0 && !pace.shown()) {
 		return
 	}
 	r.shown = true
-	fmt.Fprintf(r.w, "\r\x1b[KRefreshing: read the tags of %d/%d devices", done, total)
+	if r.total == 0 {
+		fmt.Fprintf(r.w, "\r\x1b[KReading the account%s", pace.suffix())
+		return
+	}
+	fmt.Fprintf(r.w, "\r\x1b[KRefreshing: read the tags of %d/%d devices%s", r.done, r.total, pace.suffix())
 }
 
-// Done clears the line.
+// Done stops Watch and clears the line.
 func (r *RefreshProgress) Done() {
+	r.watch.stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.shown {
 		fmt.Fprint(r.w, "\r\x1b[K")
 	}

@@ -13,21 +13,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
+	"github.com/mfabulk/mfabulk/internal/aws/pace"
 	"github.com/mfabulk/mfabulk/internal/device"
 )
 
@@ -50,6 +52,12 @@ type Options struct {
 	ConnectTimeout time.Duration // to establish a connection (TCP and TLS)
 	ReadTimeout    time.Duration // the longest a connection may stay silent while an answer is due
 	CallTimeout    time.Duration // one call with all its retries and backoff
+
+	// Parallelism is the most IAM calls in flight at once, the ceiling of
+	// the pacer's adaptive limit; 0 means DefaultParallelism.
+	Parallelism int
+	// MaxRate caps the IAM calls started a second; 0 is no cap.
+	MaxRate float64
 }
 
 // timeouts are the effective timeouts of a client.
@@ -74,9 +82,13 @@ func (o Options) timeouts() (timeouts, error) {
 
 // Client wraps the SDK clients.
 type Client struct {
-	iam *iam.Client
-	sts *sts.Client
-	cfg aws.Config // for Identity's region, endpoint and credential source
+	iam  *iam.Client
+	sts  *sts.Client
+	cfg  aws.Config       // for Identity's region, endpoint and credential source
+	pace *pace.Controller // every attempt of every IAM call goes through it
+	// paceOpts makes the controller of each client WithRole derives:
+	// IAM throttles each account on its own.
+	paceOpts pace.Options
 	// role is the ARN of the role the client assumed (WithRole), "" for
 	// the base credentials.
 	role string
@@ -89,8 +101,15 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	// Given to the loader, so that AWS_CA_BUNDLE still applies to it.
+	parallelism := opts.Parallelism
+	if parallelism <= 0 {
+		parallelism = DefaultParallelism
+	}
+	if opts.MaxRate < 0 || math.IsNaN(opts.MaxRate) || math.IsInf(opts.MaxRate, 0) {
+		return nil, fmt.Errorf("max rate %v: must be a number of calls a second, 0 for none", opts.MaxRate)
+	}
 	loaders := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(httpClient(t.connect, t.read)),
+		config.WithHTTPClient(httpClient(t.connect, t.read, parallelism)),
 		config.WithLogger(sdkLogger(opts.Debug)),
 	}
 	if opts.CABundle != "" {
@@ -114,7 +133,14 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if attempts == 0 {
 		attempts = cfg.RetryMaxAttempts // AWS_MAX_ATTEMPTS or max_attempts in the profile
 	}
-	cfg.Retryer = func() aws.Retryer { return newRetryer(attempts, opts.MaxBackoff) }
+	if attempts == 0 {
+		attempts = 10
+	}
+	// Counted by track, not by the SDK, which would count throttled
+	// attempts too (and wrap the retryer to do so if this were set).
+	cfg.RetryMaxAttempts = 0
+	r := newRetryer(opts.MaxBackoff)
+	cfg.Retryer = func() aws.Retryer { return r }
 	if cfg.Region == "" {
 		// IAM is a global service; its endpoint and signature live in us-east-1.
 		cfg.Region = "us-east-1"
@@ -127,30 +153,19 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		// the connect timeout with its own.
 		cfg.HTTPClient = b.Freeze()
 	}
-	cfg.APIOptions = append(cfg.APIOptions, addMiddleware(opts.Debug, t))
-	return &Client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg), cfg: cfg}, nil
+	cfg.APIOptions = append(cfg.APIOptions, addMiddleware(opts.Debug, t, r, attempts))
+	// One pacer for the run's IAM calls: IAM throttles each account as a
+	// whole. STS (one call a command) has its own limits and is not paced.
+	po := pace.Options{Ceiling: parallelism, MaxRate: opts.MaxRate}
+	pc := pace.New(po)
+	return &Client{iam: pacedIAM(cfg, pc), sts: sts.NewFromConfig(cfg), cfg: cfg, pace: pc, paceOpts: po}, nil
 }
 
-// newRetryer retries throttling and transient faults with jittered
-// exponential backoff. The SDK's default retry token bucket is shared by
-// every goroutine of a client and, under a burst of errors from many
-// concurrent calls, fails calls with "retry quota exceeded" instead of
-// backing off; ratelimit.None removes that client-side quota so a device
-// only fails when IAM keeps refusing it.
-func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
-	if maxAttempts == 0 {
-		maxAttempts = 10
-	}
-	if maxBackoff == 0 {
-		maxBackoff = 20 * time.Second
-	}
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = maxAttempts
-		o.MaxBackoff = maxBackoff
-		o.Backoff = retry.NewExponentialJitterBackoff(maxBackoff)
-		o.RateLimiter = ratelimit.None
-		o.Retryables = append(o.Retryables, retry.RetryableErrorCode{
-			Codes: map[string]struct{}{"ConcurrentModification": {}, "ServiceFailure": {}, "EntityTemporarilyUnmodifiable": {}},
+// pacedIAM is an IAM client whose every attempt goes through pc.
+func pacedIAM(cfg aws.Config, pc *pace.Controller) *iam.Client {
+	return iam.NewFromConfig(cfg, func(o *iam.Options) {
+		o.APIOptions = append(slices.Clip(o.APIOptions), func(stack *middleware.Stack) error {
+			return stack.Finalize.Insert(pacing(pc), "Retry", middleware.After)
 		})
 	})
 }
@@ -217,12 +232,15 @@ func (c *Client) Create(ctx context.Context, name, path string, tags map[string]
 	ctx, call := withCall(ctx)
 	out, err := c.iam.CreateVirtualMFADevice(ctx, in)
 	if err != nil {
+		// Only an earlier attempt that got no answer, or a server fault,
+		// may have been committed: a throttled one was refused.
 		var exists *types.EntityAlreadyExistsException
-		if n := call.attempts.Load(); errors.As(err, &exists) && n > 1 {
+		n, uncertain := call.attempts.Load(), call.uncertainBefore()
+		if errors.As(err, &exists) && uncertain {
 			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", n, device.ErrSeedLost, classify(err))
 		}
-		if n := call.attempts.Load(); n > 1 {
-			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", n, device.ErrMaybeCommitted, classify(classify(plain(err))))
+		if uncertain {
+			return nil, fmt.Errorf("iam:CreateVirtualMFADevice (attempt %d): %w: %w", n, device.ErrMaybeCommitted, classify(plain(err)))
 		}
 		return nil, fmt.Errorf("iam:CreateVirtualMFADevice: %w", classify(plain(err)))
 	}

@@ -51,13 +51,13 @@ func transportError(err error) string {
 	return fmt.Sprintf("%T", err)
 }
 
-func addMiddleware(debug io.Writer, t timeouts) func(*middleware.Stack) error {
+func addMiddleware(debug io.Writer, t timeouts, r retryer, maxAttempts int) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
 		if err := stack.Initialize.Add(bound(t.connect, t.read, t.call), middleware.Before); err != nil {
 			return err
 		}
 		// Last, so that it sees the endpoint the attempt is sent to.
-		if err := stack.Finalize.Add(track, middleware.After); err != nil {
+		if err := stack.Finalize.Add(track(r, maxAttempts), middleware.After); err != nil {
 			return err
 		}
 		if debug == nil {

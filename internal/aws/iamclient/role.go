@@ -7,8 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/mfabulk/mfabulk/internal/aws/pace"
 )
 
 // Role is a role to assume to reach another account.
@@ -43,7 +44,9 @@ func (c *Client) WithRole(r Role) *Client {
 		}
 	})
 	cfg.Credentials = aws.NewCredentialsCache(provider)
-	return &Client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg), cfg: cfg, role: r.ARN}
+	// A pacer of its own: the role's account has its own IAM limits.
+	pc := pace.New(c.paceOpts)
+	return &Client{iam: pacedIAM(cfg, pc), sts: sts.NewFromConfig(cfg), cfg: cfg, role: r.ARN, pace: pc, paceOpts: c.paceOpts}
 }
 
 // AssumeRole gets the client's first credentials, so that a role STS

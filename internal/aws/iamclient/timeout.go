@@ -66,11 +66,9 @@ type TimeoutError struct {
 	Limit    time.Duration
 	Endpoint string // scheme://host[:port], or "" if no attempt reached the wire
 	Attempts int
-	// LastAnswer is the last answer an attempt got ("Throttling",
-	// "500 Internal Server Error"), or "" if none was answered: a call
-	// can outlast its call timeout while IAM keeps refusing it. An
-	// attempt that the call timeout cut short does not count: it would
-	// hide the answers that made the call retry until then.
+	// LastAnswer is what the last attempt was answered ("Throttling",
+	// "500 Internal Server Error"), or "" if it got no answer: a call
+	// can outlast its call timeout while IAM keeps refusing it.
 	LastAnswer string
 	Err        error // the SDK's error, for errors.Is/As
 }
@@ -105,20 +103,33 @@ func (e *TimeoutError) Unwrap() error { return e.Err }
 // wait for the response headers and every read of the body, so a response
 // that sends its headers and then stalls fails too, while a slow but
 // progressing answer does not.
-func httpClient(connect, read time.Duration) *awshttp.BuildableClient {
+//
+// It keeps as many idle connections as calls may be in flight
+// (parallelism), so that a run at its ceiling reuses its connections
+// instead of closing all but the SDK's default 10 after each answer and
+// paying a TLS handshake for the next call.
+func httpClient(connect, read time.Duration, parallelism int) *awshttp.BuildableClient {
 	return awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = connect }).
-		WithTransportOptions(func(t *http.Transport) { t.TLSHandshakeTimeout = connect }).
+		WithTransportOptions(func(t *http.Transport) {
+			t.TLSHandshakeTimeout = connect
+			t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, parallelism)
+			t.MaxIdleConns = max(t.MaxIdleConns, 2*parallelism)
+		}).
 		WithReadTimeout(read)
 }
 
 // callState is what the middlewares learn about one call: its attempts
 // and the endpoint they went to.
 type callState struct {
-	attempts   atomic.Int32
+	attempts atomic.Int32
+	failures atomic.Int32 // attempts that failed other than by Throttling (see countFailure)
+
 	mu         sync.Mutex
 	endpoint   string
 	lastAnswer string
+	uncertain  int  // attempts that got no answer, or a server fault: they may have taken effect
+	lastWas    bool // the last attempt was one of them
 }
 
 type callStateKey struct{}
@@ -143,6 +154,30 @@ func (st *callState) setLastAnswer(a string) {
 	st.mu.Lock()
 	st.lastAnswer = a
 	st.mu.Unlock()
+}
+
+// attempted records how an attempt ended: one that IAM refused (a 4xx
+// answer, Throttling included) or carried out did nothing it does not
+// know; any other may have been committed without an answer.
+func (st *callState) attempted(err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.lastWas = err != nil && !isRefusal(err)
+	if st.lastWas {
+		st.uncertain++
+	}
+}
+
+// uncertainBefore reports whether an attempt before the last may have
+// been committed without the call knowing.
+func (st *callState) uncertainBefore() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := st.uncertain
+	if st.lastWas {
+		n--
+	}
+	return n > 0
 }
 
 func (st *callState) get() (endpoint, lastAnswer string) {
@@ -188,30 +223,34 @@ func bound(connect, read, call time.Duration) middleware.InitializeMiddleware {
 }
 
 // track is a Finalize middleware inside the retry loop: it counts a call's
-// attempts, which tells a seed-lost create from someone else's device
-// (when IAM answers EntityAlreadyExists to a create that the SDK had to
-// send more than once, the earlier attempt was committed and its response
-// lost), and notes the endpoint each attempt went to, for TimeoutError.
-var track = middleware.FinalizeMiddlewareFunc("mfabulkTrackAttempts",
-	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-		st, ok := ctx.Value(callStateKey{}).(*callState)
-		if !ok {
-			return next.HandleFinalize(ctx, in)
-		}
-		st.attempts.Add(1)
-		if req, ok := in.Request.(*smithyhttp.Request); ok && req.URL != nil {
-			st.setEndpoint(req.URL.Scheme + "://" + req.URL.Host)
-		}
-		out, md, err := next.HandleFinalize(ctx, in)
-		answer := ErrorCode(err)
-		if raw, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && answer == "" && raw.StatusCode != 0 {
-			answer = raw.Status
-		}
-		if answer != "" || ctx.Err() == nil {
-			st.setLastAnswer(answer)
-		}
-		return out, md, err
-	})
+// attempts, and those that may have been committed without an answer,
+// which tells a seed-lost create from someone else's device (when IAM
+// answers EntityAlreadyExists to a create whose earlier attempt got no
+// answer, that attempt was committed and its response lost); it counts
+// the failed attempts against maxAttempts (countFailure), and notes the
+// endpoint each attempt went to, for TimeoutError.
+func track(r retryer, maxAttempts int) middleware.FinalizeMiddleware {
+	return middleware.FinalizeMiddlewareFunc("mfabulkTrackAttempts",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			ctx, st := withCall(ctx) // bound made it; a state of its own otherwise
+			st.attempts.Add(1)
+			if req, ok := in.Request.(*smithyhttp.Request); ok && req.URL != nil {
+				st.setEndpoint(req.URL.Scheme + "://" + req.URL.Host)
+			}
+			out, md, err := next.HandleFinalize(ctx, in)
+			answer := ErrorCode(err)
+			if raw, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && answer == "" && raw.StatusCode != 0 {
+				answer = raw.Status
+			}
+			if answer != "" || ctx.Err() == nil {
+				// An attempt cut short by the call's end got no answer:
+				// the last answer is still the one before it.
+				st.setLastAnswer(answer)
+			}
+			st.attempted(err)
+			return out, md, st.countFailure(err, r, maxAttempts)
+		})
+}
 
 // plain returns a TimeoutError inside err without the SDK's wrapping
 // ("operation error IAM: …, exceeded maximum number of attempts, …"),

@@ -25,7 +25,7 @@ func (c *Client) Enable(ctx context.Context, user, serial, code1, code2 string) 
 		return nil
 	}
 	var exists *types.EntityAlreadyExistsException
-	if errors.As(err, &exists) && call.attempts.Load() > 1 {
+	if errors.As(err, &exists) && call.uncertainBefore() {
 		serials, lerr := c.UserDevices(ctx, user)
 		if lerr == nil && containsFold(serials, serial) {
 			return nil

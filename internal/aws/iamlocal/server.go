@@ -176,6 +176,8 @@ var handlers = map[string]handler{
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serving.Add(1)
 	defer s.serving.Add(-1)
+	s.stats.arrive()
+	defer s.stats.leave()
 	requestID := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.reqSeq.Add(1))
 	// The Date header is the server's clock, as with IAM: clients compute
 	// EnableMFADevice's codes from it, and tests move it (Options.Now).

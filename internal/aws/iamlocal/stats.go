@@ -11,29 +11,34 @@ import (
 // Served requests got an answer other than Throttling (a result or another
 // error), Throttled ones got Throttling "Rate exceeded", and Created counts
 // the served CreateVirtualMFADevice calls that created a device.
+//
+// Arrived counts the requests that arrived in the second, whatever their
+// answer and whenever it was sent (latency delays it): the rate a client
+// sends at, for tests of its pacing.
 type Second struct {
 	Start     time.Time
 	Served    int
 	Throttled int
 	Created   int
+	Arrived   int
 }
 
 // perSecond counts answers by the second (since the server started) in
 // which they were sent. It has its own lock, held only to add one.
 type perSecond struct {
-	mu    sync.Mutex
-	start time.Time
-	now   func() time.Time
-	secs  []Second
+	mu             sync.Mutex
+	start          time.Time
+	now            func() time.Time
+	secs           []Second
+	inflight, peak int // requests being served, and the most at once
 }
 
 func newPerSecond(now func() time.Time) *perSecond {
 	return &perSecond{start: now(), now: now}
 }
 
-func (p *perSecond) add(throttled, created bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// second returns the count of the current second; p.mu is held.
+func (p *perSecond) second() *Second {
 	i := int(p.now().Sub(p.start) / time.Second)
 	if i < 0 {
 		i = 0
@@ -41,13 +46,37 @@ func (p *perSecond) add(throttled, created bool) {
 	for len(p.secs) <= i {
 		p.secs = append(p.secs, Second{Start: p.start.Add(time.Duration(len(p.secs)) * time.Second)})
 	}
+	return &p.secs[i]
+}
+
+// arrive counts a request as it arrives, and as in flight until its
+// answer is counted by add or it is dropped.
+func (p *perSecond) arrive() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.second().Arrived++
+	p.inflight++
+	p.peak = max(p.peak, p.inflight)
+}
+
+// leave counts a request's end: answered, or dropped.
+func (p *perSecond) leave() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inflight--
+}
+
+func (p *perSecond) add(throttled, created bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sec := p.second()
 	if throttled {
-		p.secs[i].Throttled++
+		sec.Throttled++
 	} else {
-		p.secs[i].Served++
+		sec.Served++
 	}
 	if created {
-		p.secs[i].Created++
+		sec.Created++
 	}
 }
 
@@ -62,6 +91,15 @@ func (p *perSecond) snapshot() []Second {
 // without a request are there, with zero counts).
 func (s *Server) PerSecond() []Second {
 	return s.stats.snapshot()
+}
+
+// PeakInFlight returns the most requests the server was serving at once,
+// from their arrival to their answer (or their connection's end): the
+// concurrency a client reached, for tests of its limit.
+func (s *Server) PeakInFlight() int {
+	s.stats.mu.Lock()
+	defer s.stats.mu.Unlock()
+	return s.stats.peak
 }
 
 // WritePerSecondCSV writes PerSecond as CSV: a header line, then one line

@@ -81,3 +81,44 @@ func TestPerSecondCountsServedAndThrottled(t *testing.T) {
 		t.Errorf("CSV:\n%s", buf.String())
 	}
 }
+
+// TestPeakInFlightAndArrivals: three requests held at once (a hang fault)
+// are a peak of three in flight, and three arrivals; once they are
+// released, more requests one at a time leave the peak at three.
+func TestPeakInFlightAndArrivals(t *testing.T) {
+	s := New(Options{Faults: Faults{Hang: 1}})
+	base, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	done := make(chan struct{})
+	for range 3 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if resp, err := http.PostForm(base, url.Values{"Action": {"ListVirtualMFADevices"}}); err == nil {
+				resp.Body.Close() // a hang drops the connection: err is the usual outcome
+			}
+		}()
+	}
+	for end := time.Now().Add(30 * time.Second); s.Requests()["ListVirtualMFADevices"] < 3 && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+	}
+	if got := s.PeakInFlight(); got != 3 {
+		t.Errorf("peak in flight %d with 3 requests held, want 3", got)
+	}
+	s.SetFaults(Faults{})
+	s.closeOnce.Do(func() { close(s.closing) }) // releases the held requests, as Close does
+	for range 3 {
+		<-done
+	}
+	for range 5 {
+		post(t, base, "ListVirtualMFADevices")
+	}
+	arrived := 0
+	for _, sec := range s.PerSecond() {
+		arrived += sec.Arrived
+	}
+	if got := s.PeakInFlight(); got != 3 || arrived != 8 {
+		t.Errorf("after 5 more, one at a time: peak %d, %d arrived; want 3 and 8", got, arrived)
+	}
+}

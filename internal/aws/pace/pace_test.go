@@ -264,3 +264,85 @@ func TestFailedChangesNothing(t *testing.T) {
 		t.Errorf("before %+v, after 100 failures %+v", before, after)
 	}
 }
+
+// TestSlowStartEndsAtTheFirstThrottling: before any Throttling the limit
+// grows by half a call a success (×1.5 a round); after it, by one for
+// each window of successes.
+func TestSlowStartEndsAtTheFirstThrottling(t *testing.T) {
+	c := New(Options{Ceiling: 1000, Clock: newSimClock()})
+	for range 8 {
+		acquire(t, c)(OK)
+	}
+	if l := c.Stats().Limit; l != 8 {
+		t.Fatalf("limit %d after 8 successes in slow start, want 4 + 8/2 = 8", l)
+	}
+	acquire(t, c)(Throttled)
+	l := c.Stats().Limit
+	for range l - 1 {
+		acquire(t, c)(OK)
+	}
+	if got := c.Stats().Limit; got != l {
+		t.Fatalf("limit %d after %d successes past slow start, want still %d", got, l-1, l)
+	}
+	acquire(t, c)(OK)
+	if got := c.Stats().Limit; got != l+1 {
+		t.Errorf("limit %d after a window of %d successes, want %d", got, l, l+1)
+	}
+}
+
+// TestCutKeepsWhatTheRateNeeds: calls of 100 ms at a rate of some 100 a
+// second need 10 in flight (Little's law); a Throttling halves the limit,
+// 24, but not below twice what the new rate needs.
+func TestCutKeepsWhatTheRateNeeds(t *testing.T) {
+	clock := newSimClock()
+	c := New(Options{Ceiling: 24, Start: 24, Clock: clock})
+	// 100 calls a second for a second, each answered after 100 ms.
+	var pending []func(Outcome)
+	for range 100 {
+		pending = append(pending, acquire(t, c))
+		clock.advance(10 * time.Millisecond)
+		if len(pending) == 10 {
+			pending[0](OK)
+			pending = pending[1:]
+		}
+	}
+	pending[0](Throttled)
+	s := c.Stats()
+	if s.Rate < 80 || s.Rate > 100 {
+		t.Fatalf("rate %.1f after a Throttling at 100 calls a second, want 0.9 of the successes measured", s.Rate)
+	}
+	need := int(math.Ceil(2 * s.Rate * 0.1))
+	if s.Limit != need {
+		t.Errorf("limit %d after the cut from 24, want 2 × %.1f/s × 100 ms = %d, more than half of 24", s.Limit, s.Rate, need)
+	}
+}
+
+// TestBurstOfFiftyMilliseconds: a paced Controller holds 50 ms of its
+// rate for calls that come in bursts, so that the gaps between bursts do
+// not lose the rate; under --max-rate the bucket holds one token.
+func TestBurstOfFiftyMilliseconds(t *testing.T) {
+	for _, maxRate := range []float64{0, 1000} {
+		clock := newSimClock()
+		c := New(Options{Ceiling: 64, MaxRate: maxRate, Clock: clock})
+		for range 100 { // 100 calls a second, then a Throttling: paced at 90
+			acquire(t, c)(OK)
+			clock.advance(10 * time.Millisecond)
+		}
+		acquire(t, c)(Throttled)
+		rate := c.Stats().Rate
+		clock.advance(time.Second) // idle
+		at, n := clock.Now(), 0
+		for clock.Now().Equal(at) {
+			acquire(t, c)(Failed)
+			n++
+		}
+		n-- // the last one waited for its token
+		want := 1
+		if maxRate == 0 {
+			want = int(rate * 0.05)
+		}
+		if n != want {
+			t.Errorf("max rate %v, paced at %.1f: %d calls at once after a second idle, want %d", maxRate, rate, n, want)
+		}
+	}
+}
