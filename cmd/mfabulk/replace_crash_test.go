@@ -248,7 +248,7 @@ func TestReplaceKilledAtEachStep(t *testing.T) {
 // and intent not yet settled). Plan must not ask a person about the device
 // the killed run made (its intent proves it ours), and applies converge.
 func TestCreateKilledAtEachStep(t *testing.T) {
-	for _, fp := range []string{failpoint.Created, failpoint.OutfileWritten} {
+	for _, fp := range []string{failpoint.Created, failpoint.OutfileLinked, failpoint.OutfileWritten} {
 		t.Run(fp, func(t *testing.T) {
 			s := newScenario(t, iamlocal.Options{}, 4)
 			if s.killedAt(fp, "apply", "-f", "m.yaml", "--auto-approve", "--parallelism", "1") {

@@ -281,7 +281,15 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 				problems = append(problems, fmt.Errorf("opening the outfile folder: %w", err))
 				continue
 			}
-			jobs = append(jobs, job{change: c, dir: dir, name: name})
+			// A run killed between linking the outfile and removing its
+			// temporary name left the outfile with two links, which no
+			// record is bound to: record removes the temporary name first.
+			if _, ok := temps[dir]; !ok {
+				if temps[dir], err = tempsIn(dir); err != nil {
+					problems = append(problems, err)
+				}
+			}
+			jobs = append(jobs, job{change: c, dir: dir, name: name, temps: temps[dir][name]})
 			continue
 		case plan.Create, plan.Replace, plan.Assign:
 		default:
@@ -312,8 +320,10 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 			if err := dir.Probe(); err != nil {
 				problems = append(problems, err)
 			}
-			if temps[dir], err = tempsIn(dir); err != nil {
-				problems = append(problems, err)
+			if _, ok := temps[dir]; !ok {
+				if temps[dir], err = tempsIn(dir); err != nil {
+					problems = append(problems, err)
+				}
 			}
 		}
 		if exists, err := dir.Exists(name); err != nil {

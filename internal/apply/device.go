@@ -267,6 +267,15 @@ func (r *runner) record(j job) Outcome {
 		o.Err = fmt.Errorf("taking over the intent of device %q: %w", c.Name, err)
 		return o
 	}
+	// Holding the intent, as do does: the killed run's temporary name of
+	// the outfile (a second link to it, if it died between link and
+	// unlink) can go, and must, for the outfile to be one of ours.
+	if j.temps {
+		if _, err := j.dir.CleanTemp(j.name); err != nil {
+			o.Err = fmt.Errorf("cleaning up after an earlier run for device %q: %w", c.Name, err)
+			return r.keep(o, lock)
+		}
+	}
 	if exists, err := j.dir.Exists(j.name); err != nil || !exists {
 		o.Err = fmt.Errorf("recording the outfile of device %q: it is gone since plan; run plan again", c.Name)
 		if err != nil {

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/mfabulk/mfabulk/internal/failpoint"
 )
 
 // OpenDir opens the folder rel inside base (a manifest's folder) for
@@ -63,6 +65,9 @@ func (d *Dir) WriteNew(name string, data []byte) error {
 		return err
 	}
 	err = d.link(tmp, name)
+	if err == nil {
+		failpoint.Hit(failpoint.OutfileLinked) // the outfile has two names now
+	}
 	if rerr := d.Remove(tmp); err == nil && rerr != nil {
 		err = rerr
 	}

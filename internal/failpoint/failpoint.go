@@ -15,6 +15,7 @@ const (
 	ReplaceMovedAside = "replace:moved-aside" // old outfile moved aside, old device not yet deleted
 	ReplaceDeleted    = "replace:deleted"     // old device deleted, new one not yet created
 	Created           = "create:created"      // device created, outfile not yet written
+	OutfileLinked     = "create:linked"       // outfile linked to its name, its temporary name not yet removed
 	OutfileWritten    = "create:outfile"      // outfile durable, record and intent not yet settled
 	PruneMovedAside   = "prune:moved-aside"   // pruned device's outfile moved aside, device not yet deleted
 )
