@@ -47,6 +47,7 @@ func runBounded(t *testing.T, dir string, deadline time.Duration, args ...string
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	peak := peakRSSOf(t, cmd)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -61,9 +62,7 @@ func runBounded(t *testing.T, dir string, deadline time.Duration, args ...string
 		t.Fatalf("mfabulk %s did not return within %v; killed it. Output:\n%s", strings.Join(args, " "), deadline, lastLines(out.String(), 5))
 	}
 	b := bounded{out: out.String(), code: cmd.ProcessState.ExitCode(), elapsed: time.Since(start)}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		b.maxRSS = ru.Maxrss
-	}
+	b.maxRSS = peak()
 	return b
 }
 
