@@ -435,7 +435,7 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 		// the rate climbs back to it fast, so that a moment when someone
 		// else took the whole budget (every round of it cutting the rate)
 		// costs seconds, not minutes of additive increase. Each further
-		// cut of an episode lowers it by a tenth: throttled again and
+		// cut of an episode lowers it by 5 %: throttled again and
 		// again below it, the account has less to give than it did.
 		if was := 0.95 * min(c.rate, got); first {
 			c.target = was
