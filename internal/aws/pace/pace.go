@@ -42,8 +42,7 @@
 //
 // The measure: while calls are throttled the account's bucket is empty,
 // and its successes come exactly at its rate. The Controller counts the
-// successes of the last quarter second (or of their last 20, up to a
-// second, when they are few), and, within an episode of Throttling,
+// successes of the last second, and, within an episode of Throttling,
 // since its first Throttling, once a round trip has passed: that
 // excludes the burst the account's bucket held before, which would
 // otherwise make a slow account look fast at the start of a run.
@@ -137,6 +136,7 @@ type Controller struct {
 	seq      uint64      // calls started
 	cutAt    uint64      // seq when the last cut was made
 	grants   []time.Time // start times of the calls of the last second
+	first    time.Time   // the first call's start
 	answers  []time.Time // answer times of the successes of the last second
 	rtt      time.Duration
 	episode  time.Time // the first Throttling after a second without: the account's bucket is empty since
@@ -262,6 +262,9 @@ func (c *Controller) grant() (func(Outcome), time.Duration) {
 	c.seq++
 	seq := c.seq
 	c.grants = append(c.grants, now)
+	if c.first.IsZero() {
+		c.first = now
+	}
 	var once sync.Once
 	return func(o Outcome) { once.Do(func() { c.release(seq, now, o) }) }, 0
 }
@@ -332,35 +335,38 @@ func (c *Controller) achieved(now time.Time) float64 {
 }
 
 // increase is how much the rate grows a second, once the account's rate
-// is found (BIC's binary search, as TCP BIC and CUBIC grow): half the way
-// back to the target (the rate when this episode began) while below it,
-// at least the step; past it, slowly at first (the step), then the
-// farther past the faster, up to half the rate a second, since no
-// Throttling there says the account's budget grew.
-func (c *Controller) increase() float64 {
+// is found (BIC's binary search, as TCP BIC and CUBIC grow): while calls
+// were throttled in the last second, by the step only (the target may be
+// too high); then all the way back to the target (the rate when this
+// episode began) in about a second, at least the step; past it, slowly
+// at first (the step), then the farther past the faster (the rate past
+// the target doubles in half a second), up to half the rate a second,
+// since no Throttling there says the account has more to give.
+func (c *Controller) increase(now time.Time) float64 {
+	if now.Sub(c.lastThr) < time.Second {
+		return c.step // still throttled a moment ago: the target may be too high
+	}
 	gap := c.target - c.rate
 	if gap > 0 {
 		return max(c.step, gap)
 	}
-	return max(c.step, min(-gap, c.rate/2))
+	return max(c.step, min(-2*gap, c.rate/2))
 }
 
 // measured is the account's rate as its answers show it: the successes a
-// second over the last quarter second, or over the time their last 20
-// took, up to a second, so that a slow account is measured over enough
-// answers and a fast one over recent ones. Since the first Throttling of
-// an episode the account's bucket is empty, so its successes come at its
-// rate, without the burst its bucket held before: the window starts
-// there when it can (at least one round trip after it, counting one
-// success more than seen, so that a short window errs high: the next
-// round corrects it).
+// second over the last second (over the run so far, at least a quarter
+// second, in its first second). While calls are throttled the account's
+// bucket is empty, and its successes come exactly at its rate. Since the
+// first Throttling of an episode, once a round trip has passed, the
+// window starts there: that excludes the burst the account's bucket held
+// before, which would make a slow account look fast at the start of a
+// run; it counts one success more than seen, so that a short window errs
+// high (the next round corrects it). A second, not less: a moment of
+// bunched calls, or of a stalled machine, should not set the rate.
 func (c *Controller) measured(now time.Time) float64 {
 	c.answers = lastSecond(c.answers, now)
 	n := len(c.answers)
-	window := time.Second
-	if n > 20 {
-		window = max(250*time.Millisecond, now.Sub(c.answers[n-20]))
-	}
+	window := min(time.Second, max(now.Sub(c.first), 250*time.Millisecond))
 	extra := 0
 	if since := now.Sub(c.episode); since >= max(c.rtt, time.Millisecond) && since < window {
 		window, extra = since, 1
@@ -400,7 +406,7 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 			if c.slow {
 				c.rate += 2 // two more for each success: ×3 each second
 			} else {
-				c.rate += c.increase() / c.rate // a second's increase, over the successes of a second
+				c.rate += c.increase(now) / c.rate // a second's increase, over the successes of a second
 			}
 			if c.opts.MaxRate > 0 {
 				c.rate = min(c.rate, c.opts.MaxRate)
@@ -429,7 +435,7 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 		// the rate climbs back to it fast, so that a moment when someone
 		// else took the whole budget (every round of it cutting the rate)
 		// costs seconds, not minutes of additive increase. Each further
-		// cut of an episode lowers it by a tenth: throttled again and
+		// cut of an episode lowers it by 5 %: throttled again and
 		// again below it, the account has less to give than it did.
 		if was := 0.95 * min(c.rate, got); first {
 			c.target = was
