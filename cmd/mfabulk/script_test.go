@@ -21,11 +21,29 @@ import (
 
 func TestMain(m *testing.M) {
 	if os.Getenv("MFABULK_TEST_AS_MAIN") == "1" {
-		os.Exit(mainExit()) // a subprocess of the crash tests
+		code := mainExit() // a subprocess of the crash tests
+		if f := os.Getenv("MFABULK_TEST_PEAK_RSS_FILE"); f != "" {
+			writePeakRSS(f)
+		}
+		os.Exit(code)
 	}
 	testscript.Main(m, map[string]func(){
 		"mfabulk": func() { os.Exit(mainExit()) },
 	})
+}
+
+// writePeakRSS writes the process's own peak RSS (VmHWM, "12345 kB")
+// to file. A child's rusage Maxrss is no measure of it: the test binary
+// starts children sharing its memory until they exec (vfork), and the
+// kernel carries that high-water mark, the whole test process's, into
+// the child's.
+func writePeakRSS(file string) {
+	status, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			os.WriteFile(file, []byte(strings.TrimSpace(v)), 0o600)
+		}
+	}
 }
 
 // TestScripts runs testdata/script/*.txt. Each script gets its own empty
