@@ -445,7 +445,14 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 		if !math.IsInf(c.rate, 1) {
 			c.slow = false // paced calls were throttled: the rate is found
 		}
-		c.rate = max(0.1, c.opts.RateDecrease*min(c.rate, got))
+		// At most half the rate a cut: a burst of throttled answers (a
+		// stalled machine's calls, bunched) measures little, and cutting
+		// to it each round took the rate to nothing for seconds.
+		base := min(c.rate, got)
+		if !math.IsInf(c.rate, 1) {
+			base = max(base, c.rate/2)
+		}
+		c.rate = max(0.1, c.opts.RateDecrease*base)
 		if first {
 			c.step = max(c.opts.RateStep*got, 0.1)
 			// The concurrency limit halves, once an episode, but not
