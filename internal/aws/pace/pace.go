@@ -18,12 +18,12 @@
 //     is about the rate, which the pacer sets; the limit only bounds the
 //     calls in flight if IAM slows down;
 //   - a token-bucket pacer (holding 50 ms of its rate, one token under
-//     --max-rate):
-//     unpaced until the first Throttling (unless Options.MaxRate caps it:
-//     --max-rate), then, on each Throttling, cut to Options.RateDecrease
+//     --max-rate): unpaced until the first Throttling (unless
+//     Options.MaxRate caps it: --max-rate), then, on each Throttling, cut to Options.RateDecrease
 //     (0.9) of the account's rate as measured from its answers (see
-//     below), and raised, while the pacer is what holds calls back, never
-//     above MaxRate: first in slow start (×3 each second, since the first
+//     below), but never to less than 0.45 of the rate it had, and
+//     raised, while the pacer is what holds calls back, never above
+//     MaxRate: first in slow start (×3 each second, since the first
 //     Throttling, of an unpaced burst, says little about the rate), then,
 //     once paced calls were throttled, as TCP BIC and CUBIC grow: fast
 //     back to a target, 0.95 of the rate the account took when the
