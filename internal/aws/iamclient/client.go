@@ -100,7 +100,6 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Given to the loader, so that AWS_CA_BUNDLE still applies to it.
 	parallelism := opts.Parallelism
 	if parallelism <= 0 {
 		parallelism = DefaultParallelism
@@ -108,6 +107,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if opts.MaxRate < 0 || math.IsNaN(opts.MaxRate) || math.IsInf(opts.MaxRate, 0) {
 		return nil, fmt.Errorf("max rate %v: must be a number of calls a second, 0 for none", opts.MaxRate)
 	}
+	// Given to the loader, so that AWS_CA_BUNDLE still applies to it.
 	loaders := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient(t.connect, t.read, parallelism)),
 		config.WithLogger(sdkLogger(opts.Debug)),

@@ -18,12 +18,12 @@
 //     is about the rate, which the pacer sets; the limit only bounds the
 //     calls in flight if IAM slows down;
 //   - a token-bucket pacer (holding 50 ms of its rate, one token under
-//     --max-rate):
-//     unpaced until the first Throttling (unless Options.MaxRate caps it:
-//     --max-rate), then, on each Throttling, cut to Options.RateDecrease
+//     --max-rate): unpaced until the first Throttling (unless
+//     Options.MaxRate caps it: --max-rate), then, on each Throttling, cut to Options.RateDecrease
 //     (0.9) of the account's rate as measured from its answers (see
-//     below), and raised, while the pacer is what holds calls back, never
-//     above MaxRate: first in slow start (×3 each second, since the first
+//     below), but never to less than 0.45 of the rate it had, and
+//     raised, while the pacer is what holds calls back, never above
+//     MaxRate: first in slow start (×3 each second, since the first
 //     Throttling, of an unpaced burst, says little about the rate), then,
 //     once paced calls were throttled, as TCP BIC and CUBIC grow: fast
 //     back to a target, 0.95 of the rate the account took when the
@@ -445,7 +445,14 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 		if !math.IsInf(c.rate, 1) {
 			c.slow = false // paced calls were throttled: the rate is found
 		}
-		c.rate = max(0.1, c.opts.RateDecrease*min(c.rate, got))
+		// At most half the rate a cut: a burst of throttled answers (a
+		// stalled machine's calls, bunched) measures little, and cutting
+		// to it each round took the rate to nothing for seconds.
+		base := min(c.rate, got)
+		if !math.IsInf(c.rate, 1) {
+			base = max(base, c.rate/2)
+		}
+		c.rate = max(0.1, c.opts.RateDecrease*base)
 		if first {
 			c.step = max(c.opts.RateStep*got, 0.1)
 			// The concurrency limit halves, once an episode, but not
