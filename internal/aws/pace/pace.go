@@ -26,8 +26,8 @@
 //     MaxRate: first in slow start (×3 each second, since the first
 //     Throttling, of an unpaced burst, says little about the rate), then,
 //     once paced calls were throttled, as TCP BIC and CUBIC grow: fast
-//     back to a target, 0.95 of the rate the account took when the
-//     episode of Throttling began (closing the gap at its own size a
+//     back to a target, the rate the account took when the episode of
+//     Throttling began (closing the gap at four times its size a
 //     second), then past it slowly (Options.RateStep, 0.04 of the
 //     measured rate, a second), faster the farther past, since no
 //     Throttling there says the account has more to give. The rate so
@@ -48,9 +48,11 @@
 // otherwise make a slow account look fast at the start of a run.
 //
 // A Throttling answer cuts both at most once per round: calls that were
-// already in flight when a cut was made do not cut again (TCP's once per
-// round trip), so a burst of throttled answers to one burst of calls does
-// not collapse the limit to 1.
+// already in flight when a cut was made, or started within a round trip
+// after it, do not cut again (TCP's once per round trip), so a burst of
+// throttled answers to one burst of calls does not collapse the limit to
+// 1. (Calls started just after a cut still meet the bucket the calls
+// before it emptied: counting them cut a rate of 145 to 131 in 70 ms.)
 //
 // Why AIMD rather than a gradient limiter (Netflix's concurrency-limits,
 // which infers queueing from rising latency): IAM does not queue, it
@@ -135,6 +137,7 @@ type Controller struct {
 	last     time.Time   // tokens were counted up to last
 	seq      uint64      // calls started
 	cutAt    uint64      // seq when the last cut was made
+	cutTime  time.Time   // when the last cut was made
 	grants   []time.Time // start times of the calls of the last second
 	first    time.Time   // the first call's start
 	answers  []time.Time // answer times of the successes of the last second
@@ -337,8 +340,9 @@ func (c *Controller) achieved(now time.Time) float64 {
 // increase is how much the rate grows a second, once the account's rate
 // is found (BIC's binary search, as TCP BIC and CUBIC grow): while calls
 // were throttled in the last second, by the step only (the target may be
-// too high); then all the way back to the target (the rate when this
-// episode began) in about a second, at least the step; past it, slowly
+// too high); then back to the target (the rate the account took when
+// this episode began), closing the gap at four times its size a second
+// (98 % of it in a second), at least the step; past it, slowly
 // at first (the step), then the farther past the faster (the rate past
 // the target doubles in half a second), up to half the rate a second,
 // since no Throttling there says the account has more to give.
@@ -348,7 +352,7 @@ func (c *Controller) increase(now time.Time) float64 {
 	}
 	gap := c.target - c.rate
 	if gap > 0 {
-		return max(c.step, gap)
+		return max(c.step, 4*gap)
 	}
 	return max(c.step, min(-2*gap, c.rate/2))
 }
@@ -421,23 +425,26 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 			c.episode, c.cutIn = now, false
 		}
 		c.lastThr = now
-		if seq <= c.cutAt {
-			break // in flight when the last cut was made: it is counted
+		if seq <= c.cutAt || started.Sub(c.cutTime) < c.rtt {
+			// In flight when the last cut was made, or started within a
+			// round trip of it, while the calls sent before it still
+			// emptied the account's bucket: it is counted.
+			break
 		}
-		c.cutAt = c.seq
+		c.cutAt, c.cutTime = c.seq, now
 		got := c.measured(now)
 		if !(got >= 1) { // and not NaN
 			got = 1
 		}
 		first := !c.cutIn
 		c.cutIn = true
-		// The target is just under the rate the account took until now:
-		// the rate climbs back to it fast, so that a moment when someone
-		// else took the whole budget (every round of it cutting the rate)
-		// costs seconds, not minutes of additive increase. Each further
+		// The target is the rate the account took until now (CUBIC's
+		// W_max): the rate climbs back to it fast, so that a moment when
+		// someone else took the whole budget (every round of it cutting
+		// the rate) costs seconds, not minutes of additive increase. Each further
 		// cut of an episode lowers it by 5 %: throttled again and
 		// again below it, the account has less to give than it did.
-		if was := 0.95 * min(c.rate, got); first {
+		if was := min(c.rate, got); first {
 			c.target = was
 		} else {
 			c.target = max(was, 0.95*c.target)
@@ -453,6 +460,10 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 			base = max(base, c.rate/2)
 		}
 		c.rate = max(0.1, c.opts.RateDecrease*base)
+		// The step follows the best measure of the episode: its first
+		// cut, early in a run, measures the account while the run still
+		// ramps up, low.
+		c.step = max(c.step, c.opts.RateStep*got, 0.1)
 		if first {
 			c.step = max(c.opts.RateStep*got, 0.1)
 			// The concurrency limit halves, once an episode, but not
