@@ -6,16 +6,20 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // UnreachableError is the first call's error when the endpoint cannot be
-// reached at all: nothing listens there, its name does not resolve, or it
-// does not speak TLS as the URL says. Retrying cannot fix that, so the
+// reached at all: nothing listens there, its name does not resolve, it
+// does not speak TLS as the URL says, or it does not speak HTTP. Retrying cannot fix that, so the
 // first call (sts:GetCallerIdentity) fails at once, naming the endpoint,
 // instead of retrying ten times with backoff for minutes.
 type UnreachableError struct {
@@ -47,17 +51,64 @@ func unreachable(err error) string {
 		// net/http turns the TLS record error into a plain error with this
 		// text, which is its only trace.
 		return "it does not speak TLS (is the URL http:// rather than https://?)"
+	case strings.Contains(err.Error(), "malformed HTTP response"), strings.Contains(err.Error(), "malformed HTTP status code"),
+		strings.Contains(err.Error(), "malformed HTTP version"):
+		// net/http's only trace of an answer that is not HTTP at all: a
+		// port of another service (sshd, a database, SMTP).
+		return "it does not speak HTTP (is it the port of another service?)"
 	case errors.As(err, &unknownCA), errors.As(err, &hostname):
 		return "its TLS certificate is not trusted (a TLS-intercepting proxy needs --ca-bundle)"
 	}
 	return ""
 }
 
-// failFast is a retryer that does not retry an unreachable endpoint.
-type failFast struct{ aws.Retryer }
+// closedAttempts is how many first calls in a row an endpoint may close
+// without an answer before it is taken for a wrong one: IAM, or a proxy
+// on the way, may drop a connection now and then, but not three times
+// in a row on a run's first call.
+const closedAttempts = 3
 
-func (f failFast) IsErrorRetryable(err error) bool {
-	return unreachable(err) == "" && f.Retryer.IsErrorRetryable(err)
+// closedWithoutAnswer reports whether err is a connection the endpoint
+// closed or reset before it answered.
+func closedWithoutAnswer(err error) bool {
+	return isConnReset(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		// net/http's error for a kept-alive connection found closed,
+		// unexported: its text is its only trace.
+		strings.Contains(err.Error(), "server closed idle connection")
+}
+
+// failFast is the first call's retryer: it does not retry an unreachable
+// endpoint; one that closes the connection without an answer gets
+// closedAttempts attempts (a few seconds), not ten with backoff (two
+// minutes); one that did not connect within the connect timeout (a
+// filtered address), or accepted the connection and said nothing for the
+// read timeout, is not tried again: a wrong endpoint, or IAM down, which
+// the next run will try again.
+type failFast struct {
+	aws.Retryer
+	closed atomic.Int32
+}
+
+func (f *failFast) IsErrorRetryable(err error) bool {
+	var rte *awshttp.ResponseTimeoutError
+	var op *net.OpError
+	switch {
+	case unreachable(err) != "", errors.As(err, &rte), errors.As(err, &op) && op.Op == "dial" && op.Timeout():
+		return false
+	case closedWithoutAnswer(err):
+		return f.closed.Add(1) < closedAttempts && f.Retryer.IsErrorRetryable(err)
+	}
+	return f.Retryer.IsErrorRetryable(err)
+}
+
+// RetryDelay waits half a second between the attempts of an endpoint
+// that closed the connection: the SDK's backoff (up to 20 s) would make
+// the three attempts last as long as the ten they replace.
+func (f *failFast) RetryDelay(attempt int, err error) (time.Duration, error) {
+	if closedWithoutAnswer(err) {
+		return 500 * time.Millisecond, nil
+	}
+	return f.Retryer.RetryDelay(attempt, err)
 }
 
 // callerIdentity is sts:GetCallerIdentity, the call every command makes
@@ -67,7 +118,12 @@ func (c *Client) callerIdentity(ctx context.Context) (*sts.GetCallerIdentityOutp
 	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, firstCall)
 	if err != nil {
 		endpoint, _ := call.get()
-		return nil, fmt.Errorf("sts:GetCallerIdentity: %w", reachable(classify(plain(err)), endpoint))
+		err = classify(plain(err))
+		if closedWithoutAnswer(err) {
+			err = &UnreachableError{Endpoint: endpoint, Err: err,
+				Reason: fmt.Sprintf("it closed the connection without an answer (%d attempts; is it the port of another service, or a proxy that refuses it?)", call.attempts.Load())}
+		}
+		return nil, fmt.Errorf("sts:GetCallerIdentity: %w", reachable(err, endpoint))
 	}
 	return out, nil
 }
@@ -76,7 +132,7 @@ func (c *Client) callerIdentity(ctx context.Context) (*sts.GetCallerIdentityOutp
 // cannot reach.
 func firstCall(o *sts.Options) {
 	if o.Retryer != nil {
-		o.Retryer = failFast{o.Retryer}
+		o.Retryer = &failFast{Retryer: o.Retryer}
 	}
 }
 

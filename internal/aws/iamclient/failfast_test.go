@@ -17,7 +17,10 @@ import (
 
 // A wrong endpoint fails on the first call, with one attempt, naming the
 // endpoint and why, instead of ten attempts with backoff: nothing
-// listening, and plain HTTP behind an https:// URL.
+// listening, plain HTTP behind an https:// URL, and a port that speaks
+// another protocol (it took 10 attempts and 122 s). A port that closes
+// every connection without an answer gets three attempts (it took ten,
+// 112 s).
 func TestUnreachableEndpointFailsFast(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -27,9 +30,59 @@ func TestUnreachableEndpointFailsFast(t *testing.T) {
 	ln.Close()
 	plainHTTP := httptest.NewServer(http.NotFoundHandler())
 	defer plainHTTP.Close()
-	for _, tc := range []struct{ name, url, why string }{
-		{"connection refused", closed, "nothing is listening there (connection refused)"},
-		{"http behind https", strings.Replace(plainHTTP.URL, "http://", "https://", 1), "it does not speak TLS"},
+	// A port of another service: it greets in its own protocol, as sshd
+	// does, whatever the client sends, and waits for the client's.
+	other, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	go func() {
+		for {
+			conn, err := other.Accept()
+			if err != nil {
+				return
+			}
+			conn.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+			conn.Read(make([]byte, 4096))
+			conn.Close()
+		}
+	}()
+	// Ports that close every connection without an answer: at once, and
+	// after reading the request.
+	hangUp := func(read bool) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				if read {
+					conn.Read(make([]byte, 4096))
+				}
+				conn.Close()
+			}
+		}()
+		return "http://" + ln.Addr().String()
+	}
+	for _, tc := range []struct {
+		name, url, why string
+		attempts       int
+	}{
+		// attempts: the most the first call may make.
+		{"connection refused", closed, "nothing is listening there (connection refused)", 1},
+		{"http behind https", strings.Replace(plainHTTP.URL, "http://", "https://", 1), "it does not speak TLS", 1},
+		// A greeting before the request is written makes net/http drop
+		// the connection at times ("unsolicited response"): such an
+		// attempt reads as one closed without an answer.
+		{"another protocol", "http://" + other.Addr().String(), "it does not speak HTTP|it closed the connection without an answer", 3},
+		{"closed at once", hangUp(false), "it closed the connection without an answer (3 attempts", 3},
+		{"closed after the request", hangUp(true), "it closed the connection without an answer (3 attempts", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			localtest.UseEndpoint(t, tc.url)
@@ -40,11 +93,15 @@ func TestUnreachableEndpointFailsFast(t *testing.T) {
 			}
 			_, _, err = c.Account(context.Background())
 			var ue *iamclient.UnreachableError
-			if !errors.As(err, &ue) || !strings.Contains(err.Error(), "cannot reach "+tc.url) || !strings.Contains(err.Error(), tc.why) {
-				t.Fatalf("got %v, want an UnreachableError naming %s: %s", err, tc.url, tc.why)
+			why := false
+			for _, w := range strings.Split(tc.why, "|") {
+				why = why || strings.Contains(err.Error(), w)
 			}
-			if n := strings.Count(debug.String(), "GetCallerIdentity"); n != 1 {
-				t.Errorf("%d attempts, want 1:\n%s", n, debug.String())
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), "cannot reach "+tc.url) || !why {
+				t.Fatalf("got %v, want an UnreachableError naming %s: %s\n%s", err, tc.url, tc.why, debug.String())
+			}
+			if n := strings.Count(debug.String(), "GetCallerIdentity"); n > tc.attempts || n < 1 {
+				t.Errorf("%d attempts, want 1 to %d:\n%s", n, tc.attempts, debug.String())
 			}
 		})
 	}

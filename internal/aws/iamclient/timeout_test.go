@@ -164,13 +164,30 @@ func TestReadTimeoutCoversStalledBody(t *testing.T) {
 func TestCallTimeoutBoundsRetries(t *testing.T) {
 	url := silentEndpoint(t)
 	c := timeoutClient(t, url, iamclient.Options{MaxAttempts: 1000, ReadTimeout: 200 * time.Millisecond, CallTimeout: 2 * time.Second})
-	err := within(t, func() error { _, _, err := c.Account(context.Background()); return err })
+	err := within(t, func() error { _, err := c.ListDevices(context.Background()); return err })
 	var te *iamclient.TimeoutError
 	if !errors.As(err, &te) || te.Kind != iamclient.CallTimeout || te.Attempts < 2 {
 		t.Fatalf("err = %v, want a call timeout after several attempts", err)
 	}
-	if !strings.HasPrefix(err.Error(), "sts:GetCallerIdentity: no response from "+url+" within --call-timeout 2s (") {
+	if !strings.HasPrefix(err.Error(), "iam:ListVirtualMFADevices: no response from "+url+" within --call-timeout 2s (") {
 		t.Errorf("error: %v", err)
+	}
+}
+
+// TestFirstCallToASilentEndpoint: the run's first call is not tried
+// again after a read timeout: an endpoint that accepts and never answers
+// is a wrong one, or IAM is down, and the run ends at the read timeout
+// instead of retrying until the call timeout (5 minutes by default).
+func TestFirstCallToASilentEndpoint(t *testing.T) {
+	url := silentEndpoint(t)
+	c := timeoutClient(t, url, iamclient.Options{MaxAttempts: 1000, ReadTimeout: 200 * time.Millisecond, CallTimeout: 20 * time.Second})
+	err := within(t, func() error { _, _, err := c.Account(context.Background()); return err })
+	var te *iamclient.TimeoutError
+	if !errors.As(err, &te) || te.Kind != iamclient.ReadTimeout || te.Attempts != 1 {
+		t.Fatalf("err = %v, want a read timeout after one attempt", err)
+	}
+	if want := "sts:GetCallerIdentity: no response from " + url + " within --read-timeout 200ms"; err.Error() != want {
+		t.Errorf("error:\n got %s\nwant %s", err, want)
 	}
 }
 
