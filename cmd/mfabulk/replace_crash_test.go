@@ -328,3 +328,29 @@ func TestPruneKilledAfterMoveAside(t *testing.T) {
 		})
 	}
 }
+
+// TestTakeoverKilledWhileRewritingIntent: a run killed after its create,
+// before the outfile, leaves an intent that is the only evidence of its
+// device; the next apply takes it over (it replaces the device whose
+// seed is lost) and is killed while it rewrites that intent. The intent
+// must name one create or the other, never neither: rewritten in place
+// (truncated, then written), it was left empty, a file plan reports and
+// never acts on, and the device, whose seed no one has, could no longer
+// be proved mfabulk's and replaced.
+func TestTakeoverKilledWhileRewritingIntent(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 2)
+	for _, fp := range []string{failpoint.Created, failpoint.IntentRewritten} {
+		if !s.killedAt(fp, "apply", "-f", "m.yaml", "--auto-approve", "--parallelism", "1") {
+			t.Fatalf("apply was not killed at %s", fp)
+		}
+	}
+	for name, a := range s.planJSON() {
+		if strings.HasPrefix(a, "mismatch") || strings.HasPrefix(a, "conflict") {
+			t.Errorf("after a kill while taking over an intent, plan needs a person for %s (%s)", name, a)
+		}
+	}
+	s.converge(2)
+	s.checkDurable()
+	checkSettled(t)
+	s.leakScan()
+}

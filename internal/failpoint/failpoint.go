@@ -18,6 +18,7 @@ const (
 	OutfileLinked     = "create:linked"       // outfile linked to its name, its temporary name not yet removed
 	OutfileWritten    = "create:outfile"      // outfile durable, record and intent not yet settled
 	PruneMovedAside   = "prune:moved-aside"   // pruned device's outfile moved aside, device not yet deleted
+	IntentRewritten   = "intent:rewritten"    // an earlier run's intent being taken over: its file changed, not yet synced
 )
 
 // env names the failpoint to trigger; read once, at start.

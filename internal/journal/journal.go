@@ -24,6 +24,7 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ import (
 	"time"
 
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
+	"github.com/mfabulk/mfabulk/internal/failpoint"
 )
 
 // ErrBusy is returned by [Begin] when another live run holds the intent.
@@ -169,16 +171,33 @@ func Begin(dir *atomicfile.Dir, outName string, in Intent, seen Seen) (*Lock, er
 
 func f2(dir *atomicfile.Dir, name string) string { return dir.Path() + string(os.PathSeparator) + name }
 
+// write records in as the intent, over what the file held, in one
+// write, never truncating: a run killed while it takes over an earlier
+// run's intent leaves the old intent or the new one, each naming a create
+// the next plan can prove (the new one names the old one's as the create
+// it replaces). Truncating first, then writing, left an empty file at a
+// kill between the two: no intent, and a device whose seed no one has
+// that plan could no longer prove mfabulk's. The new intent is padded with
+// spaces (JSON whitespace) to the old one's length, so no old byte is left
+// after it; a write of a few hundred bytes to one file, in one call, is
+// whole or not at all for a process killed around it.
 func (l *Lock) write(in Intent) error {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	if err := l.f.Truncate(0); err != nil {
+	st, err := l.f.Stat()
+	if err != nil {
 		return err
+	}
+	if pad := int(st.Size()) - len(b) - 1; pad > 0 {
+		b = append(b, bytes.Repeat([]byte{' '}, pad)...)
 	}
 	if _, err := l.f.WriteAt(append(b, '\n'), 0); err != nil {
 		return err
+	}
+	if st.Size() > 0 {
+		failpoint.Hit(failpoint.IntentRewritten)
 	}
 	if err := l.f.Sync(); err != nil {
 		return err
