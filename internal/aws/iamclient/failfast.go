@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // UnreachableError is the first call's error when the endpoint cannot be
@@ -62,19 +63,34 @@ func unreachable(err error) string {
 	return ""
 }
 
-// closedAttempts is how many first calls in a row an endpoint may close
-// without an answer before it is taken for a wrong one: IAM, or a proxy
-// on the way, may drop a connection now and then, but not three times
-// in a row on a run's first call.
+// closedAttempts is how many attempts of a run's first call an endpoint
+// may close without an answer before it is taken for a wrong one: IAM,
+// or a proxy on the way, may drop a connection now and then, but not
+// three times in one call.
 const closedAttempts = 3
 
-// closedWithoutAnswer reports whether err is a connection the endpoint
-// closed or reset before it answered.
+// closedWithoutAnswer reports whether err is a request the endpoint
+// closed or reset the connection of before it answered: a send error (no
+// response at all), not an answer cut short in its body, nor a credential
+// source's fault.
 func closedWithoutAnswer(err error) bool {
+	var send *smithyhttp.RequestSendError
+	if !errors.As(err, &send) {
+		return false
+	}
 	return isConnReset(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		// net/http's error for a kept-alive connection found closed,
 		// unexported: its text is its only trace.
 		strings.Contains(err.Error(), "server closed idle connection")
+}
+
+// dialTimeout reports whether err is a connection not made within the
+// connect timeout; not a resolver's timeout, which a dial reports the
+// same way and which is transient.
+func dialTimeout(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &op) && op.Op == "dial" && op.Timeout() && !errors.As(err, &dns)
 }
 
 // failFast is the first call's retryer: it does not retry an unreachable
@@ -91,9 +107,8 @@ type failFast struct {
 
 func (f *failFast) IsErrorRetryable(err error) bool {
 	var rte *awshttp.ResponseTimeoutError
-	var op *net.OpError
 	switch {
-	case unreachable(err) != "", errors.As(err, &rte), errors.As(err, &op) && op.Op == "dial" && op.Timeout():
+	case unreachable(err) != "", errors.As(err, &rte), dialTimeout(err):
 		return false
 	case closedWithoutAnswer(err):
 		return f.closed.Add(1) < closedAttempts && f.Retryer.IsErrorRetryable(err)
@@ -119,9 +134,9 @@ func (c *Client) callerIdentity(ctx context.Context) (*sts.GetCallerIdentityOutp
 	if err != nil {
 		endpoint, _ := call.get()
 		err = classify(plain(err))
-		if closedWithoutAnswer(err) {
+		if closedWithoutAnswer(err) && endpoint != "" {
 			err = &UnreachableError{Endpoint: endpoint, Err: err,
-				Reason: fmt.Sprintf("it closed the connection without an answer (%d attempts; is it the port of another service, or a proxy that refuses it?)", call.attempts.Load())}
+				Reason: fmt.Sprintf("it closed the connection without an answer (%d attempts; is it the port of another service, a proxy that refuses it, or a network fault of the moment? try again)", call.attempts.Load())}
 		}
 		return nil, fmt.Errorf("sts:GetCallerIdentity: %w", reachable(err, endpoint))
 	}
