@@ -344,7 +344,8 @@ func (c *Controller) achieved(now time.Time) float64 {
 // this episode began), closing the gap at four times its size a second
 // (98 % of it in a second), at least the step; past it, slowly
 // at first (the step), then the farther past the faster (the rate past
-// the target doubles in half a second), up to half the rate a second,
+// the target doubles in half a second, in longer below 50 calls a
+// second), up to half the rate a second,
 // since no Throttling there says the account has more to give.
 func (c *Controller) increase(now time.Time) float64 {
 	if now.Sub(c.lastThr) < time.Second {
@@ -354,7 +355,10 @@ func (c *Controller) increase(now time.Time) float64 {
 	if gap > 0 {
 		return max(c.step, 4*gap)
 	}
-	return max(c.step, min(-2*gap, c.rate/2))
+	// The doubling time is longer below 50 calls a second: a cycle of
+	// probing, Throttling and cut costs one throttled call, a larger
+	// share of a slow account's calls.
+	return max(c.step, min(-2*min(1, c.rate/50)*gap, c.rate/2))
 }
 
 // measured is the account's rate as its answers show it: the successes a
@@ -390,10 +394,13 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 	c.refill(now)
 	switch o {
 	case OK:
+		// The round trip, smoothed as TCP's SRTT, from samples clipped at
+		// twice it: one call that took seconds would otherwise make a
+		// round (see the cut below) last seconds for a while.
 		if d := now.Sub(started); c.rtt == 0 {
 			c.rtt = d
 		} else {
-			c.rtt += (d - c.rtt) / 8
+			c.rtt += (min(d, 2*c.rtt) - c.rtt) / 8
 		}
 		c.answers = append(c.answers, now)
 		if !c.found {
