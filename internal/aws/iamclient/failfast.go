@@ -79,9 +79,11 @@ func closedWithoutAnswer(err error) bool {
 		return false
 	}
 	return isConnReset(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
-		// net/http's error for a kept-alive connection found closed,
-		// unexported: its text is its only trace.
-		strings.Contains(err.Error(), "server closed idle connection")
+		// net/http's errors for a kept-alive connection found closed,
+		// and for one on which the endpoint spoke before it was asked
+		// (an SSH server's greeting), unexported: their text is their
+		// only trace.
+		strings.Contains(err.Error(), "server closed idle connection") || strings.Contains(err.Error(), "readLoopPeekFailLocked")
 }
 
 // dialTimeout reports whether err is a connection not made within the
