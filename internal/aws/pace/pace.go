@@ -470,9 +470,12 @@ func (c *Controller) release(seq uint64, started time.Time, o Outcome) {
 		// The step follows the best measure of the episode: its first
 		// cut, early in a run, measures the account while the run still
 		// ramps up, low.
-		c.step = max(c.step, c.opts.RateStep*got, 0.1)
+		if step := max(c.opts.RateStep*got, 0.1); first {
+			c.step = step
+		} else {
+			c.step = max(c.step, step)
+		}
 		if first {
-			c.step = max(c.opts.RateStep*got, 0.1)
 			// The concurrency limit halves, once an episode, but not
 			// below what the new rate needs at the calls' latency
 			// (Little's law, with room to spare): throttling is about

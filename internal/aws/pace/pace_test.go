@@ -74,6 +74,22 @@ func acquire(t *testing.T, c *Controller) func(Outcome) {
 	return release
 }
 
+// steadySecond starts 100 calls a second on c for a second, each answered
+// OK after 100 ms, and returns the releases of the 9 still in flight.
+func steadySecond(t *testing.T, c *Controller, clock *simClock) []func(Outcome) {
+	t.Helper()
+	var pending []func(Outcome)
+	for range 100 {
+		pending = append(pending, acquire(t, c))
+		clock.advance(10 * time.Millisecond)
+		if len(pending) == 10 {
+			pending[0](OK)
+			pending = pending[1:]
+		}
+	}
+	return pending
+}
+
 // TestGrowsWithoutThrottling: successes raise the limit to the ceiling,
 // one window at a time, and leave the calls unpaced.
 func TestGrowsWithoutThrottling(t *testing.T) {
@@ -296,16 +312,7 @@ func TestSlowStartEndsAtTheFirstThrottling(t *testing.T) {
 func TestCutKeepsWhatTheRateNeeds(t *testing.T) {
 	clock := newSimClock()
 	c := New(Options{Ceiling: 24, Start: 24, Clock: clock})
-	// 100 calls a second for a second, each answered after 100 ms.
-	var pending []func(Outcome)
-	for range 100 {
-		pending = append(pending, acquire(t, c))
-		clock.advance(10 * time.Millisecond)
-		if len(pending) == 10 {
-			pending[0](OK)
-			pending = pending[1:]
-		}
-	}
+	pending := steadySecond(t, c, clock)
 	pending[0](Throttled)
 	s := c.Stats()
 	if s.Rate < 80 || s.Rate > 100 {
@@ -355,16 +362,7 @@ func TestBurstOfFiftyMilliseconds(t *testing.T) {
 func TestOneCutARound(t *testing.T) {
 	clock := newSimClock()
 	c := New(Options{Ceiling: 64, Start: 64, Clock: clock})
-	// 100 calls a second for a second, each answered after 100 ms.
-	var pending []func(Outcome)
-	for range 100 {
-		pending = append(pending, acquire(t, c))
-		clock.advance(10 * time.Millisecond)
-		if len(pending) == 10 {
-			pending[0](OK)
-			pending = pending[1:]
-		}
-	}
+	pending := steadySecond(t, c, clock)
 	pending[0](Throttled) // the cut
 	cut := c.Stats().Rate
 	soon := acquire(t, c) // started at once after the cut
