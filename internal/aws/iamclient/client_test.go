@@ -11,24 +11,12 @@ import (
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
-	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
 	"github.com/mfabulk/mfabulk/internal/device"
 )
 
 func newClient(t *testing.T, srv *iamlocal.Server) *iamclient.Client {
 	t.Helper()
-	url, err := srv.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	localtest.UseEndpoint(t, url)
-	t.Setenv("AWS_REGION", "") // IAM needs none: us-east-1 is the default
-	c, err := iamclient.New(context.Background(), iamclient.Options{EndpointURL: url, MaxAttempts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return newClientWith(t, srv, iamclient.Options{MaxAttempts: 2})
 }
 
 // TestListFollowsEveryPage lists more devices than one page of 1000 holds.

@@ -30,27 +30,9 @@ func TestUnreachableEndpointFailsFast(t *testing.T) {
 	ln.Close()
 	plainHTTP := httptest.NewServer(http.NotFoundHandler())
 	defer plainHTTP.Close()
-	// A port of another service: it greets in its own protocol, as sshd
-	// does, whatever the client sends, and waits for the client's.
-	other, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	go func() {
-		for {
-			conn, err := other.Accept()
-			if err != nil {
-				return
-			}
-			conn.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
-			conn.Read(make([]byte, 4096))
-			conn.Close()
-		}
-	}()
-	// Ports that close every connection without an answer: at once, and
-	// after reading the request.
-	hangUp := func(read bool) string {
+	// port serves each connection of a loopback port with serve, then
+	// closes it.
+	port := func(serve func(net.Conn)) string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -62,14 +44,23 @@ func TestUnreachableEndpointFailsFast(t *testing.T) {
 				if err != nil {
 					return
 				}
-				if read {
-					conn.Read(make([]byte, 4096))
-				}
+				serve(conn)
 				conn.Close()
 			}
 		}()
 		return "http://" + ln.Addr().String()
 	}
+	readRequest := func(conn net.Conn) { conn.Read(make([]byte, 4096)) }
+	// A port of another service: it greets in its own protocol, as sshd
+	// does, whatever the client sends, and waits for the client's.
+	other := port(func(conn net.Conn) {
+		conn.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+		readRequest(conn)
+	})
+	// Ports that close every connection without an answer: at once, and
+	// after reading the request.
+	closesAtOnce := port(func(net.Conn) {})
+	closesAfterRequest := port(readRequest)
 	for _, tc := range []struct {
 		name, url, why string
 		attempts       int
@@ -80,9 +71,9 @@ func TestUnreachableEndpointFailsFast(t *testing.T) {
 		// A greeting before the request is written makes net/http drop
 		// the connection at times ("unsolicited response"): such an
 		// attempt reads as one closed without an answer.
-		{"another protocol", "http://" + other.Addr().String(), "it does not speak HTTP|it closed the connection without an answer", 3},
-		{"closed at once", hangUp(false), "it closed the connection without an answer (3 attempts", 3},
-		{"closed after the request", hangUp(true), "it closed the connection without an answer (3 attempts", 3},
+		{"another protocol", other, "it does not speak HTTP|it closed the connection without an answer", 3},
+		{"closed at once", closesAtOnce, "it closed the connection without an answer (3 attempts", 3},
+		{"closed after the request", closesAfterRequest, "it closed the connection without an answer (3 attempts", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			localtest.UseEndpoint(t, tc.url)

@@ -15,6 +15,8 @@ import (
 	"github.com/mfabulk/mfabulk/internal/device"
 )
 
+// newClientWith serves srv on a loopback port and returns a client of it
+// with opts (its EndpointURL set to srv's).
 func newClientWith(t *testing.T, srv *iamlocal.Server, opts iamclient.Options) *iamclient.Client {
 	t.Helper()
 	url, err := srv.Listen("127.0.0.1:0")
@@ -23,7 +25,7 @@ func newClientWith(t *testing.T, srv *iamlocal.Server, opts iamclient.Options) *
 	}
 	t.Cleanup(func() { srv.Close() })
 	localtest.UseEndpoint(t, url)
-	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_REGION", "") // IAM needs none: us-east-1 is the default
 	opts.EndpointURL = url
 	c, err := iamclient.New(context.Background(), opts)
 	if err != nil {
