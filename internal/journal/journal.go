@@ -276,7 +276,7 @@ func Inspect(dir *atomicfile.Dir, outName string, want Key) (Status, error) {
 		return Status{State: Foreign, Reason: err.Error()}, nil
 	}
 	if in.Key() != want {
-		return Status{State: Foreign, Intent: &in, Reason: fmt.Sprintf("it names device %q at %s in account %s", in.Device, in.Path, in.Account)}, nil
+		return Status{State: Foreign, Intent: &in, Reason: fmt.Sprintf("it names device %q at %q in account %q", in.Device, in.Path, in.Account)}, nil
 	}
 	return Status{State: Pending, Intent: &in}, nil
 }
