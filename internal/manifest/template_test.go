@@ -39,3 +39,23 @@ func TestTemplateGrammar(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadChecksEachAccountsRole: when a role template makes no role ARN
+// in an account (here one built without ParseRoleTemplate's probes), the
+// account's manifest has a role problem at its account:, rather than a
+// run with the base credentials or another account's role.
+func TestLoadChecksEachAccountsRole(t *testing.T) {
+	const text = "arn:aws:iam::000000000000:role/{{.Account}}"
+	tmpl, err := parseTemplate(text, roleTemplateFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeManifests(t, map[string]string{
+		"a.yaml": "version: 1\naccount: \"111111111111\"\ndevices:\n  - name: alice\n    recipients: [KEY]\n",
+	})
+	_, err = LoadAccounts(LoadOptions{RoleTemplate: RoleTemplate{tmpl, text}}, dir)
+	got := strings.Join(diagsOf(t, err), "\n")
+	if want := `a.yaml:2:10 role: role template "` + text + `" does not make a role ARN with {{.Account}} as its account`; !strings.Contains(got, want) {
+		t.Errorf("got:\n%s\nwant %s", got, want)
+	}
+}
