@@ -20,10 +20,8 @@ type Role struct {
 
 // Account is the account the role's ARN names.
 func (r Role) Account() string {
-	if m := roleARNRE.FindStringSubmatch(r.ARN); m != nil {
-		return m[2]
-	}
-	return ""
+	a, _ := roleARNAccount(r.ARN)
+	return a
 }
 
 var (
@@ -42,10 +40,13 @@ var (
 // maxRolePath is IAM's limit on a role's path.
 const maxRolePath = 512
 
-// isRoleARN says whether arn is an IAM role ARN in account.
-func isRoleARN(arn, account string) bool {
+// roleARNAccount is the account of arn when arn is an IAM role ARN.
+func roleARNAccount(arn string) (account string, ok bool) {
 	m := roleARNRE.FindStringSubmatch(arn)
-	return m != nil && m[2] == account && len(m[3]) <= maxRolePath
+	if m == nil || len(m[3]) > maxRolePath {
+		return "", false
+	}
+	return m[2], true
 }
 
 // maxRoleTemplateLen bounds a role template: a role ARN is at most 2048
@@ -90,7 +91,7 @@ func ParseRoleTemplate(text string) (RoleTemplate, error) {
 func (rt RoleTemplate) IsZero() bool { return rt.t == nil }
 
 // Expand is the template's role ARN for account. It is an error unless
-// the ARN is an IAM role ARN (a known partition, a valid path and name)
+// the ARN is an IAM role ARN (partition aws or aws-…, valid path and name)
 // whose account is account: what the template makes for one account it
 // must make for every account, and a role in another account is never
 // assumed.
@@ -99,7 +100,7 @@ func (rt RoleTemplate) Expand(account string) (string, error) {
 		return "", fmt.Errorf("expanding role template: no template")
 	}
 	arn := rt.t.expand(account)
-	if !isRoleARN(arn, account) {
+	if a, ok := roleARNAccount(arn); !ok || a != account {
 		return "", fmt.Errorf("role template %q does not make a role ARN with {{.Account}} as its account (arn:aws:iam::{{.Account}}:role/NAME): for account %q it makes %q", rt.text, account, arn)
 	}
 	return arn, nil
@@ -153,7 +154,7 @@ func (c *collector) readRole(n *yaml.Node) *Role {
 	if !ok {
 		return nil
 	}
-	if !roleARNRE.MatchString(s) {
+	if _, ok := roleARNAccount(s); !ok {
 		c.at(arnNode.Line, arnNode.Column, "role", "role %s is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", quote(s))
 		return nil
 	}
