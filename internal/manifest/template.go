@@ -130,13 +130,3 @@ func (t *template) expand(values ...string) string {
 	}
 	return b.String()
 }
-
-// uses says whether the template names field.
-func (t *template) uses(field string) bool {
-	for _, p := range t.parts {
-		if p.field >= 0 && t.fields[p.field] == field {
-			return true
-		}
-	}
-	return false
-}
