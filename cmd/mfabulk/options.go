@@ -111,7 +111,7 @@ type planFlags struct {
 	// scheduled jobs whose output is mailed.
 	Quiet bool
 	// Role is the role template of accounts whose manifests name no
-	// role: (text/template, only {{.Account}}).
+	// role: (literal text and {{.Account}}, nothing else).
 	Role string
 	// AccountsParallelism bounds the accounts worked on at once.
 	AccountsParallelism int

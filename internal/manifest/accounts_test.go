@@ -104,7 +104,7 @@ func TestRoleTemplate(t *testing.T) {
 	for text, want := range map[string]string{
 		"arn:aws:iam::{{.Account}}:role/mfabulk":   "",
 		"arn:aws:iam::{{.Account}:role/mfabulk":    "parsing role template",
-		"arn:aws:iam::{{.Acount}}:role/mfabulk":    "only {{.Account}} is defined",
+		"arn:aws:iam::{{.Acount}}:role/mfabulk":    "is not a field substitution; only {{.Account}} is allowed",
 		"arn:aws:iam::111111111111:role/mfabulk":   "does not make a role ARN with {{.Account}}",
 		"arn:aws:iam::{{.Account}}:user/mfabulk":   "does not make a role ARN",
 		"arn:aws:iam::{{.Account}}:role/a/mfabulk": "",

@@ -83,7 +83,7 @@ type crossFile struct {
 	recipients map[string]error           // seal.ParseRecipient's verdict by recipient text
 	files      map[string]*recipientsFile // by manifest folder and cleaned path
 	roots      map[string]rootOrErr       // opened manifest folders
-	templates  map[string]templateOrErr   // parsed outfile templates by text
+	templates  map[string]templateOrErr   // parsed outfile and user templates by text
 	dirs       map[string]bool            // escapesBySymlink's verdict by folder
 	entries    int                        // recipients held in distinct per-device lists
 

@@ -247,10 +247,21 @@ func group(all []loaded, o LoadOptions, one bool) []*Manifest {
 	}
 	for _, m := range out {
 		if m.Role == nil && m.Account != "" && !o.RoleTemplate.IsZero() {
+			// Each account's expansion is checked, not only
+			// ParseRoleTemplate's probe: a template that makes no role
+			// in this account is a problem before any call, never a run
+			// with the base credentials or another account's role.
 			arn, err := o.RoleTemplate.Expand(m.Account)
-			if err == nil { // ParseRoleTemplate ran it with an account already
-				m.Role = &Role{ARN: arn}
+			if err != nil {
+				f := first[m.Account]
+				line, col := 1, 1
+				if n := f.c.account; n != nil {
+					line, col = n.Line, n.Column
+				}
+				f.c.at(line, col, "role", "%v", err)
+				continue
 			}
+			m.Role = &Role{ARN: arn}
 		}
 	}
 	return out

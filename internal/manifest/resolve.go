@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"bytes"
 	"maps"
 	"os"
 	"path/filepath"
@@ -9,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 
 	yaml "go.yaml.in/yaml/v4"
 
@@ -249,8 +247,24 @@ func (c *collector) checkTag(t rawTag) {
 }
 
 type templateOrErr struct {
-	t   *template.Template
+	t   *template
 	err error
+}
+
+// deviceTemplate parses an outfile or user template, with the fields of
+// a device, once per run: devices share a few templates.
+func (x *crossFile) deviceTemplate(text string) templateOrErr {
+	tmpl, ok := x.templates[text]
+	if !ok {
+		tmpl.t, tmpl.err = parseTemplate(text, deviceTemplateFields)
+		x.templates[text] = tmpl
+	}
+	return tmpl
+}
+
+// deviceValues are a device's values of deviceTemplateFields, in order.
+func deviceValues(d Device) []string {
+	return []string{d.Name, d.Path, d.Bootstrap, device.Extension(d.Bootstrap)}
 }
 
 // outfile renders the outfile template and keeps the result inside root,
@@ -262,22 +276,20 @@ func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 	if n != nil {
 		text, line, col = n.Value, n.Line, n.Column
 	}
-	tmpl, ok := c.x.templates[text]
-	if !ok {
-		tmpl.t, tmpl.err = template.New("outfile").Option("missingkey=error").Parse(text)
-		c.x.templates[text] = tmpl
+	if r, at, bad := invisible(text); bad {
+		c.once(n, line, col, "outfile-pattern", "outfile template %q has %s at character %d: an outfile is a file name, with no control, format or line-separator characters", short(text), describeRune(r), at)
+		return ""
 	}
+	tmpl := c.x.deviceTemplate(text)
 	if tmpl.err != nil {
 		c.once(n, line, col, "outfile-template", "outfile template: %v", tmpl.err)
 		return ""
 	}
-	var b bytes.Buffer
-	data := struct{ Name, Path, Bootstrap, Ext string }{d.Name, d.Path, d.Bootstrap, device.Extension(d.Bootstrap)}
-	if err := tmpl.t.Execute(&b, data); err != nil {
-		c.once(n, line, col, "outfile-template", "outfile template: %v (fields: .Name .Path .Bootstrap .Ext)", err)
+	rel := tmpl.t.expand(deviceValues(d)...)
+	if r, at, bad := invisible(rel); bad {
+		c.at(line, col, "outfile-pattern", "outfile %q for device %q has %s at character %d: an outfile is a file name, with no control, format or line-separator characters", short(rel), d.Name, describeRune(r), at)
 		return ""
 	}
-	rel := b.String()
 	clean := filepath.Clean(rel)
 	if rel == "" || filepath.IsAbs(rel) || clean == "." || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
 		c.at(line, col, "outfile-escape", "outfile %s for device %q must be a relative path inside the manifest's folder", quote(rel), d.Name)
@@ -367,22 +379,16 @@ func (c *collector) user(rd, def rawDevice, d Device) string {
 	if n == nil {
 		return ""
 	}
-	tmpl, ok := c.x.templates["user\x00"+n.Value]
-	if !ok {
-		tmpl.t, tmpl.err = template.New("user").Option("missingkey=error").Parse(n.Value)
-		c.x.templates["user\x00"+n.Value] = tmpl
+	if r, at, bad := invisible(n.Value); bad {
+		c.once(n, n.Line, n.Column, "user-pattern", "user %q has %s at character %d: IAM allows letters, digits and + = , . @ _ -", short(n.Value), describeRune(r), at)
+		return ""
 	}
+	tmpl := c.x.deviceTemplate(n.Value)
 	if tmpl.err != nil {
 		c.once(n, n.Line, n.Column, "user-template", "user template: %v", tmpl.err)
 		return ""
 	}
-	var b bytes.Buffer
-	data := struct{ Name, Path, Bootstrap, Ext string }{d.Name, d.Path, d.Bootstrap, device.Extension(d.Bootstrap)}
-	if err := tmpl.t.Execute(&b, data); err != nil {
-		c.once(n, n.Line, n.Column, "user-template", "user template: %v (fields: .Name .Path .Bootstrap .Ext)", err)
-		return ""
-	}
-	user := b.String()
+	user := tmpl.t.expand(deviceValues(d)...)
 	switch {
 	case user == "":
 		c.at(n.Line, n.Column, "user-pattern", "user for device %q is empty", d.Name)

@@ -3,8 +3,6 @@ package manifest
 import (
 	"fmt"
 	"regexp"
-	"strings"
-	"text/template"
 	"time"
 
 	yaml "go.yaml.in/yaml/v4"
@@ -22,15 +20,16 @@ type Role struct {
 
 // Account is the account the role's ARN names.
 func (r Role) Account() string {
-	if m := roleARNRE.FindStringSubmatch(r.ARN); m != nil {
-		return m[1]
-	}
-	return ""
+	a, _ := roleARNAccount(r.ARN)
+	return a
 }
 
 var (
-	// roleARNRE is an IAM role ARN, its account captured.
-	roleARNRE       = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+	// roleARNRE is an IAM role ARN: its partition (aws, or aws- and
+	// words, such as aws-cn, aws-us-gov, aws-iso-b), account, path and
+	// name captured; path segments and the name are of IAM's role name
+	// pattern, the name at most 64 characters.
+	roleARNRE       = regexp.MustCompile(`^arn:(aws(?:-[a-z]+){0,3}):iam::([0-9]{12}):role(/(?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$`)
 	externalIDRE    = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 	sessionNameRE   = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	roleFields      = []string{"arn", "externalId", "sessionName", "duration"}
@@ -38,29 +37,52 @@ var (
 	maxRoleDuration = 12 * time.Hour
 )
 
+// maxRolePath is IAM's limit on a role's path.
+const maxRolePath = 512
+
+// roleARNAccount is the account of arn when arn is an IAM role ARN.
+func roleARNAccount(arn string) (account string, ok bool) {
+	m := roleARNRE.FindStringSubmatch(arn)
+	if m == nil || len(m[3]) > maxRolePath {
+		return "", false
+	}
+	return m[2], true
+}
+
+// maxRoleTemplateLen bounds a role template: a role ARN is at most 2048
+// characters (IAM's limit on an ARN).
+const maxRoleTemplateLen = 2048
+
 // RoleTemplate is a role ARN with {{.Account}} where the account goes,
 // such as "arn:aws:iam::{{.Account}}:role/mfabulk": the role of every
-// account whose manifests name none.
-type RoleTemplate struct{ t *template.Template }
+// account whose manifests name none. It is data, not a program (see
+// [template]): {{.Account}} is all it may hold besides literal text, and
+// every expansion is checked, not only a probe at parse time.
+type RoleTemplate struct {
+	t    *template
+	text string
+}
 
-// ParseRoleTemplate checks a role template: text/template syntax, no
-// field but .Account, and an IAM role ARN once the account is put in.
+// ParseRoleTemplate checks a role template: literal text and
+// {{.Account}}, nothing else, making an IAM role ARN in the account put
+// in.
 func ParseRoleTemplate(text string) (RoleTemplate, error) {
-	if len(text) > 2048 {
-		return RoleTemplate{}, fmt.Errorf("role template is longer than 2048 characters")
+	if len(text) > maxRoleTemplateLen {
+		return RoleTemplate{}, fmt.Errorf("role template is longer than %d characters", maxRoleTemplateLen)
 	}
-	t, err := template.New("role").Option("missingkey=error").Parse(text)
+	t, err := parseTemplate(text, roleTemplateFields)
 	if err != nil {
-		return RoleTemplate{}, fmt.Errorf("parsing role template %s: %w", quote(text), err)
+		return RoleTemplate{}, fmt.Errorf("parsing role template %q: %w", short(text), err)
 	}
-	rt := RoleTemplate{t}
-	const probe = "000000000000"
-	arn, err := rt.Expand(probe)
-	if err != nil {
-		return RoleTemplate{}, err
-	}
-	if m := roleARNRE.FindStringSubmatch(arn); m == nil || m[1] != probe {
-		return RoleTemplate{}, fmt.Errorf("role template %s does not make a role ARN with {{.Account}} as its account (arn:aws:iam::{{.Account}}:role/NAME)", quote(text))
+	rt := RoleTemplate{t, text}
+	// Two probes catch, before any manifest is read, a template that
+	// makes no role ARN, or one whose account is not {{.Account}} (a
+	// literal account that happens to equal one probe); Expand checks
+	// each real account again.
+	for _, probe := range []string{"000000000000", "999999999999"} {
+		if _, err := rt.Expand(probe); err != nil {
+			return RoleTemplate{}, err
+		}
 	}
 	return rt, nil
 }
@@ -68,13 +90,20 @@ func ParseRoleTemplate(text string) (RoleTemplate, error) {
 // IsZero says whether no template was given.
 func (rt RoleTemplate) IsZero() bool { return rt.t == nil }
 
-// Expand is the template's role ARN for account.
+// Expand is the template's role ARN for account. It is an error unless
+// the ARN is an IAM role ARN (partition aws or aws-…, valid path and name)
+// whose account is account: what the template makes for one account it
+// must make for every account, and a role in another account is never
+// assumed.
 func (rt RoleTemplate) Expand(account string) (string, error) {
-	var b strings.Builder
-	if err := rt.t.Execute(&b, struct{ Account string }{account}); err != nil {
-		return "", fmt.Errorf("expanding role template: %w (only {{.Account}} is defined)", err)
+	if rt.t == nil {
+		return "", fmt.Errorf("expanding role template: no template")
 	}
-	return b.String(), nil
+	arn := rt.t.expand(account)
+	if a, ok := roleARNAccount(arn); !ok || a != account {
+		return "", fmt.Errorf("role template %q does not make a role ARN with {{.Account}} as its account (arn:aws:iam::{{.Account}}:role/NAME): for account %q it makes %q", rt.text, account, arn)
+	}
+	return arn, nil
 }
 
 // readRole reads role: (an ARN, or a mapping with arn, externalId,
@@ -125,7 +154,7 @@ func (c *collector) readRole(n *yaml.Node) *Role {
 	if !ok {
 		return nil
 	}
-	if !roleARNRE.MatchString(s) {
+	if _, ok := roleARNAccount(s); !ok {
 		c.at(arnNode.Line, arnNode.Column, "role", "role %s is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", quote(s))
 		return nil
 	}
