@@ -124,7 +124,7 @@ func Fingerprint(components map[string]string) string {
 
 // Diff names what differs between a saved plan's components and the
 // recomputed ones, one short phrase each, sorted: "manifest m.yaml
-// changed", "account 111 → 222", "IAM device arn:… is new". The phrases
+// changed", "account 111 → 222", "IAM device arn:… added". The phrases
 // hold names from manifests and the saved file: escape them to print.
 func Diff(saved, now map[string]string) []string {
 	var out []string
@@ -132,7 +132,7 @@ func Diff(saved, now map[string]string) []string {
 		v, ok := now[k]
 		switch {
 		case !ok:
-			out = append(out, k+" is gone")
+			out = append(out, k+" removed")
 		case v == saved[k]:
 		case raw[k]:
 			out = append(out, fmt.Sprintf("%s %s → %s", k, orNone(saved[k]), orNone(v)))
@@ -146,7 +146,7 @@ func Diff(saved, now map[string]string) []string {
 				out = append(out, fmt.Sprintf("%s (none) → %s", k, orNone(now[k])))
 				continue
 			}
-			out = append(out, k+" is new")
+			out = append(out, k+" added")
 		}
 	}
 	return out
