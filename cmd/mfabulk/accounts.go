@@ -28,6 +28,9 @@ func loadManifests(streams IO, files []string, pf planFlags, po plan.Options) ([
 		}
 		lo.RoleTemplate = rt
 	}
+	if err := refuseSavedPlans(files); err != nil {
+		return nil, err
+	}
 	ms, err := pipeline.Load(files, lo)
 	if err != nil {
 		return nil, manifestError(err, streams)
@@ -106,7 +109,7 @@ func planAccounts(ctx context.Context, streams IO, aws awsOptions, ms []*manifes
 		}
 		r.client = c
 		pl, err := pipeline.PlanManifest(ctx, pipeline.Options{Plan: apo, Parallelism: pf.Parallelism, ToolVersion: version,
-			TagsUnsupported: iamclient.TagsUnsupported}, r.m, c)
+			RoleTemplate: pf.Role, WorkDir: workDir(), TagsUnsupported: iamclient.TagsUnsupported}, r.m, c)
 		if err != nil {
 			r.Err = err
 			return
@@ -154,12 +157,15 @@ func planAccountsRun(ctx context.Context, opts *planOpts, v view.Plan, ms []*man
 	if opts.Out != "" {
 		saveErr = saveAccounts(opts, ms, runs)
 	}
-	changes, refused, failed := false, false, false
+	changes, failed := false, false
+	var unfinishedIn []string
 	for _, r := range runs {
 		failed = failed || r.Err != nil
 		if r.Plan != nil {
 			changes = changes || r.Plan.HasChanges() || len(r.Plan.Notices) > 0
-			refused = refused || r.Plan.Applyable() != nil
+			if why := unfinished(*r.Plan); why != "" {
+				unfinishedIn = append(unfinishedIn, fmt.Sprintf("account %s: %s", r.Account, why))
+			}
 		}
 	}
 	if !opts.Plan.Quiet || changes || failed {
@@ -168,14 +174,15 @@ func planAccountsRun(ctx context.Context, opts *planOpts, v view.Plan, ms []*man
 		}
 	}
 	if opts.Out != "" && saveErr == nil {
-		fmt.Fprintf(opts.IO.Err, "Saved the plan of %d accounts to %s; apply it with: mfabulk apply %s\n", len(runs), opts.Out, opts.Out)
+		fmt.Fprintf(opts.IO.Err, "Saved the plan of %d accounts to %s; apply it with: mfabulk apply %s -f %s\n", len(runs), view.Text(opts.Out), view.Text(opts.Out), shellList(cleanPaths(opts.Plan.Files)))
 	}
 	switch {
 	case saveErr != nil:
 		return saveErr
 	case failed:
 		return exitCodeError{exitError}
-	case opts.DetailedExitcode && refused:
+	case opts.DetailedExitcode && len(unfinishedIn) > 0:
+		fmt.Fprintf(opts.IO.Err, "mfabulk: plan: exit 1: %s\n", strings.Join(unfinishedIn, "; "))
 		return exitCodeError{exitError}
 	case opts.DetailedExitcode && changes:
 		return exitCodeError{exitChanges}
@@ -196,15 +203,23 @@ func saveAccounts(opts *planOpts, ms []*manifest.Manifest, runs []*accountRun) e
 		return withHint(fmt.Errorf("the plan was not saved to %s: account(s) %s failed", opts.Out, strings.Join(failed, ", ")), "fix them (see each account's error above) and plan again")
 	}
 	doc := view.JSONPlans(accountPlans(runs), version)
-	f := planfile.File{Options: opts.Plan.planOptions(), RoleTemplate: opts.Plan.Role, AccountFingerprints: fingerprints(runs), Accounts: &doc}
-	for _, m := range ms {
-		f.Manifests = append(f.Manifests, m.Files...)
-	}
+	f := planfile.File{Options: opts.Plan.planOptions(), RoleTemplate: opts.Plan.Role, AccountFingerprints: fingerprints(runs),
+		AccountComponents: components(runs), Accounts: &doc, Manifests: cleanPaths(opts.Plan.Files)}
 	f.Fingerprint = planfile.AccountsFingerprint(f.AccountFingerprints)
 	if err := planfile.Write(opts.Out, f); err != nil {
 		return fmt.Errorf("saving the plan to %s: %w", opts.Out, err)
 	}
 	return nil
+}
+
+// components are the accounts' fingerprinted components, none for one
+// not targeted.
+func components(runs []*accountRun) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, r := range runs {
+		out[r.Account] = r.pl.Components
+	}
+	return out
 }
 
 // fingerprints are the accounts' fingerprints, "" for one not targeted.
@@ -236,8 +251,12 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 				return withHint(fmt.Errorf("account %s: %w", r.Account, r.Err), "nothing was changed; fix it, then run plan --out again")
 			}
 		}
-		if err := saved.CheckAccounts(fingerprints(runs)); err != nil {
-			return withHint(err, "nothing was changed; run plan --out again, review it, then apply the new file")
+		if err := saved.CheckAccounts(fingerprints(runs), components(runs)); err != nil {
+			return staleError(err)
+		}
+		// What show-plan prints from the file is what apply does.
+		if err := planfile.CheckDoc(saved.Accounts, view.JSONPlans(accountPlans(runs), version)); err != nil {
+			return staleError(err)
 		}
 	}
 	quiet := opts.Plan.Quiet
@@ -260,10 +279,8 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 		work = true
 	}
 	if work {
-		if saved == nil {
-			if err := confirm(ctx, opts.IO, opts.AutoApprove); err != nil {
-				return err
-			}
+		if err := approve(ctx, opts, saved); err != nil {
+			return err
 		}
 		progress := v.Progress(pending)
 		var mu sync.Mutex // apply.Run calls OnEvent from one goroutine at a time; here, several runs

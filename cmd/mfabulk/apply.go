@@ -31,22 +31,29 @@ type applyOpts struct {
 	Output      string
 	// SavedPlan is the file of a plan saved with plan --out, if given.
 	SavedPlan string
+	// namedFiles is set when -f came from the command line or
+	// MFABULK_FILE, not from a config file.
+	namedFiles bool
 }
 
 func newApplyCmd(streams IO, runF func(context.Context, *applyOpts) error) *cobra.Command {
 	opts := &applyOpts{IO: streams}
 	cmd := &cobra.Command{
-		Use:   "apply [-f MANIFEST | SAVED-PLAN]",
+		Use:   "apply [-f MANIFEST | SAVED-PLAN -f MANIFEST]",
 		Short: "Carry out the plan: create, replace, retag and prune devices",
 		Long: `apply computes the plan, shows it, asks for "yes" (unless --auto-approve),
 then carries it out concurrently. Each new device's secret is encrypted with
 age to the device's recipients and written to its outfile, which is never
 overwritten; a device whose outfile cannot be written is deleted again.
 
-Given a plan saved with "plan --out FILE", apply recomputes it from the same
-manifests and options and applies it without asking, or refuses it as stale
-if the manifest or the account changed since. Exit status is 1 if any
-change failed.`,
+Given a plan saved with "plan --out FILE" and the manifests it was made from
+("apply FILE -f MANIFEST…", as plan was given them, relative to the working
+folder), apply recomputes it from them with its options and applies it
+without asking; it refuses, before any AWS call, a saved plan made from
+other manifests, and, as stale, one whose plan is not the plan computed
+now, saying what changed. Without -f, on a terminal, it shows the
+manifests the saved plan names and asks; otherwise it refuses. Exit status
+is 1 if any change failed or a device was left alone ("! mismatch").`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.AWS.load(cmd); err != nil {
@@ -54,6 +61,9 @@ change failed.`,
 			}
 			if len(args) == 1 {
 				opts.SavedPlan = args[0]
+				// Which manifests a saved plan is for, the operator says:
+				// a config file can arrive with the checkout.
+				opts.namedFiles = cmd.Flags().Changed("file") || os.Getenv("MFABULK_FILE") != ""
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -85,13 +95,13 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 	if len(ms) > 1 {
 		return applyAccountsRun(ctx, opts, v, ms, po, savedPlan)
 	}
-	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], po, opts.Plan.paceFlags)
+	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], po, opts.Plan)
 	if err != nil {
 		return err
 	}
 	if savedPlan != nil {
-		if err := savedPlan.Check(pl.Fingerprint); err != nil {
-			return withHint(err, "run plan --out again, review it, then apply the new file")
+		if err := checkSaved(*savedPlan, pl); err != nil {
+			return err
 		}
 	}
 	p := pl.Plan
@@ -111,10 +121,8 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 	if err := p.Applyable(); err != nil {
 		return withHint(err, "rename the device in the manifest, or delete the existing device, then run apply again")
 	}
-	if savedPlan == nil {
-		if err := confirm(ctx, opts.IO, opts.AutoApprove); err != nil {
-			return err
-		}
+	if err := approve(ctx, opts, savedPlan); err != nil {
+		return err
 	}
 	started := time.Now()
 	progress := v.Progress(p.Pending())
@@ -157,16 +165,28 @@ func applyInputs(opts *applyOpts) ([]string, plan.Options, *planfile.File, error
 	if opts.SavedPlan == "" {
 		return opts.Plan.Files, opts.Plan.planOptions(), nil, nil
 	}
-	if len(opts.Plan.Files) > 0 || opts.Plan.Prune || len(opts.Plan.Targets) > 0 || len(opts.Plan.Replace) > 0 {
-		return nil, plan.Options{}, nil, withHint(errors.New("a saved plan carries its own manifests and options"),
-			"drop -f, --prune, --target and --replace when applying a saved plan")
+	if opts.Plan.Prune || len(opts.Plan.Targets) > 0 || len(opts.Plan.Replace) > 0 {
+		return nil, plan.Options{}, nil, withHint(errors.New("a saved plan carries its own options"),
+			"drop --prune, --target and --replace when applying a saved plan")
 	}
 	f, err := planfile.Read(opts.SavedPlan)
+	if errors.Is(err, planfile.ErrOldFormat) {
+		return nil, plan.Options{}, nil, withHint(err, "nothing was changed; run plan --out again with this mfabulk, review it, then apply the new file")
+	}
+	if err != nil {
+		return nil, plan.Options{}, nil, err
+	}
+	if opts.namedFiles {
+		err = checkNamedManifests(opts.SavedPlan, f.Manifests, opts.Plan.Files)
+	} else {
+		err = refuseUnnamedSaved(opts, f)
+		opts.Plan.Files = nil
+	}
 	if err != nil {
 		return nil, plan.Options{}, nil, err
 	}
 	if opts.Plan.Role != "" && opts.Plan.Role != f.RoleTemplate {
-		return nil, plan.Options{}, nil, withHint(fmt.Errorf("--role %s differs from the saved plan's role template %q", opts.Plan.Role, f.RoleTemplate), "drop --role, or run plan --out again with it")
+		return nil, plan.Options{}, nil, withHint(fmt.Errorf("--role %s differs from the saved plan's role template %s", view.Text(opts.Plan.Role), view.Text(f.RoleTemplate)), "drop --role, or run plan --out again with it")
 	}
 	opts.Plan.Role = f.RoleTemplate
 	return f.Manifests, f.Options, &f, nil

@@ -40,11 +40,13 @@ tags, their tags) and shows what apply would do. It only reads.
 
 --output text (default), json (format documented in package jsonplan) or
 markdown (for pull-request comments). --out FILE saves the plan for
-"apply FILE" (from any folder), which refuses it if anything changed since;
+"apply FILE -f MANIFEST…" (the same -f, from this folder or another of the
+same layout), which refuses it if anything changed since, saying what;
 "show-plan FILE" prints it again in any format. With
 --detailed-exitcode it exits 0 when the account matches the manifest, 2 when
-there are changes, and 1 on error or when apply would refuse the plan (a
-device in conflict).`,
+there are changes, and 1 on error or when apply would refuse the plan or
+leave it unfinished (a device in conflict or in "! mismatch", an outfile
+folder it refuses).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.AWS.load(cmd); err != nil {
@@ -58,7 +60,7 @@ device in conflict).`,
 	}
 	addPlanFlags(cmd, &opts.Plan)
 	addAWSFlags(cmd, &opts.AWS)
-	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error or a plan apply would refuse")
+	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error or a plan apply would refuse or leave unfinished")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output `format`: text, json or markdown")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "save the plan to `file` for a later apply")
 	return cmd
@@ -69,14 +71,9 @@ func planRun(ctx context.Context, opts *planOpts) error {
 	if err != nil {
 		return withHint(err, "use --output text, json or markdown")
 	}
-	files := opts.Plan.Files
-	if opts.Out != "" {
-		// A saved plan names its manifests absolutely, so that apply FILE
-		// works from any folder (the fingerprint covers the paths too).
-		if files, err = absPaths(files); err != nil {
-			return err
-		}
-	}
+	// A saved plan names its manifests as given, cleaned (cleanPaths):
+	// apply must be given the same, from a folder of the same layout.
+	files := cleanPaths(opts.Plan.Files)
 	ms, err := loadManifests(opts.IO, files, opts.Plan, opts.Plan.planOptions())
 	if err != nil {
 		return err
@@ -84,13 +81,13 @@ func planRun(ctx context.Context, opts *planOpts) error {
 	if len(ms) > 1 {
 		return planAccountsRun(ctx, opts, v, ms)
 	}
-	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], opts.Plan.planOptions(), opts.Plan.paceFlags)
+	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], opts.Plan.planOptions(), opts.Plan)
 	if err != nil {
 		return err
 	}
 	pl.Plan.Notices = append(pl.Plan.Notices, localNotices(pl.Plan)...)
 	if opts.Out != "" {
-		if err := planfile.Write(opts.Out, saved(pl, opts.Plan.Role)); err != nil {
+		if err := planfile.Write(opts.Out, saved(pl, files, opts.Plan.Role)); err != nil {
 			return fmt.Errorf("saving the plan to %s: %w", opts.Out, err)
 		}
 	}
@@ -101,37 +98,26 @@ func planRun(ctx context.Context, opts *planOpts) error {
 		return err
 	}
 	if opts.Out != "" {
-		fmt.Fprintf(opts.IO.Err, "Saved the plan to %s; apply it with: mfabulk apply %s\n", opts.Out, opts.Out)
+		fmt.Fprintf(opts.IO.Err, "Saved the plan to %s; apply it with: mfabulk apply %s -f %s\n", view.Text(opts.Out), view.Text(opts.Out), shellList(files))
 	}
 	if opts.DetailedExitcode {
-		return detailedExit(pl.Plan)
+		return detailedExit(opts.IO, pl.Plan)
 	}
 	return nil
 }
 
 // detailedExit is --detailed-exitcode's status: 1 for a plan apply would
-// refuse (an error to fix, not a change to review), 2 for changes, 0 for
-// none.
-func detailedExit(p plan.Plan) error {
-	switch {
-	case p.Applyable() != nil:
+// refuse or leave unfinished (an error to fix, not a change to review;
+// stderr says why in a line), 2 for changes, 0 for none.
+func detailedExit(streams IO, p plan.Plan) error {
+	switch why := unfinished(p); {
+	case why != "":
+		fmt.Fprintf(streams.Err, "mfabulk: plan: exit 1: %s\n", why)
 		return exitCodeError{exitError}
 	case p.HasChanges():
 		return exitCodeError{exitChanges}
 	}
 	return nil
-}
-
-func absPaths(paths []string) ([]string, error) {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		a, err := filepath.Abs(p)
-		if err != nil {
-			return nil, fmt.Errorf("resolving %s: %w", p, err)
-		}
-		out[i] = a
-	}
-	return out, nil
 }
 
 // localNotices finds, without changing anything, the outfile folders that
@@ -178,17 +164,26 @@ func checkOutfileFolder(base, rel string) error {
 	}
 }
 
-// saved is the saved-plan file of a computed plan.
-func saved(pl pipeline.Planned, roleTemplate string) planfile.File {
-	return planfile.File{Fingerprint: pl.Fingerprint, Manifests: pl.Manifest.Files, Options: pl.Options,
+// saved is the saved-plan file of a computed plan of the manifests files
+// (cleanPaths of -f).
+func saved(pl pipeline.Planned, files []string, roleTemplate string) planfile.File {
+	return planfile.File{Fingerprint: pl.Fingerprint, Components: pl.Components, Manifests: files, Options: pl.Options,
 		Plan: view.JSONPlan(pl.Plan, version), RoleTemplate: roleTemplate}
+}
+
+// workDir is the folder outfiles count relative to in a saved plan's
+// fingerprint; "" (absolute) when it cannot be told.
+func workDir() string {
+	wd, _ := os.Getwd()
+	return wd
 }
 
 // computePlan runs the read-only pipeline for one account's manifest on
 // the command's streams, with progress of the refresh on a terminal. It
 // returns the IAM client for apply: the base credentials', or one of the
 // manifest's role.
-func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Manifest, po plan.Options, pace paceFlags) (pipeline.Planned, *iamclient.Client, error) {
+func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Manifest, po plan.Options, pf planFlags) (pipeline.Planned, *iamclient.Client, error) {
+	pace := pf.paceFlags
 	base, err := iamclient.New(ctx, pace.paced(aws.client(streams.Err)))
 	if err != nil {
 		return pipeline.Planned{}, nil, err
@@ -207,6 +202,7 @@ func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Ma
 	rp.Watch(pacing(&watched), aws.debugOut(streams))
 	pl, err := pipeline.PlanManifest(ctx, pipeline.Options{
 		Plan: po, Parallelism: pace.Parallelism, ToolVersion: version,
+		RoleTemplate: pf.Role, WorkDir: workDir(),
 		TagsUnsupported: iamclient.TagsUnsupported,
 		Progress:        rp.Update,
 	}, m, client)

@@ -28,7 +28,9 @@ func newShowPlanCmd(streams IO, runF func(context.Context, *showPlanOpts) error)
 json (the plan document it embeds, as "plan -o json" printed it) or
 markdown (for a pull-request comment). It reads only the file: the
 account and the manifests are not consulted, so it shows the plan as it
-was made, outfile paths relative to the folder it was made in.`,
+was made, outfile paths relative to the folder it was made in. Standard
+error names the manifests the plan is for, and the apply command that
+applies it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := loadSettings(cmd); err != nil {
@@ -58,6 +60,13 @@ func showPlanRun(opts *showPlanOpts) error {
 	if err != nil {
 		return err
 	}
+	// Which manifests apply must be given (-f) for this plan, and the
+	// role it assumes: a reviewer reads them here, not in the JSON.
+	fmt.Fprintf(opts.IO.Err, "Saved plan of manifests %s", quotedList(f.Manifests))
+	if f.RoleTemplate != "" {
+		fmt.Fprintf(opts.IO.Err, ", through role template %s", view.Text(f.RoleTemplate))
+	}
+	fmt.Fprintf(opts.IO.Err, "; apply it with: mfabulk apply %s -f %s\n", view.Text(opts.File), shellList(f.Manifests))
 	if opts.Output == "json" {
 		var doc any = f.Plan
 		if f.Accounts != nil {

@@ -44,6 +44,9 @@ fields file, line, column, message and rule ([] when valid).`,
 }
 
 func validateRun(opts *validateOpts) error {
+	if err := refuseSavedPlans(opts.Files); err != nil {
+		return err
+	}
 	switch opts.Output {
 	case "json":
 		return validateJSON(opts)

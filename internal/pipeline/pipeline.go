@@ -35,6 +35,9 @@ type Options struct {
 	// ToolVersion goes into the fingerprint: a saved plan made by another
 	// version of mfabulk is stale.
 	ToolVersion string
+	// RoleTemplate (the run's --role) and WorkDir (outfiles count
+	// relative to it) go into the fingerprint too; see planfile.Inputs.
+	RoleTemplate, WorkDir string
 	// Connect makes the AWS client, once the manifests are valid.
 	Connect func(context.Context) (refresh.API, error)
 	// TagsUnsupported classifies the client's errors (see refresh).
@@ -47,7 +50,10 @@ type Options struct {
 type Planned struct {
 	Plan        plan.Plan
 	Fingerprint string
-	Manifest    *manifest.Manifest
+	// Components are what the fingerprint hashes, by name
+	// (planfile.Components), for a stale plan to say what changed.
+	Components map[string]string
+	Manifest   *manifest.Manifest
 	// Options are the plan options as given; ManageTags and Scopes are
 	// the manifest's, filled in by Plan.
 	Options plan.Options
@@ -109,7 +115,9 @@ func PlanManifest(ctx context.Context, o Options, m *manifest.Manifest, api refr
 	if err != nil {
 		return Planned{}, err
 	}
-	return Planned{Plan: p, Fingerprint: planfile.Fingerprint(o.ToolVersion, m, obs, opts), Manifest: m, Options: opts}, nil
+	c := planfile.Components(planfile.Inputs{ToolVersion: o.ToolVersion, Manifest: m, Observed: obs, Options: opts,
+		RoleTemplate: o.RoleTemplate, WorkDir: o.WorkDir})
+	return Planned{Plan: p, Fingerprint: planfile.Fingerprint(c), Components: c, Manifest: m, Options: opts}, nil
 }
 
 // ForAccount narrows --target and --replace names to one account's: a

@@ -1,19 +1,24 @@
 // Package planfile writes a plan to a file for a later apply, and checks
 // on apply that nothing it was computed from has changed since.
 //
-// A saved plan records the manifests it read (paths), the options, the
-// plan itself (as a jsonplan document, for reviewers and tools) and a
-// fingerprint: a SHA-256 over the tool version, each manifest file's
-// content, the resolved devices (recipients above all, which may come from
-// recipients files), every observed device (serial, user, enable date),
-// the users and their MFA device counts,
-// the tags and create IDs read, what the outfile folders hold (outfiles,
-// records, intents) and the options. Apply recomputes
-// the plan from the same manifests and options and refuses when the
-// fingerprint differs. A saved plan holds no secret.
+// A saved plan records the manifests it read (as given on the command
+// line, relative to the working folder), the options, the role template,
+// the plan itself (as a jsonplan document, for reviewers and tools), the
+// components it was computed from ([Components]: the tool version, each
+// manifest file, each device's settings and recipients, the account, the
+// observed devices, the options…) and their fingerprint.
+//
+// A saved plan is not trusted: anyone who could write it could edit every
+// field. Apply therefore takes the manifests from the operator (-f), not
+// from the file, refuses the file unless it names exactly those; recomputes
+// the plan; and refuses it as stale unless both the fingerprint and the
+// whole plan document, regenerated, equal the saved ones ([File.Check],
+// [CheckDoc]). What show-plan prints is then what apply does. A saved plan
+// holds no secret.
 package planfile
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -22,37 +27,49 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
-	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/inputfile"
-	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/plan/jsonplan"
 )
 
-// FormatVersion is the saved plan file's format.
-const FormatVersion = "1"
+// FormatVersion is the saved plan file's format. Formats "1" and "2"
+// (before components and relative manifests) are refused.
+const FormatVersion = "3"
 
 // AccountsFormatVersion is the format of a saved plan over several
 // accounts (File.Accounts set).
-const AccountsFormatVersion = "2"
+const AccountsFormatVersion = "4"
 
-// ErrStale is returned by [File.Check] when the plan no longer matches.
-var ErrStale = errors.New("saved plan is stale: the manifest or the account changed since it was made; run plan again")
+// ErrStale is returned by [File.Check], [File.CheckAccounts] and
+// [CheckDoc] when the plan no longer matches; their errors wrap it and say
+// what changed.
+var ErrStale = errors.New("saved plan is stale")
+
+// ErrOldFormat is returned by [Read] for a plan saved by an earlier
+// mfabulk, whose format apply no longer trusts.
+var ErrOldFormat = errors.New("saved by an earlier mfabulk")
 
 // File is a saved plan.
 type File struct {
-	FormatVersion string       `json:"format_version"`
-	Fingerprint   string       `json:"fingerprint"`
-	Manifests     []string     `json:"manifests"`
-	Options       plan.Options `json:"options"`
-	Plan          jsonplan.Doc `json:"plan"`
+	FormatVersion string `json:"format_version"`
+	Fingerprint   string `json:"fingerprint"`
+	// Manifests are the -f arguments plan was given, cleaned
+	// (filepath.Clean), as given: relative to the working folder (or
+	// absolute, when given so). Apply must be given the same.
+	Manifests []string `json:"manifests"`
+	// Components are what the plan was computed from, by name (see
+	// [Components]); over several accounts, AccountComponents holds each
+	// account's.
+	Components        map[string]string            `json:"components,omitempty"`
+	AccountComponents map[string]map[string]string `json:"account_components,omitempty"`
+	Options           plan.Options                 `json:"options"`
+	Plan              jsonplan.Doc                 `json:"plan"`
 	// RoleTemplate is the run's --role, so that apply assumes the role
 	// the plan was made through; "" when none was given.
 	RoleTemplate string `json:"role_template,omitempty"`
-	// Over several accounts (format "2"): each account's fingerprint (""
+	// Over several accounts (format "4"): each account's fingerprint (""
 	// for an account no --target named), and the plan as plan -o json
 	// printed it; Plan is then empty, and Fingerprint is over every
 	// account's (AccountsFingerprint).
@@ -71,78 +88,95 @@ func AccountsFingerprint(byAccount map[string]string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// CheckAccounts compares recomputed fingerprints, by account, with the
-// saved ones; its error names the accounts that changed.
-func (f File) CheckAccounts(byAccount map[string]string) error {
+// CheckAccounts compares recomputed fingerprints and components, by
+// account, with the saved ones; its error names what changed, account by
+// account.
+func (f File) CheckAccounts(byAccount map[string]string, components map[string]map[string]string) error {
 	if f.Accounts == nil {
-		return ErrStale // a plan of one account; the manifests are now for several
+		return fmt.Errorf("%w: it is a plan of one account, and the manifests are now for several", ErrStale)
 	}
 	var changed []string
 	for _, a := range slices.Sorted(maps.Keys(byAccount)) {
-		if saved, ok := f.AccountFingerprints[a]; !ok || saved != byAccount[a] {
-			changed = append(changed, a)
+		saved, ok := f.AccountFingerprints[a]
+		switch {
+		case !ok:
+			changed = append(changed, fmt.Sprintf("account %s is new", a))
+		case saved != byAccount[a]:
+			changed = append(changed, prefixed("account "+a+": ", whatChanged(f.AccountComponents[a], components[a]))...)
 		}
 	}
-	for a := range f.AccountFingerprints {
+	for _, a := range slices.Sorted(maps.Keys(f.AccountFingerprints)) {
 		if _, ok := byAccount[a]; !ok {
-			changed = append(changed, a)
+			changed = append(changed, fmt.Sprintf("account %s is gone", a))
 		}
 	}
-	if len(changed) > 0 || AccountsFingerprint(byAccount) != f.Fingerprint {
-		return fmt.Errorf("%w (account(s) %s)", ErrStale, strings.Join(changed, ", "))
+	if len(changed) == 0 && AccountsFingerprint(byAccount) != f.Fingerprint {
+		changed = append(changed, "its fingerprint was edited")
+	}
+	if len(changed) > 0 {
+		return stale(changed)
 	}
 	return nil
 }
 
-// Fingerprint hashes everything a plan was computed from.
-func Fingerprint(toolVersion string, m *manifest.Manifest, obs plan.Observed, opts plan.Options) string {
-	h := sha256.New()
-	line := func(parts ...any) { fmt.Fprintln(h, parts...) }
-	line("mfabulk", toolVersion, "savedplan", FormatVersion)
-	for i, f := range m.Files {
-		line("manifest", f, m.Digests[i])
+// Check compares a recomputed fingerprint with the saved one; its error
+// names the components that changed.
+func (f File) Check(fingerprint string, components map[string]string) error {
+	if fingerprint == f.Fingerprint && Fingerprint(f.Components) == f.Fingerprint {
+		return nil
 	}
-	// What apply acts on, resolved: above all the recipients, which decide
-	// who can decrypt and may come from recipients files that the
-	// manifests' digests do not cover.
-	for _, d := range m.Devices {
-		line("desired", d.Name, d.Path, d.Bootstrap, d.Outfile, d.User)
-		line("recipients", d.Name, d.Recipients)
-		for _, k := range slices.Sorted(maps.Keys(d.Tags)) {
-			line("desired-tag", d.Name, k, d.Tags[k])
-		}
+	return stale(whatChanged(f.Components, components))
+}
+
+// whatChanged is Diff, or, when the components agree but the
+// fingerprints do not, that the file was edited.
+func whatChanged(saved, now map[string]string) []string {
+	if d := Diff(saved, now); len(d) > 0 {
+		return d
 	}
-	line("account", obs.Account, obs.Partition)
-	devices := append(obs.Devices[:0:0], obs.Devices...)
-	slices.SortFunc(devices, func(a, b device.Observed) int { return strings.Compare(a.Serial, b.Serial) })
-	for _, d := range devices {
-		line("device", d.Serial, d.User, d.EnableDate.UTC().Format(time.RFC3339))
+	return []string{"its fingerprint does not match its components (the file was edited)"}
+}
+
+// CheckDoc compares the plan document regenerated at apply with the saved
+// one, as canonical JSON: a saved document that is not the plan apply
+// computed (a reviewer read one plan, apply would do another) is stale.
+func CheckDoc(saved, now any) error {
+	a, err := json.Marshal(saved)
+	if err != nil {
+		return err
 	}
-	for _, name := range slices.Sorted(maps.Keys(obs.Tags)) {
-		for _, k := range slices.Sorted(maps.Keys(obs.Tags[name])) {
-			line("tag", name, k, obs.Tags[name][k])
-		}
+	b, err := json.Marshal(now)
+	if err != nil {
+		return err
 	}
-	for _, name := range slices.Sorted(maps.Keys(obs.Local)) {
-		// Proofs are the folder's secrets: whether each is held counts,
-		// not its value, which never leaves the folder.
-		l := obs.Local[name]
-		l.RecordProof, l.IntentProof, l.ReplacesProof = held(l.RecordProof), held(l.IntentProof), held(l.ReplacesProof)
-		line("local", name, fmt.Sprintf("%+v", l))
+	if !bytes.Equal(a, b) {
+		return stale([]string{"the plan document it holds is not the plan its manifests give now (the file was edited, or the plan depends on this machine)"})
 	}
-	for _, name := range slices.Sorted(maps.Keys(obs.CreateIDs)) {
-		line("create-id", name, obs.CreateIDs[name])
+	return nil
+}
+
+// StaleError is ErrStale with what changed.
+type StaleError struct {
+	// Changes name what changed, one phrase each. They hold names from
+	// the manifests and the saved file: escape them to print.
+	Changes []string
+}
+
+func (e *StaleError) Error() string {
+	return ErrStale.Error() + ": " + strings.Join(e.Changes, "; ")
+}
+
+// Unwrap makes errors.Is(err, ErrStale) hold.
+func (e *StaleError) Unwrap() error { return ErrStale }
+
+func stale(changes []string) error { return &StaleError{Changes: changes} }
+
+func prefixed(p string, ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = p + s
 	}
-	line("tags-unsupported", obs.TagsUnsupported)
-	line("users", obs.Users != nil, slices.Sorted(maps.Values(obs.Users)))
-	for _, u := range slices.Sorted(maps.Keys(obs.UserMFA)) {
-		line("user-mfa", u, obs.UserMFA[u])
-	}
-	for _, name := range slices.Sorted(maps.Keys(obs.Busy)) {
-		line("busy", name)
-	}
-	line("options", opts.ManageTags, opts.Prune, sorted(opts.Scopes), sorted(opts.Targets), sorted(opts.Replace))
-	return hex.EncodeToString(h.Sum(nil))
+	return out
 }
 
 // Write saves f as indented JSON to path, replacing it atomically, but
@@ -185,19 +219,15 @@ func Read(path string) (File, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return File{}, fmt.Errorf("%s is not a saved plan: %w", path, err)
 	}
-	if (f.FormatVersion != FormatVersion && f.FormatVersion != AccountsFormatVersion) || f.Fingerprint == "" ||
-		(f.FormatVersion == AccountsFormatVersion) != (f.Accounts != nil) {
+	if f.FormatVersion == "1" || f.FormatVersion == "2" {
+		return File{}, fmt.Errorf("%s was %w (format %s), which named its manifests by absolute path and left its plan document outside the fingerprint", path, ErrOldFormat, f.FormatVersion)
+	}
+	accounts := f.FormatVersion == AccountsFormatVersion
+	if (f.FormatVersion != FormatVersion && !accounts) || f.Fingerprint == "" || len(f.Manifests) == 0 ||
+		accounts != (f.Accounts != nil) || accounts != (f.AccountComponents != nil) || !accounts && f.Components == nil {
 		return File{}, fmt.Errorf("%s is not a saved plan of this mfabulk (format %q)", path, f.FormatVersion)
 	}
 	return f, nil
-}
-
-// Check compares a recomputed fingerprint with the saved one.
-func (f File) Check(fingerprint string) error {
-	if fingerprint != f.Fingerprint {
-		return ErrStale
-	}
-	return nil
 }
 
 func held(proof string) string {
