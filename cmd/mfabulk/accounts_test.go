@@ -261,7 +261,12 @@ func TestAccountsSavedPlan(t *testing.T) {
 	}
 	// Account b changes after the plan: the plan is stale, nothing is done.
 	srv.Account(b).CreateDevice("intruder", "/acct/")
+	// The role decides which credentials act: the operator names it too.
 	out, code := runInProcess("apply", "plan.json", "-f", "m")
+	if code != 1 || !strings.Contains(out, "saved plan plan.json assumes role template "+role+", which the command line does not name") {
+		t.Errorf("apply of a saved plan without its --role exited %d:\n%s", code, out)
+	}
+	out, code = runInProcess("apply", "plan.json", "-f", "m", "--role", role)
 	if code != 1 || !strings.Contains(out, "saved plan is stale: account "+b+": IAM device arn:aws:iam::"+b+":mfa/acct/intruder added") || strings.Contains(out, "account "+a+":") {
 		t.Errorf("apply of a stale plan exited %d:\n%s", code, out)
 	}
@@ -272,7 +277,7 @@ func TestAccountsSavedPlan(t *testing.T) {
 	if out, code := runInProcess("plan", "-f", "m", "--role", role, "--out", "plan.json"); code != 0 {
 		t.Fatalf("plan --out exited %d:\n%s", code, out)
 	}
-	out, code = runInProcess("apply", "plan.json", "-f", "m")
+	out, code = runInProcess("apply", "plan.json", "-f", "m", "--role", role)
 	if code != 0 || !strings.Contains(out, "Total: 2 account(s), 0 failed; 6 device(s) created, 0 device(s) failed.") {
 		t.Errorf("apply of the saved plan exited %d:\n%s", code, out)
 	}

@@ -185,8 +185,16 @@ func applyInputs(opts *applyOpts) ([]string, plan.Options, *planfile.File, error
 	if err != nil {
 		return nil, plan.Options{}, nil, err
 	}
-	if opts.Plan.Role != "" && opts.Plan.Role != f.RoleTemplate {
-		return nil, plan.Options{}, nil, withHint(fmt.Errorf("--role %s differs from the saved plan's role template %s", view.Text(opts.Plan.Role), view.Text(f.RoleTemplate)), "drop --role, or run plan --out again with it")
+	// The role decides which credentials act, so the operator names it
+	// too, as the manifests: a role template edited into the file (its
+	// fingerprint is recomputable by whoever edits it) is refused, not
+	// assumed. Without -f the terminal prompt shows it instead.
+	switch {
+	case opts.Plan.Role != "" && opts.Plan.Role != f.RoleTemplate:
+		return nil, plan.Options{}, nil, withHint(fmt.Errorf("--role %s differs from the saved plan's role template %s", view.Text(opts.Plan.Role), view.Text(f.RoleTemplate)), "run plan --out again with this --role, review it, then apply the new file")
+	case opts.namedFiles && f.RoleTemplate != "" && opts.Plan.Role == "":
+		return nil, plan.Options{}, nil, withHint(fmt.Errorf("saved plan %s assumes role template %s, which the command line does not name", view.Text(opts.SavedPlan), view.Text(f.RoleTemplate)),
+			"name it as the plan was made: --role '%s'", view.Text(f.RoleTemplate))
 	}
 	opts.Plan.Role = f.RoleTemplate
 	return f.Manifests, f.Options, &f, nil
