@@ -16,8 +16,10 @@ import "strings"
 
 // mdSpecial are the characters with a meaning inside a line of GitHub
 // Markdown: escapes, code, emphasis and strikethrough, links and images,
-// HTML and autolinks, entities, table cells, math, and issue references.
-const mdSpecial = "\\`*_[]<>()!&|~$#"
+// HTML and autolinks, entities, table cells, math, issue references and
+// emoji, and the characters GFM's bare links start from (http:, www.,
+// user@host).
+const mdSpecial = "\\`*_[]<>()!&|~$#:.@"
 
 // mdText is a value as prose: escaped (Text), then every character in
 // mdSpecial backslash-escaped, so it renders as the characters it holds.
