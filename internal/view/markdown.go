@@ -154,7 +154,7 @@ func mdChange(c plan.Change, shared review) string {
 	b.WriteString("\n")
 	if c.Action == plan.UpdateTags {
 		for _, t := range c.Tags {
-			fmt.Fprintf(&b, "  - %s: %s → %s\n", mdCode(tagKey(t.Key)), mdText(tagValue(t.Before)), mdText(tagValue(t.After)))
+			fmt.Fprintf(&b, "  - %s: %s → %s\n", mdCode(tagKey(t.Key)), mdTagValue(t.Before), mdTagValue(t.After))
 		}
 	}
 	if c.Reviewed() {
@@ -195,6 +195,14 @@ func details(c plan.Change) string {
 		return ""
 	}
 	return mdText(reason(c))
+}
+
+// mdTagValue is a tag's value quoted in code, or (none).
+func mdTagValue(v *string) string {
+	if v == nil {
+		return "(none)"
+	}
+	return mdCode(tagValue(v))
 }
 
 // mdAssign names the user a change enables its device for, if any.

@@ -15,11 +15,11 @@ import "strings"
 // makes a heading, a link, an image, emphasis or HTML.
 
 // mdSpecial are the characters with a meaning inside a line of GitHub
-// Markdown: escapes, code, emphasis and strikethrough, links and images,
-// HTML and autolinks, entities, table cells, math, issue references and
-// emoji, and the characters GFM's bare links start from (http:, www.,
-// user@host).
-const mdSpecial = "\\`*_[]<>()!&|~$#:.@"
+// Markdown: escapes, code, emphasis and strikethrough, links and images
+// (parentheses mean nothing without a bracket), HTML and autolinks,
+// entities, table cells, math, issue references and emoji, and the
+// characters GFM's bare links start from (http:, www., user@host).
+const mdSpecial = "\\`*_[]<>!&|~$#:.@"
 
 // mdText is a value as prose: escaped (Text), then every character in
 // mdSpecial backslash-escaped, so it renders as the characters it holds.
