@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
+	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
 
@@ -47,14 +49,57 @@ func exitCode(err error, streams IO) int {
 	if errors.As(err, &ec) {
 		return ec.code
 	}
-	fmt.Fprintf(streams.Err, "mfabulk: error: %v\n", err)
+	fmt.Fprintf(streams.Err, "mfabulk: error: %s\n", printable(err))
 	if hint := hintFor(err); hint != "" {
-		fmt.Fprintf(streams.Err, "mfabulk: hint: %s\n", hint)
+		fmt.Fprintf(streams.Err, "mfabulk: hint: %s\n", view.Text(hint))
 	}
 	if errors.Is(err, errInterrupted) || errors.Is(err, context.Canceled) || streams.Interrupts.interrupted() {
 		return exitInterrupted
 	}
 	return exitError
+}
+
+// printable is an error's message as the terminal may show it: it can
+// quote file names, YAML values and AWS answers, so every non-printable
+// rune is escaped (view.Text), line breaks included, except those of
+// mfabulk's own messages of one problem a line (a manifest's diagnostics,
+// apply's preflight problems, errors.Join), which keep their lines while
+// each line is escaped.
+func printable(err error) string {
+	msg := err.Error()
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		raw, escaped := ownLines(e)
+		if raw == nil {
+			continue
+		}
+		joined := strings.Join(raw, "\n")
+		if i := strings.Index(msg, joined); i >= 0 {
+			return view.Text(msg[:i]) + strings.Join(escaped, "\n") + view.Text(msg[i+len(joined):])
+		}
+	}
+	return view.Text(msg)
+}
+
+// ownLines are the lines of an error mfabulk writes one problem a line,
+// as written and escaped; nil for any other error.
+func ownLines(e error) (raw, escaped []string) {
+	switch x := e.(type) {
+	case manifest.Diagnostics:
+		for _, d := range x {
+			raw, escaped = append(raw, d.String()), append(escaped, view.Text(d.String()))
+		}
+	case *apply.PreflightError:
+		for _, p := range x.Problems {
+			raw, escaped = append(raw, p.Error()), append(escaped, printable(p))
+		}
+	case interface{ Unwrap() []error }:
+		for _, p := range x.Unwrap() {
+			if p != nil {
+				raw, escaped = append(raw, p.Error()), append(escaped, printable(p))
+			}
+		}
+	}
+	return raw, escaped
 }
 
 // hintFor maps an error to advice, in one place.

@@ -18,6 +18,7 @@ import (
 	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/qrterm"
 	"github.com/mfabulk/mfabulk/internal/seal"
+	"github.com/mfabulk/mfabulk/internal/view"
 )
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
@@ -111,7 +112,9 @@ func showRun(opts *showOpts) error {
 				account, device = rec.Account, rec.Device
 			}
 		}
-		return writeSeed(out, sec.Seed, account, device)
+		// The record beside the outfile, like the QR code's label, is
+		// anyone's to write: its names are shown escaped.
+		return writeSeed(out, sec.Seed, view.Text(account), view.Text(device))
 	}
 	grid, err := qrterm.Decode(secret)
 	if err != nil {

@@ -70,14 +70,14 @@ func PlansText(w io.Writer, as []AccountPlan, st Style) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		head := "── account " + a.Account
+		head := "── account " + account(a.Account)
 		if a.Role != "" {
-			head += " (role " + a.Role + ")"
+			head += " (role " + value(a.Role) + ")"
 		}
 		fmt.Fprintln(w, st.paint("1", head+" ──"))
 		switch {
 		case a.Err != nil:
-			fmt.Fprintf(w, "%s %v\n", st.paint("1;31", "Error:"), a.Err)
+			fmt.Fprintf(w, "%s %s\n", st.paint("1;31", "Error:"), errText(a.Err))
 		case a.Skipped:
 			fmt.Fprintln(w, "Not targeted: no --target names a device of this account.")
 		default:
@@ -104,14 +104,14 @@ func PlansMarkdown(w io.Writer, as []AccountPlan) {
 		if a.Plan != nil {
 			count = a.Plan.Count
 		}
-		row("`"+a.Account+"`", a.status(), count)
+		row(mdCell(account(a.Account)), a.status(), count)
 	}
 	t := totals(as)
 	row("**total**", "", func(a plan.Action) int { return t[a] })
 	var failures strings.Builder
 	for _, a := range as {
 		if a.Err != nil {
-			fmt.Fprintf(&failures, "> - `%s`: %s\n", a.Account, mdEscape(a.Err.Error()))
+			fmt.Fprintf(&failures, "> - %s: %s\n", mdCode(account(a.Account)), mdText(errText(a.Err)))
 		}
 	}
 	if failures.Len() > 0 {
@@ -135,7 +135,7 @@ func PlansMarkdown(w io.Writer, as []AccountPlan) {
 		markdownWithin(&b, *a.Plan, share-1)
 		if b.Len() > share {
 			b.Reset()
-			fmt.Fprintf(&b, "\n**Account `%s`:** %s (too long for its share of this comment: see `plan -o text` or `plan -o json`)\n", a.Account, mdEscape(Summary(*a.Plan)))
+			fmt.Fprintf(&b, "\n**Account %s:** %s (too long for its share of this comment: see `plan -o text` or `plan -o json`)\n", mdCode(account(a.Account)), mdText(Summary(*a.Plan)))
 			if b.Len() > share {
 				continue
 			}
@@ -179,11 +179,11 @@ type AccountResult struct {
 func AppliesSummary(w io.Writer, rs []AccountResult, st Style) {
 	var created, failedDevices, failedAccounts int
 	for _, r := range rs {
-		fmt.Fprintf(w, "\n%s\n", st.paint("1", "── account "+r.Account+" ──"))
+		fmt.Fprintf(w, "\n%s\n", st.paint("1", "── account "+account(r.Account)+" ──"))
 		switch {
 		case r.Err != nil:
 			failedAccounts++
-			fmt.Fprintf(w, "%s %v\n", st.paint("1;31", "Error:"), r.Err)
+			fmt.Fprintf(w, "%s %s\n", st.paint("1;31", "Error:"), errText(r.Err))
 		case r.Result == nil:
 			fmt.Fprintln(w, "Nothing to do.")
 		default:

@@ -124,24 +124,25 @@ func (p *Progress) Done() {
 func Event(w io.Writer, e apply.Event) {
 	o := e.Outcome
 	if e.Kind == apply.Failed {
-		fmt.Fprintf(w, "%s: failed: %v\n", o.Device, o.Err)
+		fmt.Fprintf(w, "%s: failed: %s\n", outcomeDevice(o), errText(o.Err))
 		return
 	}
+	device, serial := outcomeDevice(o), value(o.Serial)
 	switch o.Action {
 	case plan.Create:
-		fmt.Fprintf(w, "%s: created %s, secret sealed to %s%s\n", o.Device, o.Serial, rel(o.Outfile), enabledFor(o))
+		fmt.Fprintf(w, "%s: created %s, secret sealed to %s%s\n", device, serial, value(rel(o.Outfile)), enabledFor(o))
 	case plan.Replace, plan.Assign:
 		old := ""
 		if o.OldOutfile != "" {
-			old = " (old outfile kept as " + rel(o.OldOutfile) + ")"
+			old = " (old outfile kept as " + value(rel(o.OldOutfile)) + ")"
 		}
-		fmt.Fprintf(w, "%s: replaced, now %s, secret sealed to %s%s%s\n", o.Device, o.Serial, rel(o.Outfile), old, enabledFor(o))
+		fmt.Fprintf(w, "%s: replaced, now %s, secret sealed to %s%s%s\n", device, serial, value(rel(o.Outfile)), old, enabledFor(o))
 	case plan.UpdateTags:
-		fmt.Fprintf(w, "%s: tags updated\n", o.Device)
+		fmt.Fprintf(w, "%s: tags updated\n", device)
 	case plan.Delete:
-		fmt.Fprintf(w, "%s: deleted %s\n", o.Device, o.Serial)
+		fmt.Fprintf(w, "%s: deleted %s\n", device, serial)
 	case plan.Settle:
-		fmt.Fprintf(w, "%s: outfile %s recorded as %s's\n", o.Device, rel(o.Outfile), o.Serial)
+		fmt.Fprintf(w, "%s: outfile %s recorded as %s's\n", device, value(rel(o.Outfile)), serial)
 	}
 }
 
@@ -154,7 +155,7 @@ func ApplySummary(w io.Writer, r apply.Result) {
 	for _, o := range r.Outcomes {
 		switch {
 		case errors.Is(o.Err, apply.ErrNotStarted):
-			notStarted = append(notStarted, o.Device)
+			notStarted = append(notStarted, outcomeDevice(o))
 		case o.NotAttempted:
 			skipped++
 		case o.Err != nil:
@@ -206,7 +207,7 @@ func ApplySummary(w io.Writer, r apply.Result) {
 		if code == "" {
 			code = "-"
 		}
-		fmt.Fprintf(w, "  %s [%s]: %v\n", o.Device, code, o.Err)
+		fmt.Fprintf(w, "  %s [%s]: %s\n", outcomeDevice(o), value(code), errText(o.Err))
 		if h := hint(o); h != "" {
 			hints[h] = true
 		}
@@ -316,5 +317,5 @@ func enabledFor(o apply.Outcome) string {
 	if o.Enabled.IsZero() {
 		return ""
 	}
-	return ", enabled for user " + o.User
+	return ", enabled for user " + value(o.User)
 }

@@ -49,3 +49,46 @@ func plain(s string) bool {
 	}
 	return true
 }
+
+// clip is Text(s) cut to at most max bytes, at an escape's boundary,
+// ending in "…" when it was cut: a value from outside may be of any
+// length, and one of them must not crowd out the rest of a view (a
+// 70,000-character SSH key comment, an AWS message quoting a policy).
+func clip(s string, max int) string {
+	t := Text(s)
+	if len(t) <= max {
+		return t
+	}
+	const more = "…"
+	// Text writes every rune or bad byte as one piece: cut between pieces.
+	cut := 0
+	for i := 0; i < len(t); {
+		n := escapeLen(t[i:])
+		if i+n > max-len(more) {
+			break
+		}
+		i += n
+		cut = i
+	}
+	return t[:cut] + more
+}
+
+// escapeLen is the length of the first piece of an escaped string: one
+// rune, or one escape (\r, \x1b, \u202e, \U000e0001).
+func escapeLen(t string) int {
+	if t[0] != '\\' || len(t) < 2 {
+		_, n := utf8.DecodeRuneInString(t)
+		return n
+	}
+	switch t[1] {
+	case 'x':
+		return min(4, len(t))
+	case 'u':
+		return min(6, len(t))
+	case 'U':
+		return min(10, len(t))
+	case 'a', 'b', 'f', 'n', 'r', 't', 'v', '\\':
+		return 2
+	}
+	return 1
+}

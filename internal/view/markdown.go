@@ -21,22 +21,23 @@ const MaxMarkdown = 65536
 // see them.
 func PlanMarkdown(w io.Writer, p plan.Plan) { markdownWithin(w, p, MaxMarkdown) }
 
-// markdownWithin is PlanMarkdown within limit characters (as far as the
-// head allows), for a share of a comment of several accounts.
+// maxListed bounds every list in the head of a Markdown plan (the
+// conflicts, the devices left undone, the recipients): the head must
+// leave room for the changes.
+const maxListed = 10
+
+// maxHeadValue bounds a device or a reason in the head's warning; the
+// change below shows it whole.
+const maxHeadValue = 256
+
+// markdownWithin is PlanMarkdown within limit characters, for a share of a
+// comment of several accounts. Every value in the head is bounded (see
+// values.go and maxListed), so the head is a few KB whatever the plan
+// holds, and the changes fill the rest.
 func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 	var head strings.Builder
-	fmt.Fprintf(&head, "### mfabulk plan for account %s\n\n", p.Account)
-	if r := Refusal(p); r != "" {
-		fmt.Fprintf(&head, "> [!WARNING]\n> **%s** Fix every conflict first:\n>\n", r)
-		for _, c := range p.Filter(plan.Conflict) {
-			fmt.Fprintf(&head, "> - `%s%s`: %s\n", mdCode(c.Path), mdCode(c.Name), mdEscape(c.Reason))
-			if head.Len() > limit/4 {
-				fmt.Fprintf(&head, "> - …\n")
-				break
-			}
-		}
-		head.WriteString("\n")
-	}
+	fmt.Fprintf(&head, "### mfabulk plan for account %s\n\n", mdText(account(p.Account)))
+	mdWarnings(&head, p)
 	if !p.HasChanges() {
 		fmt.Fprintf(&head, "**No changes.** %d device(s) match the manifest.\n\n", p.Count(plan.Unchanged)+p.Count(plan.Refused))
 	}
@@ -54,7 +55,7 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 		fmt.Fprintf(&head, "\n**Sealed to** (who can decrypt every new secret): %s\n", mdRecipients(shared.recipients))
 	}
 	if shared.tagsShared && len(shared.tags) > 0 {
-		fmt.Fprintf(&head, "\n**Tagged** (every new device): `%s`\n", mdCode(tagList(shared.tags)))
+		fmt.Fprintf(&head, "\n**Tagged** (every new device): %s\n", mdCode(clip(tagList(shared.tags), maxMessage)))
 	}
 
 	var items []string
@@ -72,7 +73,7 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 		case n.Local:
 			label = "outfile"
 		}
-		items = append(items, fmt.Sprintf("- ⚠ **%s** `%s`: %s\n", label, mdCode(n.Device), mdEscape(n.Message)))
+		items = append(items, fmt.Sprintf("- ⚠ **%s** %s: %s\n", label, mdCode(noticeDevice(n)), mdText(noticeMessage(n))))
 	}
 	var tail string
 	if len(p.Unlisted) > 0 {
@@ -104,24 +105,61 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 	io.WriteString(w, closing+tail)
 }
 
+// mdWarnings opens the plan with one warning block when apply would
+// refuse it (conflicts) or leave devices undone (see leftovers), each
+// list bounded by maxListed; the changes below list every device.
+func mdWarnings(b *strings.Builder, p plan.Plan) {
+	refusal, unfinished := Refusal(p), Unfinished(p)
+	if refusal == "" && unfinished == "" {
+		return
+	}
+	b.WriteString("> [!WARNING]\n")
+	if refusal != "" {
+		fmt.Fprintf(b, "> **%s** Fix every conflict first:\n>\n", refusal)
+		conflicts := p.Filter(plan.Conflict)
+		for i, c := range conflicts {
+			if i == maxListed {
+				fmt.Fprintf(b, "> - … and %d more (listed below)\n", len(conflicts)-i)
+				break
+			}
+			fmt.Fprintf(b, "> - %s: %s\n", mdCode(clip(changeName(c), maxHeadValue)), mdText(clip(reason(c), maxHeadValue)))
+		}
+	}
+	if unfinished != "" {
+		if refusal != "" {
+			b.WriteString(">\n")
+		}
+		fmt.Fprintf(b, "> **%s** A person must act on each first:\n>\n", unfinished)
+		ls := leftovers(p)
+		for i, l := range ls {
+			if i == maxListed {
+				fmt.Fprintf(b, "> - … and %d more (listed below)\n", len(ls)-i)
+				break
+			}
+			fmt.Fprintf(b, "> - %s %s: %s\n", l.kind, mdCode(clip(l.device, maxHeadValue)), mdText(clip(l.why, maxHeadValue)))
+		}
+	}
+	b.WriteString("\n")
+}
+
 // mdChange is one change as a list item: the action and the device in
 // code, then its details, and for creates, replaces and assigns the tags
 // and recipients when they are not shared by every such change.
 func mdChange(c plan.Change, shared review) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "- **%s %s** `%s%s`", symbols[c.Action].sym, c.Action, mdCode(c.Path), mdCode(c.Name))
+	fmt.Fprintf(&b, "- **%s %s** %s", symbols[c.Action].sym, c.Action, mdCode(changeName(c)))
 	if d := details(c); d != "" {
 		b.WriteString(" — " + d)
 	}
 	b.WriteString("\n")
 	if c.Action == plan.UpdateTags {
 		for _, t := range c.Tags {
-			fmt.Fprintf(&b, "  - `%s`: %s → %s\n", mdCode(t.Key), mdEscape(tagValue(t.Before)), mdEscape(tagValue(t.After)))
+			fmt.Fprintf(&b, "  - %s: %s → %s\n", mdCode(tagKey(t.Key)), mdTagValue(t.Before), mdTagValue(t.After))
 		}
 	}
 	if c.Reviewed() {
 		if !shared.tagsShared && len(c.Desired.Tags) > 0 {
-			fmt.Fprintf(&b, "  - tagged `%s`\n", mdCode(tagList(c.Desired.Tags)))
+			fmt.Fprintf(&b, "  - tagged %s\n", mdCode(clip(tagList(c.Desired.Tags), maxMessage)))
 		}
 		if !shared.recipientsShared {
 			fmt.Fprintf(&b, "  - sealed to %s\n", mdRecipients(c.Desired.Recipients))
@@ -130,44 +168,47 @@ func mdChange(c plan.Change, shared review) string {
 	return b.String()
 }
 
+// mdRecipients lists the first maxListed recipients in code, each in its
+// short form (escaped and cut), then how many more there are.
 func mdRecipients(keys []string) string {
 	if len(keys) == 0 {
 		return "(none)"
 	}
-	parts := shortRecipients(keys)
+	parts := shortRecipients(keys[:min(len(keys), maxListed)])
 	for i, s := range parts {
-		parts[i] = "`" + mdCode(s) + "`"
+		parts[i] = mdCode(s)
 	}
-	return strings.Join(parts, ", ")
+	s := strings.Join(parts, ", ")
+	if n := len(keys) - len(parts); n > 0 {
+		s += fmt.Sprintf(" and %d more; see `plan -o json`", n)
+	}
+	return s
 }
 
 func details(c plan.Change) string {
 	switch c.Action {
 	case plan.Create:
-		return mdEscape(c.Desired.Bootstrap) + " → `" + mdCode(rel(c.Desired.Outfile)) + "`" + mdEscape(assignTo(c))
+		return mdText(bootstrap(c)) + " → " + mdCode(outfile(c)) + mdAssign(c)
 	case plan.Replace, plan.Assign:
-		return mdEscape(c.Reason) + "; new secret → `" + mdCode(rel(c.Desired.Outfile)) + "`" + mdEscape(assignTo(c))
+		return mdText(reason(c)) + "; new secret → " + mdCode(outfile(c)) + mdAssign(c)
 	case plan.UpdateTags:
 		return ""
 	}
-	return mdEscape(c.Reason)
+	return mdText(reason(c))
 }
 
-// mdEscape keeps a value from breaking the Markdown: no HTML, no line
-// breaks, no emphasis or links made of a device's name or a reason.
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`).Replace(s)
+// mdTagValue is a tag's value quoted in code, or (none).
+func mdTagValue(v *string) string {
+	if v == nil {
+		return "(none)"
+	}
+	return mdCode(tagValue(v))
 }
 
-// mdCode keeps a value inside `code`: no backtick, no line break.
-func mdCode(s string) string {
-	return strings.NewReplacer("`", "'", "\n", " ").Replace(s)
-}
-
-// assignTo names the user a change enables its device for, if any.
-func assignTo(c plan.Change) string {
+// mdAssign names the user a change enables its device for, if any.
+func mdAssign(c plan.Change) string {
 	if c.EnablesUser() {
-		return "; enabled for user " + c.Desired.User
+		return "; enabled for user " + mdCode(user(c))
 	}
 	return ""
 }

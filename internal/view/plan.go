@@ -59,7 +59,8 @@ func Summary(p plan.Plan) string {
 // matches the manifest gets one line, so scheduled runs stay quiet.
 func PlanText(w io.Writer, p plan.Plan, st Style) {
 	if !p.HasChanges() {
-		fmt.Fprintf(w, "No changes. %d device(s) in account %s match the manifest.\n", p.Count(plan.Unchanged)+p.Count(plan.Refused), p.Account)
+		writeWarnings(w, p, st)
+		fmt.Fprintf(w, "No changes. %d device(s) in account %s match the manifest.\n", p.Count(plan.Unchanged)+p.Count(plan.Refused), account(p.Account))
 		for _, c := range p.Filter(plan.Refused) {
 			writeChange(w, c, st)
 		}
@@ -67,7 +68,8 @@ func PlanText(w io.Writer, p plan.Plan, st Style) {
 		writeUnlisted(w, p)
 		return
 	}
-	fmt.Fprintf(w, "mfabulk will perform the following actions in account %s:\n\n", p.Account)
+	writeWarnings(w, p, st)
+	fmt.Fprintf(w, "mfabulk will perform the following actions in account %s:\n\n", account(p.Account))
 	shared := sharedReview(p)
 	for _, c := range p.Changes {
 		writeChange(w, c, st)
@@ -91,6 +93,22 @@ func PlanText(w io.Writer, p plan.Plan, st Style) {
 	writeUnlisted(w, p)
 	if n := p.Count(plan.Conflict); n > 0 {
 		fmt.Fprintf(w, "\n%s\n", st.paint("1;31", Refusal(p)))
+	}
+}
+
+// writeWarnings opens a plan with what apply would refuse or leave
+// undone, so that nobody reads the changes as what apply will do without
+// seeing it; the devices are listed with "!" below.
+func writeWarnings(w io.Writer, p plan.Plan, st Style) {
+	warned := false
+	for _, s := range []string{Refusal(p), Unfinished(p)} {
+		if s != "" {
+			fmt.Fprintln(w, st.paint("1;31", "Warning: "+s))
+			warned = true
+		}
+	}
+	if warned {
+		fmt.Fprintln(w)
 	}
 }
 
@@ -142,17 +160,20 @@ func shortRecipients(keys []string) []string {
 	return out
 }
 
+// shortRecipient is escaped (Text), and an SSH key's type and comment are
+// cut (clip), so that a recipients file can neither draw on a terminal nor
+// fill a pull-request comment with one key.
 func shortRecipient(key string) string {
 	r := jsonplan.DescribeRecipient(key)
 	if strings.HasPrefix(key, "age1") && len(key) > 20 {
-		return key[:12] + "…" + key[len(key)-6:]
+		return Text(key[:12]) + "…" + Text(key[len(key)-6:])
 	}
-	s := sshKeyType(key)
+	s := clip(sshKeyType(key), maxComment)
 	if r.Fingerprint != "" {
-		s += " " + r.Fingerprint
+		s += " " + Text(r.Fingerprint)
 	}
 	if r.Comment != "" {
-		s += " (" + r.Comment + ")"
+		s += " (" + clip(r.Comment, maxComment) + ")"
 	}
 	return s
 }
@@ -179,7 +200,7 @@ func ptr[T any](v T) *T { return &v }
 func tagList(tags map[string]string) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		parts = append(parts, k+"="+strconv.Quote(tags[k]))
+		parts = append(parts, tagKey(k)+"="+value(strconv.Quote(tags[k])))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -188,7 +209,7 @@ func tagList(tags map[string]string) string {
 // for a removed one and yellow for a changed value.
 func writeTags(w io.Writer, tags []plan.TagChange, st Style) {
 	for _, t := range tags {
-		fmt.Fprintf(w, "        %s\n", st.paint(tagColor(t), t.Key+": "+tagValue(t.Before)+" → "+tagValue(t.After)))
+		fmt.Fprintf(w, "        %s\n", st.paint(tagColor(t), tagKey(t.Key)+": "+tagValue(t.Before)+" → "+tagValue(t.After)))
 	}
 }
 
@@ -213,7 +234,7 @@ func writeNotices(w io.Writer, p plan.Plan, st Style) {
 		case n.Local:
 			label = "outfile"
 		}
-		fmt.Fprintf(w, "%s %s: %s\n", st.paint("35", fmt.Sprintf("  ! %-11s", label)), n.Device, n.Message)
+		fmt.Fprintf(w, "%s %s: %s\n", st.paint("35", fmt.Sprintf("  ! %-11s", label)), noticeDevice(n), noticeMessage(n))
 	}
 }
 
@@ -233,20 +254,20 @@ func writeChange(w io.Writer, c plan.Change, st Style) {
 	if !ok {
 		return
 	}
-	head := st.paint(s.color, fmt.Sprintf("  %s %-11s", s.sym, s.label)) + " " + c.Path + c.Name
+	head := st.paint(s.color, fmt.Sprintf("  %s %-11s", s.sym, s.label)) + " " + changeName(c)
 	if c.EnablesUser() {
-		head += " → " + c.Desired.User
+		head += " → " + user(c)
 	}
 	switch c.Action {
 	case plan.Create:
-		fmt.Fprintf(w, "%s  (%s → %s)\n", head, c.Desired.Bootstrap, rel(c.Desired.Outfile))
+		fmt.Fprintf(w, "%s  (%s → %s)\n", head, bootstrap(c), outfile(c))
 	case plan.Replace, plan.Assign:
-		fmt.Fprintf(w, "%s: %s (new secret → %s)\n", head, c.Reason, rel(c.Desired.Outfile))
+		fmt.Fprintf(w, "%s: %s (new secret → %s)\n", head, reason(c), outfile(c))
 	case plan.UpdateTags:
 		fmt.Fprintln(w, head)
 		writeTags(w, c.Tags, st)
 	default:
-		fmt.Fprintf(w, "%s: %s\n", head, c.Reason)
+		fmt.Fprintf(w, "%s: %s\n", head, reason(c))
 	}
 }
 
@@ -254,7 +275,7 @@ func tagValue(v *string) string {
 	if v == nil {
 		return "(none)"
 	}
-	return strconv.Quote(*v)
+	return value(strconv.Quote(*v))
 }
 
 func writeUnlisted(w io.Writer, p plan.Plan) {
@@ -263,7 +284,7 @@ func writeUnlisted(w io.Writer, p plan.Plan) {
 	}
 	names := make([]string, len(p.Unlisted))
 	for i, o := range p.Unlisted {
-		names[i] = o.Path + o.Name
+		names[i] = deviceName(o.Path, o.Name)
 	}
 	fmt.Fprintf(w, "\n%d device(s) in scope are not in the manifest (%s); plan --prune shows them as deletions.\n",
 		len(names), strings.Join(names, ", "))
