@@ -92,6 +92,8 @@ func TestEnrollWithCodesFromOathtool(t *testing.T) {
 // outfile, the device is the account's one unassigned device of the QR
 // code's label, or of a Base32 outfile's file name; the user is the
 // caller's own. None, or an assigned one, is an error naming --serial.
+// (Without the record nothing proves who made the device: these runs go
+// on with --allow-unverified; see enroll_provenance.txt.)
 func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
 	s := newScenario(t, iamlocal.Options{}, 2)
 	s.converge(2)
@@ -102,7 +104,7 @@ func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
 	}
 
 	c1, c2 := codesFor(t, s.srv, "d001")
-	out, code := s.enroll(c1+"\n"+c2+"\n", "-i", "identity.txt", "out/d001.txt.age")
+	out, code := s.enroll(c1+"\n"+c2+"\n", "--allow-unverified", "-i", "identity.txt", "out/d001.txt.age")
 	if code != exitOK || !strings.Contains(out, "found by the account's unassigned devices") || !strings.Contains(out, "for user iamlocal") {
 		t.Fatalf("Base32 outfile by its file name: exit %d:\n%s", code, out)
 	}
@@ -114,7 +116,7 @@ func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
 	data, _ := os.ReadFile("out/d000.png.age")
 	os.WriteFile("out/mine.png.age", data, 0o600)
 	c1, c2 = codesFor(t, s.srv, "d000")
-	out, code = s.enroll(c1+"\n"+c2+"\n", "-i", "identity.txt", "out/mine.png.age", "--no-show")
+	out, code = s.enroll(c1+"\n"+c2+"\n", "--allow-unverified", "-i", "identity.txt", "out/mine.png.age", "--no-show")
 	if code != exitOK || !strings.Contains(out, "found by the account's unassigned devices") || s.userOf("d000") != "iamlocal" {
 		t.Fatalf("QR outfile by its label: exit %d:\n%s", code, out)
 	}
@@ -137,7 +139,8 @@ func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
 	s.leakScan()
 }
 
-// TestEnrollWithSerial: --serial names the device when nothing else can.
+// TestEnrollWithSerial: --serial names the device when nothing else can
+// (and no record proves it: --allow-unverified).
 func TestEnrollWithSerial(t *testing.T) {
 	s := newScenario(t, iamlocal.Options{}, 2)
 	s.converge(2)
@@ -145,7 +148,7 @@ func TestEnrollWithSerial(t *testing.T) {
 	os.WriteFile("renamed.txt.age", data, 0o600)
 	c1, c2 := codesFor(t, s.srv, "d001")
 	serial := "arn:aws:iam::" + iamlocal.DefaultAccount + ":mfa/faults/d001"
-	out, code := s.enroll(c1+"\n"+c2+"\n", "-i", "identity.txt", "renamed.txt.age", "--serial", serial)
+	out, code := s.enroll(c1+"\n"+c2+"\n", "--allow-unverified", "-i", "identity.txt", "renamed.txt.age", "--serial", serial)
 	if code != exitOK || !strings.Contains(out, "found by --serial") || s.userOf("d001") != "iamlocal" {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
@@ -302,4 +305,49 @@ func TestShowPassphraseInterruptRestoresEcho(t *testing.T) {
 	if n := s.srv.Requests()["EnableMFADevice"]; n != 0 {
 		t.Errorf("%d EnableMFADevice calls", n)
 	}
+}
+
+// TestEnrollUnprovenOnATerminal: a device no record proves (its outfile
+// copied away from the record apply wrote) is warned about in red on a
+// terminal, before its QR code is drawn, and enroll goes on only after
+// "yes": anything else enables nothing. NO_COLOR keeps the warning plain.
+func TestEnrollUnprovenOnATerminal(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 1)
+	s.converge(2)
+	data, _ := os.ReadFile("out/d000.png.age")
+	os.WriteFile("mine.png.age", data, 0o600)
+	const warning = "WARNING: mfabulk cannot prove it made device arn:aws:iam::" + iamlocal.DefaultAccount + ":mfa/faults/d000:"
+
+	cmd, tty, out := onTerminal(t, "enroll", "-i", "identity.txt", "mine.png.age")
+	typeAfter(t, tty, out, "Enter a value: ", "no")
+	code, _ := waitExit(t, cmd, 20*time.Second)
+	got := out.String()
+	if code != exitError || !strings.Contains(got, "\x1b[1;31m"+warning+"\x1b[0m") || !strings.Contains(got, "there is no record beside the outfile (.mine.png.age.id)") {
+		t.Fatalf("no red warning (exit %d):\n%q", code, got)
+	}
+	if !strings.Contains(got, "enroll cancelled: the device's provenance is not proven") || strings.Contains(got, "Scan this QR code") {
+		t.Errorf("not cancelled before the QR code:\n%s", got)
+	}
+	if n := s.srv.Requests()["EnableMFADevice"]; n != 0 || s.userOf("d000") != "" {
+		t.Errorf("%d EnableMFADevice calls after \"no\"", n)
+	}
+
+	t.Setenv("NO_COLOR", "1")
+	cmd, tty, out = onTerminal(t, "enroll", "-i", "identity.txt", "mine.png.age")
+	typeAfter(t, tty, out, "Enter a value: ", "yes")
+	if !waitFor(20*time.Second, func() bool { return strings.Contains(out.String(), "Code 1: ") }) {
+		t.Fatalf("no code prompt after yes:\n%s", out.String())
+	}
+	c1, c2 := codesFor(t, s.srv, "d000")
+	typeAfter(t, tty, out, "Code 1: ", c1)
+	typeAfter(t, tty, out, "Code 2", c2)
+	code, _ = waitExit(t, cmd, 20*time.Second)
+	got = out.String()
+	if code != exitOK || !strings.Contains(got, warning) || strings.Contains(got, "\x1b[1;31m") || !strings.Contains(got, "Scan this QR code") {
+		t.Fatalf("after yes, with NO_COLOR (exit %d):\n%q", code, got)
+	}
+	if s.userOf("d000") != "iamlocal" {
+		t.Errorf("d000 not assigned after yes")
+	}
+	s.leakScan()
 }
