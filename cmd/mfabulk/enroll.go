@@ -123,7 +123,7 @@ func enrollRun(ctx context.Context, opts *enrollOpts) error {
 	fmt.Fprintf(out, "Device %s (found by %s), for user %s.\n", view.Text(found.Serial), view.Text(found.Via), view.Text(user))
 
 	in := bufio.NewReader(opts.IO.In)
-	if err := checkProvenance(ctx, opts, client, found.Serial, in); err != nil {
+	if err := checkProvenance(ctx, opts, probedTags{client}, found.Serial, in); err != nil {
 		return err
 	}
 
@@ -316,6 +316,20 @@ func warnUnverified(streams IO, serial string, problems []string) {
 		}
 		fmt.Fprintln(streams.Err, l)
 	}
+}
+
+// probedTags reads a device's tags with one attempt first, so that an
+// endpoint without ListMFADeviceTags (moto answers with an error page,
+// which the SDK would retry for two minutes) or a refusal is told at once;
+// any other failure is read again with the client's retries.
+type probedTags struct{ c *iamclient.Client }
+
+func (p probedTags) ListTags(ctx context.Context, serial string) (map[string]string, error) {
+	tags, err := p.c.ListTagsOnce(ctx, serial)
+	if err == nil || tagsUnreadable(err) != "" {
+		return tags, err
+	}
+	return p.c.ListTags(ctx, serial)
 }
 
 // tagsUnreadable says why a device's tags could not be read when enroll

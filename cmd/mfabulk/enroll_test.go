@@ -15,9 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/creack/pty"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
 	"github.com/mfabulk/mfabulk/internal/reftools"
 	"github.com/mfabulk/mfabulk/internal/totp"
 )
@@ -350,4 +355,56 @@ func TestEnrollUnprovenOnATerminal(t *testing.T) {
 		t.Errorf("d000 not assigned after yes")
 	}
 	s.leakScan()
+}
+
+// TestEnrollAgainstMoto: moto_server has no ListMFADeviceTags, so nothing
+// can prove who made a device: enroll says so at once (one attempt, not
+// the SDK's two minutes of retries on moto's error page) and refuses
+// without a terminal; --allow-unverified goes on and enables it.
+func TestEnrollAgainstMoto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts moto_server; skipped with -short")
+	}
+	url := startMoto(t)
+	t.Chdir(t.TempDir())
+	localtest.UseEndpoint(t, url)
+	id, _ := age.GenerateX25519Identity()
+	os.WriteFile("identity.txt", []byte(id.String()+"\n"), 0o600)
+	os.WriteFile("m.yaml", []byte("version: 1\ndevices:\n  - {name: zed, bootstrap: Base32StringSeed, recipients: ["+id.Recipient().String()+"]}\n"), 0o644)
+	if out, code := runInProcess("apply", "-f", "m.yaml", "--auto-approve"); code != exitOK {
+		t.Fatalf("apply exited %d:\n%s", code, out)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(url) })
+	if _, err := client.CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String("zed")}); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	out, code := runInProcess("enroll", "-i", "identity.txt", "out/zed.txt.age", "--user", "zed")
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("enroll took %v to find that moto has no tags", took)
+	}
+	if code != exitError || !strings.Contains(out, "its tags could not be read: the endpoint does not support iam:ListMFADeviceTags") || !strings.Contains(out, "pass --allow-unverified") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+
+	c1, c2, err := totp.Pair(motoSecrets(t, url)["zed"].Base32StringSeed, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code = runWithStdin(c1+"\n"+c2+"\n", "enroll", "--allow-unverified", "-i", "identity.txt", "out/zed.txt.age", "--user", "zed")
+	if code != exitOK || !strings.Contains(out, "Going on without proof of who made this device") || !strings.Contains(out, "Enabled arn:aws:iam::123456789012:mfa/zed for user zed") {
+		t.Fatalf("--allow-unverified: exit %d:\n%s", code, out)
+	}
+}
+
+// runWithStdin runs the CLI in-process with stdin.
+func runWithStdin(stdin string, args ...string) (string, int) {
+	var out bytes.Buffer
+	code := run(context.Background(), args, IO{In: strings.NewReader(stdin), Out: &out, Err: &out})
+	return out.String(), code
 }
