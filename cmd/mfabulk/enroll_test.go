@@ -5,7 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"golang.org/x/sys/unix"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -19,7 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
@@ -407,4 +409,32 @@ func runWithStdin(stdin string, args ...string) (string, int) {
 	var out bytes.Buffer
 	code := run(context.Background(), args, IO{In: strings.NewReader(stdin), Out: &out, Err: &out})
 	return out.String(), code
+}
+
+// TestEnrollWarningEscapesValues: the warning quotes the outfile's name
+// (a value from outside): a terminal escape in it is printed as \x1b,
+// never raw.
+func TestEnrollWarningEscapesValues(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 2)
+	s.converge(2)
+	data, _ := os.ReadFile("out/d001.txt.age")
+	os.WriteFile("x\x1b[2J\x1b]8;;e\x07y.txt.age", data, 0o600)
+	out, code := s.enroll("", "-i", "identity.txt", "--serial", "arn:aws:iam::"+iamlocal.DefaultAccount+":mfa/faults/d001", "x\x1b[2J\x1b]8;;e\x07y.txt.age")
+	if code != exitError || !strings.Contains(out, `(.x\x1b[2J\x1b]8;;e\ay.txt.age.id)`) || strings.Contains(out, "\x1b") {
+		t.Fatalf("exit %d:\n%q", code, out)
+	}
+}
+
+// TestTagsUnreadable: a refused ListMFADeviceTags names the permission the
+// person's credentials may lack; a fault IAM may recover from is not
+// "unreadable" (it ends enroll, after the client's retries).
+func TestTagsUnreadable(t *testing.T) {
+	for _, code := range []string{"AccessDenied", "AccessDeniedException"} {
+		if got := tagsUnreadable(fmt.Errorf("iam:ListMFADeviceTags: %w", &smithy.GenericAPIError{Code: code})); !strings.Contains(got, "may lack that permission") || !strings.Contains(got, "iam:ListMFADeviceTags on arn:aws:iam::*:mfa/*") {
+			t.Errorf("%s: %q", code, got)
+		}
+	}
+	if got := tagsUnreadable(&smithy.GenericAPIError{Code: "ServiceFailure"}); got != "" {
+		t.Errorf("ServiceFailure: %q", got)
+	}
 }
