@@ -61,10 +61,10 @@ the device must carry mfabulk's create-ID tag, and the record beside the
 outfile must prove it. When it is not proven, enroll warns, asks for "yes"
 on a terminal, and without one refuses unless --allow-unverified. Then it
 draws the QR code (or prints the seed) on a terminal and asks for two
-consecutive codes from the authenticator app, one a line on standard input. The codes are checked
-against the seed locally first; a mistyped code is refused without any
-request to AWS. Then it enables the device for --user, or the caller's own
-IAM user.
+consecutive codes from the authenticator app, one a line on standard input.
+The codes are checked against the seed locally first; a mistyped code is
+refused without any request to AWS. Then it enables the device for --user,
+or the caller's own IAM user.
 
 The QR code is drawn only when standard output is a terminal or with
 --force; --no-show skips it (for a device already in the app).`,
