@@ -6,20 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
+	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/enroll"
 	"github.com/mfabulk/mfabulk/internal/inputfile"
 	"github.com/mfabulk/mfabulk/internal/qrterm"
 	"github.com/mfabulk/mfabulk/internal/seal"
+	"github.com/mfabulk/mfabulk/internal/view"
 )
 
 // enrollPermissions are what a person needs to enroll (README, "Enrolling").
-const enrollPermissions = "iam:ListVirtualMFADevices, and iam:EnableMFADevice and iam:ListMFADevices on their own user (AWS's self-service MFA policy grants them)"
+const enrollPermissions = "iam:ListVirtualMFADevices and iam:ListMFADeviceTags, and iam:EnableMFADevice and iam:ListMFADevices on their own user (AWS's self-service MFA policy grants all but iam:ListMFADeviceTags)"
 
 // enrollAttempts is how many pairs of codes a person on a terminal may
 // type before enroll gives up; a pipe gets one.
@@ -36,6 +39,10 @@ type enrollOpts struct {
 	Invert   bool
 	Force    bool
 	NoShow   bool
+	// AllowUnverified goes on, without a terminal to ask on, with a
+	// device whose provenance is not proven: a safety switch, taken only
+	// from the command line (settings.go).
+	AllowUnverified bool
 	// Now is the clock codes are checked against; time.Now when nil.
 	Now func() time.Time
 }
@@ -49,12 +56,15 @@ func newEnrollCmd(streams IO, runF func(context.Context, *enrollOpts) error) *co
 credentials. It decrypts the outfile in memory (as show does), finds its
 device without an ARN being typed (--serial, else the record apply wrote
 beside the outfile, else the account's one unassigned device of the name in
-the QR code's label or the outfile's file name), draws the QR code (or
-prints the seed) on a terminal, then asks for two consecutive codes from the
-authenticator app, one a line on standard input. The codes are checked
-against the seed locally first; a mistyped code is refused without any
-request to AWS. Then it enables the device for --user, or the caller's own
-IAM user.
+the QR code's label or the outfile's file name), and checks who made it:
+the device must carry mfabulk's create-ID tag, and the record beside the
+outfile must prove it. When it is not proven, enroll warns, asks for "yes"
+on a terminal, and without one refuses unless --allow-unverified. Then it
+draws the QR code (or prints the seed) on a terminal and asks for two
+consecutive codes from the authenticator app, one a line on standard input.
+The codes are checked against the seed locally first; a mistyped code is
+refused without any request to AWS. Then it enables the device for --user,
+or the caller's own IAM user.
 
 The QR code is drawn only when standard output is a terminal or with
 --force; --no-show skips it (for a device already in the app).`,
@@ -77,6 +87,7 @@ The QR code is drawn only when standard output is a terminal or with
 	f.BoolVar(&opts.Invert, "invert", false, "draw dark modules as ink, for light-background terminals")
 	f.BoolVar(&opts.Force, "force", false, "draw the QR code (or print the seed) even when standard output is not a terminal")
 	f.BoolVar(&opts.NoShow, "no-show", false, "do not draw the QR code or print the seed (the app already has the device)")
+	f.BoolVar(&opts.AllowUnverified, "allow-unverified", false, "enable a device that mfabulk cannot prove it made, without asking (command line only)")
 	addAWSFlags(cmd, &opts.AWS)
 	return cmd
 }
@@ -109,7 +120,12 @@ func enrollRun(ctx context.Context, opts *enrollOpts) error {
 			return withHint(err, "pass --user NAME, the IAM user to enable the device for")
 		}
 	}
-	fmt.Fprintf(out, "Device %s (found by %s), for user %s.\n", found.Serial, found.Via, user)
+	fmt.Fprintf(out, "Device %s (found by %s), for user %s.\n", view.Text(found.Serial), view.Text(found.Via), view.Text(user))
+
+	in := bufio.NewReader(opts.IO.In)
+	if err := checkProvenance(ctx, opts, probedTags{client}, found.Serial, in); err != nil {
+		return err
+	}
 
 	switch {
 	case opts.NoShow:
@@ -121,14 +137,14 @@ func enrollRun(ctx context.Context, opts *enrollOpts) error {
 		fmt.Fprintln(errOut, "mfabulk: not showing the QR code or seed: standard output is not a terminal (--force shows it anyway)")
 	}
 
-	first, second, err := askCodes(ctx, opts, sec.Seed)
+	first, second, err := askCodes(ctx, opts, in, sec.Seed)
 	if err != nil {
 		return err
 	}
 	if err := client.Enable(ctx, user, found.Serial, first, second); err != nil {
 		return awsHint(err)
 	}
-	fmt.Fprintf(out, "Enabled %s for user %s\n", found.Serial, user)
+	fmt.Fprintf(out, "Enabled %s for user %s\n", view.Text(found.Serial), view.Text(user))
 	return nil
 }
 
@@ -177,12 +193,11 @@ func showSecret(w io.Writer, sec *enroll.Secret, invert bool) error {
 // askCodes asks for two consecutive codes until a pair checks against
 // the seed (once from a pipe, a few times on a terminal). Nothing is sent
 // to AWS until then.
-func askCodes(ctx context.Context, opts *enrollOpts, seed []byte) (string, string, error) {
+func askCodes(ctx context.Context, opts *enrollOpts, in *bufio.Reader, seed []byte) (string, string, error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	in := bufio.NewReader(opts.IO.In)
 	// Prompts are for a person at a terminal; codes piped in are read
 	// silently.
 	prompts, attempts := io.Discard, 1
@@ -231,4 +246,111 @@ func awsHint(err error) error {
 		return withHint(err, "access denied: enrolling needs %s", enrollPermissions)
 	}
 	return err
+}
+
+// checkProvenance tells the person who made the device they are about to
+// enable ([enroll.CheckProvenance]): anyone allowed to create virtual MFA
+// devices could have sealed one's QR code to them and kept its seed. It
+// prints one line when mfabulk's evidence proves the device is its own;
+// otherwise a warning on stderr, then "yes" is asked on a terminal, and
+// without one enroll refuses unless --allow-unverified. Nothing has been
+// shown or enabled yet.
+func checkProvenance(ctx context.Context, opts *enrollOpts, api enroll.TagReader, serial string, in *bufio.Reader) error {
+	p, err := enroll.CheckProvenance(ctx, api, opts.Outfile, serial, tagsUnreadable)
+	if err != nil {
+		return awsHint(err)
+	}
+	if p.Proven {
+		fmt.Fprintf(opts.IO.Out, "Provenance: made by mfabulk: the device's %s tag matches the record beside the outfile, which proves it.\n", device.CreateIDTag)
+		return nil
+	}
+	warnUnverified(opts.IO, serial, p.Problems)
+	if opts.AllowUnverified {
+		fmt.Fprintln(opts.IO.Err, "Going on without proof of who made this device (--allow-unverified).")
+		return nil
+	}
+	const hint = "ask your administrator who made this device; to enable it anyway, pass --allow-unverified"
+	if !opts.IO.InTTY {
+		return withHint(errors.New("mfabulk cannot prove it made this device, and standard input is not a terminal to ask on"), "nothing was enabled; %s", hint)
+	}
+	fmt.Fprint(opts.IO.Err, "\nEnable this device anyway?\n  Only 'yes' will be accepted.\n\n  Enter a value: ")
+	answer := make(chan string, 1)
+	go func() {
+		// A read error leaves line empty, which is not "yes": refused.
+		line, _ := in.ReadString('\n')
+		answer <- line
+	}()
+	var line string
+	select {
+	case line = <-answer:
+	case <-ctx.Done():
+		fmt.Fprintln(opts.IO.Err)
+		return withHint(errInterrupted, "nothing was enabled")
+	}
+	if strings.TrimSpace(line) != "yes" {
+		return withHint(errors.New("enroll cancelled: the device's provenance is not proven"), "nothing was enabled; %s", hint)
+	}
+	return nil
+}
+
+// warnUnverified writes the warning block to stderr: red when stderr is
+// a terminal and colour is on (styleFor's rules: NO_COLOR, TERM=dumb,
+// --no-color), every value from outside escaped.
+func warnUnverified(streams IO, serial string, problems []string) {
+	streams.OutTTY = errIsTerminal(streams.Err)
+	red := styleFor(streams).Color
+	lines := []string{
+		"",
+		"WARNING: mfabulk cannot prove it made device " + view.Text(serial) + ":",
+	}
+	for _, p := range problems {
+		lines = append(lines, "  - "+view.Text(p))
+	}
+	lines = append(lines,
+		"WARNING: anyone who could create this device may hold its seed, and could use it",
+		"WARNING: as your second factor. Ask your administrator before enabling it.",
+		"")
+	for _, l := range lines {
+		if red && l != "" {
+			l = "\x1b[1;31m" + l + "\x1b[0m"
+		}
+		fmt.Fprintln(streams.Err, l)
+	}
+}
+
+// probedTags reads a device's tags with one attempt first, so that an
+// endpoint without ListMFADeviceTags (moto answers with an error page,
+// which the SDK would retry for two minutes) or a refusal is told at once;
+// any other failure is read again with the client's retries.
+type probedTags struct{ c *iamclient.Client }
+
+func (p probedTags) ListTags(ctx context.Context, serial string) (map[string]string, error) {
+	tags, err := p.c.ListTagsOnce(ctx, serial)
+	if err == nil || tagsUnreadable(err) != "" {
+		return tags, err
+	}
+	return p.c.ListTags(ctx, serial)
+}
+
+// tagsUnreadable says why a device's tags could not be read when enroll
+// can go on without them (access denied, an endpoint without tags), and
+// "" for any other error, which ends enroll.
+func tagsUnreadable(err error) string {
+	switch {
+	case strings.HasPrefix(iamclient.ErrorCode(err), "AccessDenied"):
+		return "its tags could not be read: IAM denied iam:ListMFADeviceTags (your credentials may lack that permission: ask your administrator for iam:ListMFADeviceTags on arn:aws:iam::*:mfa/*)"
+	case iamclient.TagsUnsupported(err):
+		return "its tags could not be read: the endpoint does not support iam:ListMFADeviceTags"
+	}
+	return ""
+}
+
+// errIsTerminal reports whether stderr is a terminal (IO records it for
+// stdin and stdout only), looking through run's lockedWriter.
+func errIsTerminal(w io.Writer) bool {
+	if lw, ok := w.(*lockedWriter); ok {
+		w = lw.w
+	}
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
 }

@@ -5,7 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"golang.org/x/sys/unix"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -15,9 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
 	"github.com/mfabulk/mfabulk/internal/reftools"
 	"github.com/mfabulk/mfabulk/internal/totp"
 )
@@ -92,6 +99,8 @@ func TestEnrollWithCodesFromOathtool(t *testing.T) {
 // outfile, the device is the account's one unassigned device of the QR
 // code's label, or of a Base32 outfile's file name; the user is the
 // caller's own. None, or an assigned one, is an error naming --serial.
+// (Without the record nothing proves who made the device: these runs go
+// on with --allow-unverified; see enroll_provenance.txt.)
 func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
 	s := newScenario(t, iamlocal.Options{}, 2)
 	s.converge(2)
@@ -102,7 +111,7 @@ func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
 	}
 
 	c1, c2 := codesFor(t, s.srv, "d001")
-	out, code := s.enroll(c1+"\n"+c2+"\n", "-i", "identity.txt", "out/d001.txt.age")
+	out, code := s.enroll(c1+"\n"+c2+"\n", "--allow-unverified", "-i", "identity.txt", "out/d001.txt.age")
 	if code != exitOK || !strings.Contains(out, "found by the account's unassigned devices") || !strings.Contains(out, "for user iamlocal") {
 		t.Fatalf("Base32 outfile by its file name: exit %d:\n%s", code, out)
 	}
@@ -114,7 +123,7 @@ func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
 	data, _ := os.ReadFile("out/d000.png.age")
 	os.WriteFile("out/mine.png.age", data, 0o600)
 	c1, c2 = codesFor(t, s.srv, "d000")
-	out, code = s.enroll(c1+"\n"+c2+"\n", "-i", "identity.txt", "out/mine.png.age", "--no-show")
+	out, code = s.enroll(c1+"\n"+c2+"\n", "--allow-unverified", "-i", "identity.txt", "out/mine.png.age", "--no-show")
 	if code != exitOK || !strings.Contains(out, "found by the account's unassigned devices") || s.userOf("d000") != "iamlocal" {
 		t.Fatalf("QR outfile by its label: exit %d:\n%s", code, out)
 	}
@@ -137,7 +146,8 @@ func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
 	s.leakScan()
 }
 
-// TestEnrollWithSerial: --serial names the device when nothing else can.
+// TestEnrollWithSerial: --serial names the device when nothing else can
+// (and no record proves it: --allow-unverified).
 func TestEnrollWithSerial(t *testing.T) {
 	s := newScenario(t, iamlocal.Options{}, 2)
 	s.converge(2)
@@ -145,7 +155,7 @@ func TestEnrollWithSerial(t *testing.T) {
 	os.WriteFile("renamed.txt.age", data, 0o600)
 	c1, c2 := codesFor(t, s.srv, "d001")
 	serial := "arn:aws:iam::" + iamlocal.DefaultAccount + ":mfa/faults/d001"
-	out, code := s.enroll(c1+"\n"+c2+"\n", "-i", "identity.txt", "renamed.txt.age", "--serial", serial)
+	out, code := s.enroll(c1+"\n"+c2+"\n", "--allow-unverified", "-i", "identity.txt", "renamed.txt.age", "--serial", serial)
 	if code != exitOK || !strings.Contains(out, "found by --serial") || s.userOf("d001") != "iamlocal" {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
@@ -301,5 +311,130 @@ func TestShowPassphraseInterruptRestoresEcho(t *testing.T) {
 	}
 	if n := s.srv.Requests()["EnableMFADevice"]; n != 0 {
 		t.Errorf("%d EnableMFADevice calls", n)
+	}
+}
+
+// TestEnrollUnprovenOnATerminal: a device no record proves (its outfile
+// copied away from the record apply wrote) is warned about in red on a
+// terminal, before its QR code is drawn, and enroll goes on only after
+// "yes": anything else enables nothing. NO_COLOR keeps the warning plain.
+func TestEnrollUnprovenOnATerminal(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 1)
+	s.converge(2)
+	data, _ := os.ReadFile("out/d000.png.age")
+	os.WriteFile("mine.png.age", data, 0o600)
+	const warning = "WARNING: mfabulk cannot prove it made device arn:aws:iam::" + iamlocal.DefaultAccount + ":mfa/faults/d000:"
+
+	cmd, tty, out := onTerminal(t, "enroll", "-i", "identity.txt", "mine.png.age")
+	typeAfter(t, tty, out, "Enter a value: ", "no")
+	code, _ := waitExit(t, cmd, 20*time.Second)
+	got := out.String()
+	if code != exitError || !strings.Contains(got, "\x1b[1;31m"+warning+"\x1b[0m") || !strings.Contains(got, "there is no record beside the outfile (.mine.png.age.id)") {
+		t.Fatalf("no red warning (exit %d):\n%q", code, got)
+	}
+	if !strings.Contains(got, "enroll cancelled: the device's provenance is not proven") || strings.Contains(got, "Scan this QR code") {
+		t.Errorf("not cancelled before the QR code:\n%s", got)
+	}
+	if n := s.srv.Requests()["EnableMFADevice"]; n != 0 || s.userOf("d000") != "" {
+		t.Errorf("%d EnableMFADevice calls after \"no\"", n)
+	}
+
+	t.Setenv("NO_COLOR", "1")
+	cmd, tty, out = onTerminal(t, "enroll", "-i", "identity.txt", "mine.png.age")
+	typeAfter(t, tty, out, "Enter a value: ", "yes")
+	if !waitFor(20*time.Second, func() bool { return strings.Contains(out.String(), "Code 1: ") }) {
+		t.Fatalf("no code prompt after yes:\n%s", out.String())
+	}
+	c1, c2 := codesFor(t, s.srv, "d000")
+	typeAfter(t, tty, out, "Code 1: ", c1)
+	typeAfter(t, tty, out, "Code 2", c2)
+	code, _ = waitExit(t, cmd, 20*time.Second)
+	got = out.String()
+	if code != exitOK || !strings.Contains(got, warning) || strings.Contains(got, "\x1b[1;31m") || !strings.Contains(got, "Scan this QR code") {
+		t.Fatalf("after yes, with NO_COLOR (exit %d):\n%q", code, got)
+	}
+	if s.userOf("d000") != "iamlocal" {
+		t.Errorf("d000 not assigned after yes")
+	}
+	s.leakScan()
+}
+
+// TestEnrollAgainstMoto: moto_server has no ListMFADeviceTags, so nothing
+// can prove who made a device: enroll says so at once (one attempt, not
+// the SDK's two minutes of retries on moto's error page) and refuses
+// without a terminal; --allow-unverified goes on and enables it.
+func TestEnrollAgainstMoto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts moto_server; skipped with -short")
+	}
+	url := startMoto(t)
+	t.Chdir(t.TempDir())
+	localtest.UseEndpoint(t, url)
+	id, _ := age.GenerateX25519Identity()
+	os.WriteFile("identity.txt", []byte(id.String()+"\n"), 0o600)
+	os.WriteFile("m.yaml", []byte("version: 1\ndevices:\n  - {name: zed, bootstrap: Base32StringSeed, recipients: ["+id.Recipient().String()+"]}\n"), 0o644)
+	if out, code := runInProcess("apply", "-f", "m.yaml", "--auto-approve"); code != exitOK {
+		t.Fatalf("apply exited %d:\n%s", code, out)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(url) })
+	if _, err := client.CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String("zed")}); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	out, code := runInProcess("enroll", "-i", "identity.txt", "out/zed.txt.age", "--user", "zed")
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("enroll took %v to find that moto has no tags", took)
+	}
+	if code != exitError || !strings.Contains(out, "its tags could not be read: the endpoint does not support iam:ListMFADeviceTags") || !strings.Contains(out, "pass --allow-unverified") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+
+	c1, c2, err := totp.Pair(motoSecrets(t, url)["zed"].Base32StringSeed, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code = runWithStdin(c1+"\n"+c2+"\n", "enroll", "--allow-unverified", "-i", "identity.txt", "out/zed.txt.age", "--user", "zed")
+	if code != exitOK || !strings.Contains(out, "Going on without proof of who made this device") || !strings.Contains(out, "Enabled arn:aws:iam::123456789012:mfa/zed for user zed") {
+		t.Fatalf("--allow-unverified: exit %d:\n%s", code, out)
+	}
+}
+
+// runWithStdin runs the CLI in-process with stdin.
+func runWithStdin(stdin string, args ...string) (string, int) {
+	var out bytes.Buffer
+	code := run(context.Background(), args, IO{In: strings.NewReader(stdin), Out: &out, Err: &out})
+	return out.String(), code
+}
+
+// TestEnrollWarningEscapesValues: the warning quotes the outfile's name
+// (a value from outside): a terminal escape in it is printed as \x1b,
+// never raw.
+func TestEnrollWarningEscapesValues(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 2)
+	s.converge(2)
+	data, _ := os.ReadFile("out/d001.txt.age")
+	os.WriteFile("x\x1b[2J\x1b]8;;e\x07y.txt.age", data, 0o600)
+	out, code := s.enroll("", "-i", "identity.txt", "--serial", "arn:aws:iam::"+iamlocal.DefaultAccount+":mfa/faults/d001", "x\x1b[2J\x1b]8;;e\x07y.txt.age")
+	if code != exitError || !strings.Contains(out, `(.x\x1b[2J\x1b]8;;e\ay.txt.age.id)`) || strings.Contains(out, "\x1b") {
+		t.Fatalf("exit %d:\n%q", code, out)
+	}
+}
+
+// TestTagsUnreadable: a refused ListMFADeviceTags names the permission the
+// person's credentials may lack; a fault IAM may recover from is not
+// "unreadable" (it ends enroll, after the client's retries).
+func TestTagsUnreadable(t *testing.T) {
+	for _, code := range []string{"AccessDenied", "AccessDeniedException"} {
+		if got := tagsUnreadable(fmt.Errorf("iam:ListMFADeviceTags: %w", &smithy.GenericAPIError{Code: code})); !strings.Contains(got, "may lack that permission") || !strings.Contains(got, "iam:ListMFADeviceTags on arn:aws:iam::*:mfa/*") {
+			t.Errorf("%s: %q", code, got)
+		}
+	}
+	if got := tagsUnreadable(&smithy.GenericAPIError{Code: "ServiceFailure"}); got != "" {
+		t.Errorf("ServiceFailure: %q", got)
 	}
 }

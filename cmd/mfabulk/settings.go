@@ -56,8 +56,9 @@ const (
 )
 
 var safetySwitches = map[string]safety{
-	"force":        flagOnly,    // show, enroll: print a secret into a pipe
-	"auto-approve": notFromFile, // apply without asking
+	"force":            flagOnly,    // show, enroll: print a secret into a pipe
+	"allow-unverified": flagOnly,    // enroll: enable a device mfabulk cannot prove it made
+	"auto-approve":     notFromFile, // apply without asking
 }
 
 // safetyError refuses a safety switch from a layer it may not come from.

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/journal"
 )
@@ -101,17 +100,10 @@ func Match(devs []device.Observed, name, account string) (device.Observed, error
 }
 
 // readRecord reads the record apply wrote beside the outfile, or nil
-// when there is none or it cannot be trusted (see journal.ReadRecord; a
-// folder other users can change is not looked in).
+// when there is none or it cannot be trusted (see [recordOf]). Whether it
+// proves anything is [CheckProvenance]'s question, not Find's: a record
+// only says where to look.
 func readRecord(outfile string) *journal.Record {
-	dir, err := atomicfile.OpenDir(filepath.Dir(outfile), ".", false)
-	if err != nil {
-		return nil
-	}
-	defer dir.Close()
-	rec, err := journal.ReadRecord(dir, filepath.Base(outfile))
-	if err != nil {
-		return nil
-	}
+	rec, _, _ := recordOf(outfile)
 	return rec
 }

@@ -1,0 +1,109 @@
+package enroll
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/mfabulk/mfabulk/internal/atomicfile"
+	"github.com/mfabulk/mfabulk/internal/device"
+	"github.com/mfabulk/mfabulk/internal/journal"
+)
+
+// TagReader is what [CheckProvenance] needs of IAM: a device's tags.
+type TagReader interface {
+	ListTags(ctx context.Context, serial string) (map[string]string, error)
+}
+
+// TagsUnreadable tells an error of ListMFADeviceTags that leaves the tag
+// unknown (access denied, an endpoint without tags) from one that ends
+// enroll: it returns what to tell the person, or "" for the latter. The
+// caller knows the IAM client's error codes; this package does not.
+type TagsUnreadable func(error) string
+
+// Provenance is what enroll can tell of who made the device it is about
+// to enable. Anyone allowed iam:CreateVirtualMFADevice can make a device,
+// seal its QR code to a person and keep the seed; enabling such a device
+// hands them a second factor of that person's. mfabulk's own devices carry
+// evidence: the mfabulk:create-id tag, and the record apply writes beside
+// the outfile with the tag's proof, bound to the outfile's bytes.
+type Provenance struct {
+	// Proven is true when the device carries the create-ID tag and the
+	// record beside the outfile proves it, for this outfile and device.
+	Proven bool
+	// Problems say, one line each, what is missing when not Proven. They
+	// quote values from outside (serials, file names): a view escapes them.
+	Problems []string
+}
+
+// CheckProvenance checks the device serial that the outfile's secret is
+// to enable: (a) the record beside the outfile exists and can be trusted
+// (journal.ReadRecord: a regular file of the caller's, one link, never
+// followed through a link, read bounded, in a folder only the caller can
+// change), proves its create ID and is bound to this outfile's bytes
+// (journal.Record.Proves, as plan checks it), and names this device; and
+// (b) the device in IAM carries the mfabulk:create-id tag, and its value
+// is the record's create ID. An error of ListTags that unreadable does
+// not explain is returned.
+func CheckProvenance(ctx context.Context, api TagReader, outfile, serial string, unreadable TagsUnreadable) (Provenance, error) {
+	var p Provenance
+	name := filepath.Base(outfile)
+	recName := journal.RecordName(name)
+	rec, proven, err := recordOf(outfile)
+	switch {
+	case err != nil:
+		p.Problems = append(p.Problems, fmt.Sprintf("the record beside the outfile (%s) could not be checked: %v", recName, err))
+	case rec == nil:
+		p.Problems = append(p.Problems, fmt.Sprintf("there is no record beside the outfile (%s), or none enroll can trust (a regular file of yours, in a folder only you can change): mfabulk apply writes one", recName))
+	case rec.Proof == "":
+		p.Problems = append(p.Problems, fmt.Sprintf("the record beside the outfile (%s) carries no proof of its create ID (an older mfabulk wrote it, or it was made from the device's tag)", recName))
+	case !proven:
+		p.Problems = append(p.Problems, fmt.Sprintf("the record beside the outfile (%s) does not prove its create ID, or is not bound to this outfile (copied from another outfile, or the outfile was changed)", recName))
+	}
+	if rec != nil && rec.Serial != serial {
+		p.Problems = append(p.Problems, fmt.Sprintf("the record beside the outfile (%s) names device %s, not %s", recName, rec.Serial, serial))
+	}
+
+	tags, err := api.ListTags(ctx, serial)
+	if err != nil {
+		why := ""
+		if unreadable != nil {
+			why = unreadable(err)
+		}
+		if why == "" {
+			return Provenance{}, err
+		}
+		p.Problems = append(p.Problems, why)
+		return p, nil
+	}
+	live, tagged := tags[device.CreateIDTag]
+	switch {
+	case !tagged || live == "":
+		p.Problems = append(p.Problems, fmt.Sprintf("the device carries no %s tag: mfabulk did not make it", device.CreateIDTag))
+	case rec != nil && live != rec.CreateID:
+		p.Problems = append(p.Problems, fmt.Sprintf("the device's %s tag is not the record's create ID: the record is another device's, or the device was made again since", device.CreateIDTag))
+	case rec == nil || !proven:
+		p.Problems = append(p.Problems, fmt.Sprintf("the device carries a %s tag, but nothing here proves it (a tag is public: anyone can copy it)", device.CreateIDTag))
+	}
+	p.Proven = len(p.Problems) == 0
+	return p, nil
+}
+
+// recordOf reads the record apply wrote beside the outfile, as
+// [journal.ReadRecord] does for plan (nil when there is none or it cannot
+// be trusted, or its folder is one other users can change), and whether
+// it proves its create ID for this outfile's bytes.
+func recordOf(outfile string) (rec *journal.Record, proven bool, err error) {
+	dir, err := atomicfile.OpenDir(filepath.Dir(outfile), ".", false)
+	if err != nil {
+		return nil, false, nil
+	}
+	defer dir.Close()
+	name := filepath.Base(outfile)
+	rec, err = journal.ReadRecord(dir, name)
+	if err != nil || rec == nil {
+		return nil, false, nil
+	}
+	proven, err = rec.Proves(dir, name)
+	return rec, proven, err
+}
