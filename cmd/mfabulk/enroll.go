@@ -234,7 +234,7 @@ func askCodes(ctx context.Context, opts *enrollOpts, in *bufio.Reader, seed []by
 			return a.first, a.second, nil
 		}
 		if i < attempts-1 {
-			fmt.Fprintf(opts.IO.Err, "mfabulk: %v; nothing was sent to AWS. Try again with the next two codes.\n", last)
+			fmt.Fprintf(opts.IO.Err, "mfabulk: %s; nothing was sent to AWS. Try again with the next two codes.\n", view.Text(last.Error()))
 		}
 	}
 	return "", "", withHint(last, "nothing was sent to AWS: type two codes the app shows one after the other (wait for the second), and check this computer's clock")

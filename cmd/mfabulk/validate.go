@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/internal/manifest"
+	"github.com/mfabulk/mfabulk/internal/view"
 )
 
 // validateOpts are validate's options.
@@ -73,7 +74,7 @@ func validateRun(opts *validateOpts) error {
 	case len(ms) > 1:
 		fmt.Fprintf(opts.IO.Out, "%d manifests for %d accounts, %d device(s), valid.\n", files, len(ms), devices)
 	case files == 1:
-		fmt.Fprintf(opts.IO.Out, "%s: %d device(s), valid.\n", ms[0].Files[0], devices)
+		fmt.Fprintf(opts.IO.Out, "%s: %d device(s), valid.\n", view.Text(ms[0].Files[0]), devices)
 	default:
 		fmt.Fprintf(opts.IO.Out, "%d manifests, %d device(s), valid.\n", files, devices)
 	}
