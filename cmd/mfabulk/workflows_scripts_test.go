@@ -131,9 +131,12 @@ func TestWorkflowSetsAreEveryFolderOfManifests(t *testing.T) {
 		t.Errorf("sets = %+v, want %+v", sets, want)
 	}
 
-	writeFiles(t, dir, map[string]string{"iam/mfa/accounts/a b`x/m.yaml": "version: 1\n"})
-	if code, out, _ := step.run(dir); code == 0 {
-		t.Errorf("a folder named a b`x was listed:\n%s", out)
+	for _, bad := range []string{"a b`x", "x\niam", "$(x)", "é"} {
+		d := t.TempDir()
+		writeFiles(t, d, map[string]string{"iam/mfa/accounts/" + bad + "/m.yaml": "version: 1\n", "iam/mfa/m.yaml": ""})
+		if code, out, got := step.run(d); code == 0 {
+			t.Errorf("a folder named %q: listed, sets %s:\n%s", bad, got["sets"], out)
+		}
 	}
 	if code, _, got := step.run(t.TempDir()); code != 0 || got["sets"] != "[]" {
 		t.Errorf("no iam/mfa: exit %d, sets %q; want 0 and []", code, got["sets"])
