@@ -214,7 +214,7 @@ func stringOf(v any) string { s, _ := v.(string); return s }
 func TestWorkflowsApplyOnlyWhatWasPlanned(t *testing.T) {
 	wfs := loadWorkflows(t)
 	invs := invocations(wfs)
-	var planned string
+	var planned, planRole string
 	for _, inv := range invs {
 		if inv.wf != planWorkflow || inv.args[0] != "plan" {
 			continue
@@ -225,6 +225,7 @@ func TestWorkflowsApplyOnlyWhatWasPlanned(t *testing.T) {
 			continue
 		}
 		planned = script
+		planRole, _ = inv.flagValue("--role")
 	}
 	if planned == "" {
 		t.Errorf("%s plans no manifest set from a sets step", planWorkflow)
@@ -248,6 +249,14 @@ func TestWorkflowsApplyOnlyWhatWasPlanned(t *testing.T) {
 		}
 		if _, ok := inv.flagValue("-f"); !ok {
 			t.Errorf("%s: applies a saved plan without -f naming its manifests", inv)
+		}
+		// apply takes a saved plan's role template only when --role names
+		// it: the same flag, from the same value in both workflows.
+		if role, _ := inv.flagValue("--role"); role != planRole {
+			t.Errorf("%s: --role %q, but the plan was made with --role %q", inv, role, planRole)
+		}
+		if a, p := wfs[inv.wf].Env["MFABULK_ROLE_TEMPLATE"], wfs[planWorkflow].Env["MFABULK_ROLE_TEMPLATE"]; a != p {
+			t.Errorf("%s: MFABULK_ROLE_TEMPLATE %q, but %s plans with %q", inv.wf, a, planWorkflow, p)
 		}
 		if slices.Contains(inv.args, "--auto-approve") && (len(pos) != 1 || !slices.Contains(inv.args, "-f")) {
 			t.Errorf("%s: --auto-approve without a saved plan and -f", inv)
