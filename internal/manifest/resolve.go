@@ -390,7 +390,9 @@ func (x *crossFile) escapesBySymlink(root, rel string) bool {
 // in the part of it that exists. os.Root walks rel once, a folder at a
 // time from root, and stops at the first name that is not there (apply
 // will create the rest), so a deep path costs one walk, not one walk per
-// folder on the way back up.
+// folder on the way back up. As for os.Root, a link to an absolute path
+// leads out, even one that names a folder inside: apply, which never
+// writes through a link, could not use it either.
 func escapes(root *os.Root, rel string) bool {
 	_, err := root.Stat(rel)
 	// os.Root's error for a symbolic link leading out has no exported
