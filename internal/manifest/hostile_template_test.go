@@ -11,8 +11,8 @@ import (
 const nestedRange = "{{range 100000}}{{range 100000}}{{end}}{{end}}"
 
 // within runs check in a goroutine and fails the test if it takes more
-// than ten seconds: a template that runs as a program fails the test
-// rather than hanging it.
+// than ten seconds: a template that runs as a program, or a check that
+// grows without bound, fails the test rather than hanging it.
 func within(t *testing.T, check func() error) error {
 	t.Helper()
 	done := make(chan error, 1)
@@ -21,7 +21,7 @@ func within(t *testing.T, check func() error) error {
 	case err := <-done:
 		return err
 	case <-time.After(10 * time.Second):
-		t.Fatal("still running after 10s: the template runs as a program")
+		t.Fatal("still running after 10s: the manifest's check is unbounded (a template run as a program, an outfile built or climbed without bound)")
 		return nil
 	}
 }

@@ -358,7 +358,7 @@ func (c *collector) parse(data []byte) *rawManifest {
 			c.at(1, 1, "file-empty", "manifest is empty: want at least \"version: 1\" and \"devices:\"")
 		} else {
 			line, col, msg := yamlSyntax(err, data)
-			c.at(line, col, "yaml-syntax", "%s", msg)
+			c.at(line, col, "yaml-syntax", "%s", printable(msg))
 		}
 		return nil
 	}

@@ -157,12 +157,12 @@ func (c *collector) tags(n *yaml.Node, what string) []rawTag {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key, ok1 := c.scalar(k, what+" key")
-		_, ok2 := c.scalar(v, what+"."+k.Value)
+		_, ok2 := c.scalar(v, what+"["+quote(k.Value)+"]")
 		if !ok1 || !ok2 {
 			continue
 		}
 		if line, dup := seen[key]; dup {
-			c.at(k.Line, k.Column, "tag-key-unique", "%s: tag key %q is repeated (first at line %d)", what, key, line)
+			c.at(k.Line, k.Column, "tag-key-unique", "%s: tag key %s is repeated (first at line %d)", what, quote(key), line)
 			continue
 		}
 		seen[key] = k.Line

@@ -206,20 +206,20 @@ func (c *collector) recipientsFile(n *yaml.Node, root string) (*recipientsFile, 
 		c.x.files[key] = f
 	}
 	if f.err != nil {
-		c.at(n.Line, n.Column, "recipients-file", "recipients file %s: %v", short(rel), f.err)
+		c.at(n.Line, n.Column, "recipients-file", "recipients file %s: %v", printable(short(rel)), f.err)
 		return nil, ""
 	}
 	if !f.reported {
 		f.reported = true
 		for i, line := range f.bad {
 			if i == maxBadLines {
-				c.at(n.Line, n.Column, "recipient", "recipients file %s: %d more line(s) that are not recipients", short(rel), len(f.bad)-maxBadLines)
+				c.at(n.Line, n.Column, "recipient", "recipients file %s: %d more line(s) that are not recipients", printable(short(rel)), len(f.bad)-maxBadLines)
 				break
 			}
-			c.at(n.Line, n.Column, "recipient", "recipients file %s, line %d: %v", short(rel), line, f.badErr[i])
+			c.at(n.Line, n.Column, "recipient", "recipients file %s, line %d: %v", printable(short(rel)), line, f.badErr[i])
 		}
 		if len(f.keys) == 0 && len(f.bad) == 0 {
-			c.at(n.Line, n.Column, "recipients-file", "recipients file %s has no recipients", short(rel))
+			c.at(n.Line, n.Column, "recipients-file", "recipients file %s has no recipients", printable(short(rel)))
 		}
 	}
 	return f, key

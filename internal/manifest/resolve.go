@@ -36,6 +36,16 @@ const (
 	MaxOutfileName = 235
 )
 
+// Bounds of a rendered outfile: the usual limits of a whole path
+// (PATH_MAX) and of one name in it (NAME_MAX). A template of 4,096 bytes
+// that names {{.Path}} (up to 512 bytes) hundreds of times would
+// otherwise render a path of hundreds of kilobytes and a hundred thousand
+// folders, checked, folder by folder, for symbolic links.
+const (
+	maxOutfileLen     = 4096
+	maxOutfileElement = 255
+)
+
 const (
 	maxNameLen   = 226
 	maxPathLen   = 512
@@ -136,7 +146,7 @@ func (c *collector) checkScope(pathNode, name *yaml.Node, path string, scopes []
 		}
 	}
 	n := orNode(pathNode, name)
-	c.at(n.Line, n.Column, "scope", "device %q has path %s, outside the manifest's scope.paths (line %d)", name.Value, path, scopes[0].Line)
+	c.at(n.Line, n.Column, "scope", "device %q has path %s, outside the manifest's scope.paths (line %d)", name.Value, printable(short(path)), scopes[0].Line)
 }
 
 func (c *collector) checkPath(n *yaml.Node, path string) {
@@ -173,7 +183,7 @@ func (c *collector) defaultTags(def rawDevice) defaultTags {
 		c.checkTag(t)
 		lk := strings.ToLower(t.key.Value)
 		if prev, dup := dt.lower[lk]; dup {
-			c.at(t.key.Line, t.key.Column, "tag-key-unique", "tag key %q of defaults differs from %q (line %d) only in case: IAM tag keys are case-insensitive", t.key.Value, prev.key.Value, prev.key.Line)
+			c.at(t.key.Line, t.key.Column, "tag-key-unique", "tag key %s of defaults differs from %s (line %d) only in case: IAM tag keys are case-insensitive", quote(t.key.Value), quote(prev.key.Value), prev.key.Line)
 			continue
 		}
 		dt.lower[lk] = t
@@ -213,9 +223,9 @@ func (c *collector) mergeTags(rd rawDevice, dt defaultTags) map[string]string {
 		c.checkTag(t)
 		lk := strings.ToLower(k)
 		if prev, dup := own[lk]; dup {
-			c.at(t.key.Line, t.key.Column, "tag-key-unique", "tag key %q of device %q differs from %q (line %d) only in case: IAM tag keys are case-insensitive", k, rd.name.Value, prev.key.Value, prev.key.Line)
+			c.at(t.key.Line, t.key.Column, "tag-key-unique", "tag key %s of device %s differs from %s (line %d) only in case: IAM tag keys are case-insensitive", quote(k), quote(rd.name.Value), quote(prev.key.Value), prev.key.Line)
 		} else if prev, dup := dt.lower[lk]; dup && prev.key.Value != k {
-			c.at(t.key.Line, t.key.Column, "tag-key-unique", "tag key %q of device %q differs from %q of defaults (line %d) only in case: IAM tag keys are case-insensitive", k, rd.name.Value, prev.key.Value, prev.key.Line)
+			c.at(t.key.Line, t.key.Column, "tag-key-unique", "tag key %s of device %s differs from %s of defaults (line %d) only in case: IAM tag keys are case-insensitive", quote(k), quote(rd.name.Value), quote(prev.key.Value), prev.key.Line)
 		}
 		own[lk] = t
 		tags[k] = t.value.Value
@@ -240,9 +250,9 @@ func (c *collector) checkTag(t rawTag) {
 	}
 	switch {
 	case len([]rune(v)) > maxTagValLen:
-		c.at(t.value.Line, t.value.Column, "tag-value-length", "tag value of %q is %d characters; IAM allows at most %d", k, len([]rune(v)), maxTagValLen)
+		c.at(t.value.Line, t.value.Column, "tag-value-length", "tag value of %s is %d characters; IAM allows at most %d", quote(k), len([]rune(v)), maxTagValLen)
 	case !tagValRE.MatchString(v):
-		c.at(t.value.Line, t.value.Column, "tag-value-pattern", "tag value of %q has characters IAM does not allow: use letters, digits, spaces and _ . : / = + - @", k)
+		c.at(t.value.Line, t.value.Column, "tag-value-pattern", "tag value of %s has characters IAM does not allow: use letters, digits, spaces and _ . : / = + - @", quote(k))
 	}
 }
 
@@ -277,7 +287,7 @@ func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 		text, line, col = n.Value, n.Line, n.Column
 	}
 	if r, at, bad := invisible(text); bad {
-		c.once(n, line, col, "outfile-pattern", "outfile template %q has %s at character %d: an outfile is a file name, with no control, format or line-separator characters", short(text), describeRune(r), at)
+		c.once(n, line, col, "outfile-pattern", "outfile template %q has %s at character %d: an outfile is a file name, of characters that print (no control, format, separator, private-use or non-ASCII space character)", short(text), describeRune(r), at)
 		return ""
 	}
 	tmpl := c.x.deviceTemplate(text)
@@ -285,9 +295,17 @@ func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 		c.once(n, line, col, "outfile-template", "outfile template: %v", tmpl.err)
 		return ""
 	}
-	rel := tmpl.t.expand(deviceValues(d)...)
+	rel, size, fits := tmpl.t.expand(maxOutfileLen, deviceValues(d)...)
+	if !fits {
+		c.at(line, col, "outfile-length", "outfile for device %q would be %d bytes long; at most %d (the file system's limit on a path)", d.Name, size, maxOutfileLen)
+		return ""
+	}
+	if elem := longElement(rel); elem != "" {
+		c.at(line, col, "outfile-length", "outfile for device %q has a folder or file name of %d bytes, %s; at most %d (the file system's limit on a name)", d.Name, len(elem), quote(elem), maxOutfileElement)
+		return ""
+	}
 	if r, at, bad := invisible(rel); bad {
-		c.at(line, col, "outfile-pattern", "outfile %q for device %q has %s at character %d: an outfile is a file name, with no control, format or line-separator characters", short(rel), d.Name, describeRune(r), at)
+		c.at(line, col, "outfile-pattern", "outfile %q for device %q has %s at character %d: an outfile is a file name, of characters that print (no control, format, separator, private-use or non-ASCII space character)", short(rel), d.Name, describeRune(r), at)
 		return ""
 	}
 	clean := filepath.Clean(rel)
@@ -305,7 +323,7 @@ func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 		return ""
 	}
 	abs := filepath.Join(root, clean)
-	if c.x.escapesBySymlink(root, abs) {
+	if c.x.escapesBySymlink(root, clean) {
 		c.at(line, col, "outfile-escape", "outfile %s for device %q leads outside the manifest's folder through a symbolic link", quote(rel), d.Name)
 		return ""
 	}
@@ -315,6 +333,17 @@ func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 	}
 	c.x.outfiles[abs] = declared{d.Name, Pos{c.file, line, col}}
 	return abs
+}
+
+// longElement is the first folder or file name in path longer than
+// maxOutfileElement bytes; "" when there is none.
+func longElement(path string) string {
+	for elem := range strings.FieldsFuncSeq(path, func(r rune) bool { return r == '/' || r == filepath.Separator }) {
+		if len(elem) > maxOutfileElement {
+			return elem
+		}
+	}
+	return ""
 }
 
 // once reports a problem of a node shared by devices (a default's) once,
@@ -332,37 +361,43 @@ func (c *collector) once(n *yaml.Node, line, col int, rule, format string, args 
 	c.at(line, col, rule, format, args...)
 }
 
-// escapesBySymlink reports whether abs, or else the deepest existing
-// folder on the way to it, resolves outside root. The verdict for a folder
-// is kept: devices share a few folders.
-func (x *crossFile) escapesBySymlink(root, abs string) bool {
-	if _, err := os.Lstat(abs); err == nil {
-		return escapesBySymlink(root, abs)
-	}
-	dir := filepath.Dir(abs)
-	v, ok := x.dirs[dir]
+// escapesBySymlink reports whether the outfile rel (cleaned, local), or
+// else the deepest existing folder on the way to it, leads outside root
+// through a symbolic link. The verdict for a folder is kept: devices share
+// a few folders.
+func (x *crossFile) escapesBySymlink(root, rel string) bool {
+	r, ok := x.roots[root]
 	if !ok {
-		v = escapesBySymlink(root, dir)
-		x.dirs[dir] = v
+		r.root, r.err = os.OpenRoot(root)
+		x.roots[root] = r
+	}
+	if r.err != nil {
+		return false
+	}
+	if _, err := r.root.Lstat(rel); err == nil {
+		return escapes(r.root, rel)
+	}
+	dir := filepath.Dir(rel)
+	v, ok := x.dirs[root+"\x00"+dir]
+	if !ok {
+		v = escapes(r.root, dir)
+		x.dirs[root+"\x00"+dir] = v
 	}
 	return v
 }
 
-// escapesBySymlink reports whether the deepest existing folder on the way
-// to abs resolves outside root.
-func escapesBySymlink(root, abs string) bool {
-	realRoot, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return false
-	}
-	for dir := abs; strings.HasPrefix(dir, root); dir = filepath.Dir(dir) {
-		real, err := filepath.EvalSymlinks(dir)
-		if err != nil {
-			continue // not there yet; apply will create it
-		}
-		return real != realRoot && !strings.HasPrefix(real, realRoot+string(filepath.Separator))
-	}
-	return false
+// escapes reports whether rel leads outside root through a symbolic link
+// in the part of it that exists. os.Root walks rel once, a folder at a
+// time from root, and stops at the first name that is not there (apply
+// will create the rest), so a deep path costs one walk, not one walk per
+// folder on the way back up. As for os.Root, a link to an absolute path
+// leads out, even one that names a folder inside: apply, which never
+// writes through a link, could not use it either.
+func escapes(root *os.Root, rel string) bool {
+	_, err := root.Stat(rel)
+	// os.Root's error for a symbolic link leading out has no exported
+	// value to match (as in readRecipientsFile).
+	return err != nil && strings.Contains(err.Error(), "escapes from parent")
 }
 
 // maxUserLen is IAM's limit on a user name.
@@ -388,8 +423,10 @@ func (c *collector) user(rd, def rawDevice, d Device) string {
 		c.once(n, n.Line, n.Column, "user-template", "user template: %v", tmpl.err)
 		return ""
 	}
-	user := tmpl.t.expand(deviceValues(d)...)
+	user, size, fits := tmpl.t.expand(maxUserLen, deviceValues(d)...)
 	switch {
+	case !fits:
+		c.at(n.Line, n.Column, "user-length", "user for device %q would be %d characters long; IAM allows at most %d", d.Name, size, maxUserLen)
 	case user == "":
 		c.at(n.Line, n.Column, "user-pattern", "user for device %q is empty", d.Name)
 	case len(user) > maxUserLen:

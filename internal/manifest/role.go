@@ -25,11 +25,11 @@ func (r Role) Account() string {
 }
 
 var (
-	// roleARNRE is an IAM role ARN: its partition (aws, or aws- and
-	// words, such as aws-cn, aws-us-gov, aws-iso-b), account, path and
+	// roleARNRE is an IAM role ARN: its partition (one of AWS's, not a
+	// made-up aws-anything that no endpoint serves), account, path and
 	// name captured; path segments and the name are of IAM's role name
 	// pattern, the name at most 64 characters.
-	roleARNRE       = regexp.MustCompile(`^arn:(aws(?:-[a-z]+){0,3}):iam::([0-9]{12}):role(/(?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$`)
+	roleARNRE       = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[bef]|aws-eusc):iam::([0-9]{12}):role(/(?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$`)
 	externalIDRE    = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 	sessionNameRE   = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	roleFields      = []string{"arn", "externalId", "sessionName", "duration"}
@@ -91,7 +91,7 @@ func ParseRoleTemplate(text string) (RoleTemplate, error) {
 func (rt RoleTemplate) IsZero() bool { return rt.t == nil }
 
 // Expand is the template's role ARN for account. It is an error unless
-// the ARN is an IAM role ARN (partition aws or aws-…, valid path and name)
+// the ARN is an IAM role ARN (one of AWS's partitions, valid path and name)
 // whose account is account: what the template makes for one account it
 // must make for every account, and a role in another account is never
 // assumed.
@@ -99,7 +99,10 @@ func (rt RoleTemplate) Expand(account string) (string, error) {
 	if rt.t == nil {
 		return "", fmt.Errorf("expanding role template: no template")
 	}
-	arn := rt.t.expand(account)
+	arn, size, fits := rt.t.expand(maxRoleTemplateLen, account)
+	if !fits {
+		return "", fmt.Errorf("role template %q makes an ARN of %d characters for account %q; IAM allows at most %d", rt.text, size, account, maxRoleTemplateLen)
+	}
 	if a, ok := roleARNAccount(arn); !ok || a != account {
 		return "", fmt.Errorf("role template %q does not make a role ARN with {{.Account}} as its account (arn:aws:iam::{{.Account}}:role/NAME): for account %q it makes %q", rt.text, account, arn)
 	}

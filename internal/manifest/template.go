@@ -109,15 +109,13 @@ func charAt(s string, off int) int {
 }
 
 // expand puts values, one per field in the order given to parseTemplate,
-// where the fields go.
-func (t *template) expand(values ...string) string {
-	n := 0
-	for _, p := range t.parts {
-		if p.field < 0 {
-			n += len(p.lit)
-		} else {
-			n += len(values[p.field])
-		}
+// where the fields go. A template of a few kilobytes that names a long
+// field many times would make a value hundreds of times its size, so the
+// result is bounded: when it would be longer than limit bytes, expand
+// builds nothing and returns its would-be length with ok false.
+func (t *template) expand(limit int, values ...string) (s string, n int, ok bool) {
+	if n = t.length(values); n > limit {
+		return "", n, false
 	}
 	var b strings.Builder
 	b.Grow(n)
@@ -128,5 +126,20 @@ func (t *template) expand(values ...string) string {
 			b.WriteString(values[p.field])
 		}
 	}
-	return b.String()
+	return b.String(), n, true
+}
+
+// length is the length of the template's expansion, without building it:
+// at most maxTemplateLen parts of values each bounded by the manifest, so
+// the sum does not overflow.
+func (t *template) length(values []string) int {
+	n := 0
+	for _, p := range t.parts {
+		if p.field < 0 {
+			n += len(p.lit)
+		} else {
+			n += len(values[p.field])
+		}
+	}
+	return n
 }

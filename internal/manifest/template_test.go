@@ -33,7 +33,7 @@ func TestTemplateGrammar(t *testing.T) {
 		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
 			t.Errorf("parseTemplate(%q) = %v, want %q", tt.text, err, tt.err)
 		case err == nil:
-			if got := tmpl.expand("alice", "/p/", "QRCodePNG", ".png"); got != tt.want {
+			if got, _, _ := tmpl.expand(maxOutfileLen, "alice", "/p/", "QRCodePNG", ".png"); got != tt.want {
 				t.Errorf("expand(%q) = %q, want %q", tt.text, got, tt.want)
 			}
 		}

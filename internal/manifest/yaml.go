@@ -3,6 +3,8 @@ package manifest
 import (
 	suggestpkg "github.com/mfabulk/mfabulk/internal/suggest"
 	"slices"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v4"
@@ -27,16 +29,16 @@ func (c *collector) mapping(n *yaml.Node, what string, allowed ...string) map[st
 			continue
 		}
 		if prev, dup := seen[k.Value]; dup {
-			c.at(k.Line, k.Column, "yaml-duplicate-key", "%s: key %q is repeated (first at line %d)", what, k.Value, prev.Line)
+			c.at(k.Line, k.Column, "yaml-duplicate-key", "%s: key %s is repeated (first at line %d)", what, quote(k.Value), prev.Line)
 			continue
 		}
 		seen[k.Value] = k
 		if !slices.Contains(allowed, k.Value) {
-			msg := "%s: unknown field %q"
+			msg := "%s: unknown field %s"
 			if s := suggest(k.Value, allowed); s != "" {
-				c.at(k.Line, k.Column, "yaml-unknown-field", msg+" (did you mean %q?)", what, k.Value, s)
+				c.at(k.Line, k.Column, "yaml-unknown-field", msg+" (did you mean %q?)", what, quote(k.Value), s)
 			} else {
-				c.at(k.Line, k.Column, "yaml-unknown-field", msg+" (known fields: %s)", what, k.Value, join(allowed))
+				c.at(k.Line, k.Column, "yaml-unknown-field", msg+" (known fields: %s)", what, quote(k.Value), join(allowed))
 			}
 			continue
 		}
@@ -95,11 +97,35 @@ func describe(n *yaml.Node) string {
 	return "something else"
 }
 
+// quote is a value from outside (a manifest, a recipients file, the
+// environment) as a message shows it: cut to a length fit for a message,
+// then quoted as Go quotes a string, so that a character that does not
+// print (a control, bidi or format character, a line separator: the rule
+// the views escape by) is written as an escape such as \x1b or \u202e and
+// never moves the cursor, reorders the text or starts a line.
 func quote(s string) string {
-	return `"` + short(s) + `"`
+	return strconv.Quote(short(s))
 }
 
-// short cuts a value from the manifest to a length fit for a message.
+// printable escapes, as Go would in a quoted string, each character of s
+// that does not print: for text that is not ours, such as the YAML
+// parser's messages, which may hold a character of the manifest.
+func printable(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strconv.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
+
+// short cuts a value from the manifest to a length fit for a message,
+// never inside a character. It does not escape: show its result with %q,
+// or use quote.
 func short(s string) string {
 	if len(s) <= 40 {
 		return s
