@@ -49,12 +49,13 @@ then carries it out concurrently. Each new device's secret is encrypted with
 age to the device's recipients and written to its outfile, which is never
 overwritten; a device whose outfile cannot be written is deleted again.
 
-Given a plan saved with "plan --out FILE" and the manifests it was made from
-("apply FILE -f MANIFEST…", as plan was given them, relative to the working
-folder), apply recomputes it from them with its options and applies it
-without asking; it refuses, before any AWS call, a saved plan made from
-other manifests, and, as stale, one whose plan is not the plan computed
-now, saying what changed. Without -f, on a terminal, it shows the
+Given a plan saved with "plan --out FILE" and the manifests, role and
+options it was made from ("apply FILE -f MANIFEST… [--role R] [--prune]
+[--target N] [--replace N]", as plan was given them, relative to the
+working folder; show-plan prints the command), apply recomputes it from
+them and applies it without asking; it refuses, before any AWS call, a
+saved plan made from other manifests, role or options, and, as stale, one
+whose plan is not the plan computed now, saying what changed. Without -f, on a terminal, it shows the
 manifests the saved plan names and asks; otherwise it refuses. Exit status
 is 1 if any change failed or a device was left alone ("! mismatch").`,
 		Args: cobra.MaximumNArgs(1),
