@@ -174,7 +174,8 @@ func planAccountsRun(ctx context.Context, opts *planOpts, v view.Plan, ms []*man
 		}
 	}
 	if opts.Out != "" && saveErr == nil {
-		fmt.Fprintf(opts.IO.Err, "Saved the plan of %d accounts to %s; apply it with: mfabulk apply %s -f %s\n", len(runs), view.Text(opts.Out), view.Text(opts.Out), shellList(cleanPaths(opts.Plan.Files)))
+		sf := planfile.File{Manifests: cleanPaths(opts.Plan.Files), RoleTemplate: opts.Plan.Role, Options: opts.Plan.planOptions()}
+		fmt.Fprintf(opts.IO.Err, "Saved the plan of %d accounts to %s; apply it with: %s\n", len(runs), view.Text(opts.Out), applyCommand(opts.Out, sf))
 	}
 	switch {
 	case saveErr != nil:

@@ -34,6 +34,9 @@ type applyOpts struct {
 	// namedFiles is set when -f came from the command line or
 	// MFABULK_FILE, not from a config file.
 	namedFiles bool
+	// fromConfig are the settings among role, prune, target and replace
+	// that a config file set: they do not name a saved plan's.
+	fromConfig []string
 }
 
 func newApplyCmd(streams IO, runF func(context.Context, *applyOpts) error) *cobra.Command {
@@ -46,12 +49,13 @@ then carries it out concurrently. Each new device's secret is encrypted with
 age to the device's recipients and written to its outfile, which is never
 overwritten; a device whose outfile cannot be written is deleted again.
 
-Given a plan saved with "plan --out FILE" and the manifests it was made from
-("apply FILE -f MANIFEST…", as plan was given them, relative to the working
-folder), apply recomputes it from them with its options and applies it
-without asking; it refuses, before any AWS call, a saved plan made from
-other manifests, and, as stale, one whose plan is not the plan computed
-now, saying what changed. Without -f, on a terminal, it shows the
+Given a plan saved with "plan --out FILE" and the manifests, role and
+options it was made from ("apply FILE -f MANIFEST… [--role R] [--prune]
+[--target N] [--replace N]", as plan was given them, relative to the
+working folder; show-plan prints the command), apply recomputes it from
+them and applies it without asking; it refuses, before any AWS call, a
+saved plan made from other manifests, role or options, and, as stale, one
+whose plan is not the plan computed now, saying what changed. Without -f, on a terminal, it shows the
 manifests the saved plan names and asks; otherwise it refuses. Exit status
 is 1 if any change failed or a device was left alone ("! mismatch").`,
 		Args: cobra.MaximumNArgs(1),
@@ -63,7 +67,12 @@ is 1 if any change failed or a device was left alone ("! mismatch").`,
 				opts.SavedPlan = args[0]
 				// Which manifests a saved plan is for, the operator says:
 				// a config file can arrive with the checkout.
-				opts.namedFiles = cmd.Flags().Changed("file") || os.Getenv("MFABULK_FILE") != ""
+				opts.namedFiles = named(cmd, "file")
+				for _, name := range []string{"role", "prune", "target", "replace"} {
+					if f := cmd.Flags().Lookup(name); !named(cmd, name) && f.Value.String() != f.DefValue {
+						opts.fromConfig = append(opts.fromConfig, name)
+					}
+				}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -159,15 +168,11 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 	return nil
 }
 
-// applyInputs picks the manifests and options: from a saved plan, or from
-// the flags.
+// applyInputs picks the manifests and options: from the flags, or, for a
+// saved plan, from the flags checked against the file (checkSavedInputs).
 func applyInputs(opts *applyOpts) ([]string, plan.Options, *planfile.File, error) {
 	if opts.SavedPlan == "" {
 		return opts.Plan.Files, opts.Plan.planOptions(), nil, nil
-	}
-	if opts.Plan.Prune || len(opts.Plan.Targets) > 0 || len(opts.Plan.Replace) > 0 {
-		return nil, plan.Options{}, nil, withHint(errors.New("a saved plan carries its own options"),
-			"drop --prune, --target and --replace when applying a saved plan")
 	}
 	f, err := planfile.Read(opts.SavedPlan)
 	if errors.Is(err, planfile.ErrOldFormat) {
@@ -176,28 +181,18 @@ func applyInputs(opts *applyOpts) ([]string, plan.Options, *planfile.File, error
 	if err != nil {
 		return nil, plan.Options{}, nil, err
 	}
-	if opts.namedFiles {
-		err = checkNamedManifests(opts.SavedPlan, f.Manifests, opts.Plan.Files)
-	} else {
-		err = refuseUnnamedSaved(opts, f)
-		opts.Plan.Files = nil
-	}
-	if err != nil {
+	if err := checkSavedInputs(opts, f); err != nil {
 		return nil, plan.Options{}, nil, err
 	}
-	// The role decides which credentials act, so the operator names it
-	// too, as the manifests: a role template edited into the file (its
-	// fingerprint is recomputable by whoever edits it) is refused, not
-	// assumed. Without -f the terminal prompt shows it instead.
-	switch {
-	case opts.Plan.Role != "" && opts.Plan.Role != f.RoleTemplate:
-		return nil, plan.Options{}, nil, withHint(fmt.Errorf("--role %s differs from the saved plan's role template %s", view.Text(opts.Plan.Role), view.Text(f.RoleTemplate)), "run plan --out again with this --role, review it, then apply the new file")
-	case opts.namedFiles && f.RoleTemplate != "" && opts.Plan.Role == "":
-		return nil, plan.Options{}, nil, withHint(fmt.Errorf("saved plan %s assumes role template %s, which the command line does not name", view.Text(opts.SavedPlan), view.Text(f.RoleTemplate)),
-			"name it as the plan was made: --role '%s'", view.Text(f.RoleTemplate))
-	}
 	opts.Plan.Role = f.RoleTemplate
-	return f.Manifests, f.Options, &f, nil
+	if !opts.namedFiles {
+		opts.Plan.Files = nil
+		return f.Manifests, f.Options, &f, nil // shown at the prompt (approve)
+	}
+	// The operator's own paths, cleaned, not the file's: they were
+	// compared cleaned, and a path such as sub/../m.yaml, equal once
+	// cleaned, reads another file when sub is a link.
+	return cleanPaths(opts.Plan.Files), f.Options, &f, nil
 }
 
 func writeReport(opts *applyOpts, v view.Apply, p plan.Plan, res apply.Result, started time.Time) error {

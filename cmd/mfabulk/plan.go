@@ -86,8 +86,9 @@ func planRun(ctx context.Context, opts *planOpts) error {
 		return err
 	}
 	pl.Plan.Notices = append(pl.Plan.Notices, localNotices(pl.Plan)...)
+	sf := saved(pl, files, opts.Plan.Role)
 	if opts.Out != "" {
-		if err := planfile.Write(opts.Out, saved(pl, files, opts.Plan.Role)); err != nil {
+		if err := planfile.Write(opts.Out, sf); err != nil {
 			return fmt.Errorf("saving the plan to %s: %w", opts.Out, err)
 		}
 	}
@@ -98,7 +99,7 @@ func planRun(ctx context.Context, opts *planOpts) error {
 		return err
 	}
 	if opts.Out != "" {
-		fmt.Fprintf(opts.IO.Err, "Saved the plan to %s; apply it with: mfabulk apply %s -f %s\n", view.Text(opts.Out), view.Text(opts.Out), shellList(files))
+		fmt.Fprintf(opts.IO.Err, "Saved the plan to %s; apply it with: %s\n", view.Text(opts.Out), applyCommand(opts.Out, sf))
 	}
 	if opts.DetailedExitcode {
 		return detailedExit(opts.IO, pl.Plan)

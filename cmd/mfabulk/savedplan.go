@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/internal/inputfile"
 	"github.com/mfabulk/mfabulk/internal/manifest"
@@ -49,11 +52,134 @@ func checkNamedManifests(path string, saved, named []string) error {
 		"apply a plan made from the manifests you name (run plan -f … --out again), or check which manifests it was made from: mfabulk show-plan %s", view.Text(path))
 }
 
+// named reports whether the operator set a flag: on the command line or
+// in its MFABULK_* variable, not in a config file, which can arrive with
+// a checkout.
+func named(cmd *cobra.Command, name string) bool {
+	return cmd.Flags().Changed(name) || os.Getenv(envName(name)) != ""
+}
+
+// checkSavedInputs refuses, before any AWS call, a saved plan whose
+// manifests, role template and options (--prune, --target, --replace:
+// each changes what apply does) the operator did not name as the file
+// holds them. Whoever wrote the file chose them; the operator's command
+// line must repeat them. Without -f, on a terminal, the prompt shows them
+// instead (approve).
+func checkSavedInputs(opts *applyOpts, f planfile.File) error {
+	cmdline := applyCommand(opts.SavedPlan, f)
+	for _, name := range opts.fromConfig {
+		what := "options are"
+		if name == "role" {
+			what = "role is"
+		}
+		return withHint(fmt.Errorf("a saved plan's %s named with --%s on the command line or %s, not with %s: in a config file", what, name, envName(name), name),
+			"remove %s: from the config file and name what the plan was made with: %s", name, cmdline)
+	}
+	var err error
+	if opts.namedFiles {
+		err = checkNamedManifests(opts.SavedPlan, f.Manifests, opts.Plan.Files)
+	} else {
+		err = refuseUnnamedSaved(opts, f)
+	}
+	if err != nil {
+		return err
+	}
+	// The role decides which credentials act: a role template edited into
+	// the file (its fingerprint is recomputable by whoever edits it) is
+	// refused, not assumed.
+	switch {
+	case opts.Plan.Role != "" && opts.Plan.Role != f.RoleTemplate:
+		return withHint(fmt.Errorf("--role %s differs from the saved plan's role template %s", view.Text(opts.Plan.Role), view.Text(f.RoleTemplate)), "run plan --out again with this --role, review it, then apply the new file")
+	case opts.namedFiles && f.RoleTemplate != "" && opts.Plan.Role == "":
+		return withHint(fmt.Errorf("saved plan %s assumes role template %s, which the command line does not name", view.Text(opts.SavedPlan), view.Text(f.RoleTemplate)),
+			"name it as the plan was made: %s", cmdline)
+	}
+	given := opts.Plan.planOptions()
+	if !opts.namedFiles && !given.Prune && len(given.Targets)+len(given.Replace) == 0 {
+		return nil
+	}
+	if d := optionsDiff(f.Options, given); d != "" {
+		return withHint(fmt.Errorf("saved plan %s was made %s; nothing was read or changed", view.Text(opts.SavedPlan), d),
+			"name its options as the plan was made: %s", cmdline)
+	}
+	return nil
+}
+
+// optionsDiff says how the options given differ from a saved plan's, as
+// sets ("" when they do not): "with --prune, which the command line does
+// not name", "without --prune", "with --target a, not with --target b".
+func optionsDiff(saved, given plan.Options) string {
+	var d []string
+	switch {
+	case saved.Prune && !given.Prune:
+		d = append(d, "with --prune, which the command line does not name")
+	case !saved.Prune && given.Prune:
+		d = append(d, "without --prune")
+	}
+	for _, o := range []struct {
+		flag         string
+		saved, given []string
+	}{{"target", saved.Targets, given.Targets}, {"replace", saved.Replace, given.Replace}} {
+		a, b := optionSet(o.saved), optionSet(o.given)
+		switch {
+		case slices.Equal(a, b):
+		case len(b) == 0:
+			d = append(d, fmt.Sprintf("with %s, which the command line does not name", flagList(o.flag, a)))
+		case len(a) == 0:
+			d = append(d, fmt.Sprintf("without --%s, not with %s", o.flag, flagList(o.flag, b)))
+		default:
+			d = append(d, fmt.Sprintf("with %s, not with %s", flagList(o.flag, a), flagList(o.flag, b)))
+		}
+	}
+	return strings.Join(d, ", and ")
+}
+
+// optionFlags are a saved plan's options as apply's flags, "" for none.
+func optionFlags(o plan.Options) string {
+	var parts []string
+	if o.Prune {
+		parts = append(parts, "--prune")
+	}
+	for _, f := range []struct {
+		flag string
+		vals []string
+	}{{"target", o.Targets}, {"replace", o.Replace}} {
+		if l := flagList(f.flag, optionSet(f.vals)); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// applyCommand is the command that applies a saved plan: its manifests,
+// role template and options, all of which apply must be given.
+func applyCommand(file string, f planfile.File) string {
+	s := fmt.Sprintf("mfabulk apply %s -f %s", view.Text(file), shellList(f.Manifests))
+	if f.RoleTemplate != "" {
+		s += fmt.Sprintf(" --role '%s'", view.Text(f.RoleTemplate))
+	}
+	if o := optionFlags(f.Options); o != "" {
+		s += " " + o
+	}
+	return s
+}
+
+func flagList(flag string, vals []string) string {
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		q[i] = "--" + flag + " " + view.Text(v)
+	}
+	return strings.Join(q, " ")
+}
+
+// optionSet is ss sorted, each value once.
+func optionSet(ss []string) []string { return slices.Compact(slices.Sorted(slices.Values(ss))) }
+
 // refuseUnnamedSaved refuses, before any AWS call, what may never apply
 // a saved plan whose manifests the operator did not name: no terminal to
 // ask on, or --auto-approve.
 func refuseUnnamedSaved(opts *applyOpts, f planfile.File) error {
-	hint := fmt.Sprintf("name the manifests it must be for: mfabulk apply %s -f %s", view.Text(opts.SavedPlan), shellList(f.Manifests))
+	hint := "name the manifests it must be for: " + applyCommand(opts.SavedPlan, f)
 	switch {
 	case len(opts.Plan.Files) > 0:
 		return withHint(errors.New("a saved plan's manifests are named with -f on the command line or MFABULK_FILE, not with file: in a config file"), "%s", hint)
@@ -82,6 +208,9 @@ func approve(ctx context.Context, opts *applyOpts, saved *planfile.File) error {
 	if saved.RoleTemplate != "" {
 		fmt.Fprintf(opts.IO.Out, "through role template %s\n", view.Text(saved.RoleTemplate))
 	}
+	if o := optionFlags(saved.Options); o != "" {
+		fmt.Fprintf(opts.IO.Out, "with options %s\n", o)
+	}
 	return confirm(ctx, opts.IO, false)
 }
 
@@ -109,11 +238,11 @@ func refuseSavedPlans(files []string) error {
 		if err != nil || !planfile.IsSavedPlan(data) {
 			continue // a folder, a missing file…: the manifest loader says
 		}
-		its := "<its manifests>"
+		cmd := fmt.Sprintf("mfabulk apply %s -f <its manifests>", view.Text(p))
 		if f, err := planfile.Read(p); err == nil {
-			its = shellList(f.Manifests)
+			cmd = applyCommand(p, f)
 		}
-		return withHint(fmt.Errorf("%s is a saved plan, not a manifest", view.Text(p)), "apply it with: mfabulk apply %s -f %s", view.Text(p), its)
+		return withHint(fmt.Errorf("%s is a saved plan, not a manifest", view.Text(p)), "apply it with: %s", cmd)
 	}
 	return nil
 }

@@ -44,6 +44,7 @@ func TestScripts(t *testing.T) {
 			"iamlocal":     cmdIAMLocal,
 			"checkoutfile": cmdCheckOutfile,
 			"exits":        cmdExits,
+			"forgeplan":    cmdForgePlan,
 		},
 	})
 }

@@ -60,13 +60,17 @@ func showPlanRun(opts *showPlanOpts) error {
 	if err != nil {
 		return err
 	}
-	// Which manifests apply must be given (-f) for this plan, and the
-	// role it assumes: a reviewer reads them here, not in the JSON.
+	// Which manifests apply must be given (-f) for this plan, the role it
+	// assumes and its options: a reviewer reads them here, not in the
+	// JSON, and apply must be given each.
 	fmt.Fprintf(opts.IO.Err, "Saved plan of manifests %s", quotedList(f.Manifests))
 	if f.RoleTemplate != "" {
 		fmt.Fprintf(opts.IO.Err, ", through role template %s", view.Text(f.RoleTemplate))
 	}
-	fmt.Fprintf(opts.IO.Err, "; apply it with: mfabulk apply %s -f %s\n", view.Text(opts.File), shellList(f.Manifests))
+	if o := optionFlags(f.Options); o != "" {
+		fmt.Fprintf(opts.IO.Err, ", with %s", o)
+	}
+	fmt.Fprintf(opts.IO.Err, "; apply it with: %s\n", applyCommand(opts.File, f))
 	if opts.Output == "json" {
 		var doc any = f.Plan
 		if f.Accounts != nil {

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -101,6 +102,8 @@ func (f File) CheckAccounts(byAccount map[string]string, components map[string]m
 		switch {
 		case !ok:
 			changed = append(changed, fmt.Sprintf("account %s is new", a))
+		case saved != "" && Fingerprint(f.AccountComponents[a]) != saved:
+			changed = append(changed, "account "+a+": "+editedComponents)
 		case saved != byAccount[a]:
 			changed = append(changed, prefixed("account "+a+": ", whatChanged(f.AccountComponents[a], components[a]))...)
 		}
@@ -120,13 +123,20 @@ func (f File) CheckAccounts(byAccount map[string]string, components map[string]m
 }
 
 // Check compares a recomputed fingerprint with the saved one; its error
-// names the components that changed.
+// names the components that changed. Components that do not give the
+// saved fingerprint were edited: comparing them would list changes the
+// editor invented, so the error says the file was edited instead.
 func (f File) Check(fingerprint string, components map[string]string) error {
-	if fingerprint == f.Fingerprint && Fingerprint(f.Components) == f.Fingerprint {
-		return nil
+	switch {
+	case Fingerprint(f.Components) != f.Fingerprint:
+		return stale([]string{editedComponents})
+	case fingerprint != f.Fingerprint:
+		return stale(whatChanged(f.Components, components))
 	}
-	return stale(whatChanged(f.Components, components))
+	return nil
 }
+
+const editedComponents = "its components do not match its fingerprint (the file was edited)"
 
 // whatChanged is Diff, or, when the components agree but the
 // fingerprints do not, that the file was edited.
@@ -204,16 +214,31 @@ func IsSavedPlan(data []byte) bool {
 	return json.Unmarshal(data, &f) == nil && f.FormatVersion != nil && f.Fingerprint != nil && f.Plan != nil
 }
 
-// MaxSize bounds a saved plan file; a plan of thousands of devices is a
-// few megabytes.
+// MaxSize bounds a saved plan file. A plan creating 5,000 devices, each
+// with two recipients and two tags, is 5.4 MB of 35,000 objects and
+// arrays (measured); a plan over several accounts holds each account's,
+// so the bound leaves room for about 60,000 such devices.
 const MaxSize = 64 << 20
 
+// MaxContainers bounds the JSON objects and arrays of a saved plan. An
+// empty object, two bytes, decodes into a plan change of about 150, so a
+// file of MaxSize bytes of "{}" would take gigabytes; a real change holds
+// seven or more in about a kilobyte, so the bound is near MaxSize's.
+const MaxContainers = 500_000
+
 // Read loads a saved plan. It refuses anything but a regular file of at
-// most MaxSize bytes, so that a FIFO or a device cannot hang apply.
+// most MaxSize bytes, so that a FIFO or a device cannot hang apply, and
+// counts its objects and arrays before decoding it, so that a small file
+// cannot take gigabytes of memory. It refuses a manifest path that plan
+// --out would not have written (not cleaned): apply compares the
+// operator's -f with the saved paths cleaned.
 func Read(path string) (File, error) {
 	data, err := inputfile.Read(path, MaxSize)
 	if err != nil {
 		return File{}, fmt.Errorf("reading saved plan: %w", err)
+	}
+	if containers(data, MaxContainers) > MaxContainers {
+		return File{}, fmt.Errorf("%s is not a saved plan: more than %d JSON objects and arrays", path, MaxContainers)
 	}
 	var f File
 	if err := json.Unmarshal(data, &f); err != nil {
@@ -227,7 +252,38 @@ func Read(path string) (File, error) {
 		accounts != (f.Accounts != nil) || accounts != (f.AccountComponents != nil) || !accounts && f.Components == nil {
 		return File{}, fmt.Errorf("%s is not a saved plan of this mfabulk (format %q)", path, f.FormatVersion)
 	}
+	for _, m := range f.Manifests {
+		if m == "" || filepath.ToSlash(filepath.Clean(filepath.FromSlash(m))) != m {
+			return File{}, fmt.Errorf("%s: manifest %q is not a clean path, as plan --out writes it; the file was edited", path, m)
+		}
+	}
 	return f, nil
+}
+
+// containers counts the objects and arrays of a JSON text, outside its
+// strings, up to just past limit: a cheap scan, no decoding.
+func containers(data []byte, limit int) int {
+	n, inString, escaped := 0, false, false
+	for _, c := range data {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			switch c {
+			case '\\':
+				escaped = true
+			case '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if n++; n > limit {
+				return n
+			}
+		}
+	}
+	return n
 }
 
 func held(proof string) string {
