@@ -37,11 +37,11 @@ func TestConfirmPromptInTmux(t *testing.T) {
 	// carries this test's (iamlocal's endpoint, credentials) and runs this
 	// test binary as mfabulk.
 	var script strings.Builder
-	script.WriteString("#!/bin/sh\ncd " + shellQuote(dir) + " || exit 1\nexec env")
+	script.WriteString("#!/bin/sh\ncd " + shWord(dir) + " || exit 1\nexec env")
 	for _, kv := range append(os.Environ(), "MFABULK_TEST_AS_MAIN=1", "TERM=xterm-256color") {
-		script.WriteString(" " + shellQuote(kv))
+		script.WriteString(" " + shWord(kv))
 	}
-	script.WriteString(" " + shellQuote(os.Args[0]) + " apply -f m.yaml --no-color\n")
+	script.WriteString(" " + shWord(os.Args[0]) + " apply -f m.yaml --no-color\n")
 	runSh := filepath.Join(t.TempDir(), "run.sh")
 	if err := os.WriteFile(runSh, []byte(script.String()), 0o700); err != nil {
 		t.Fatal(err)
@@ -89,5 +89,6 @@ func TestConfirmPromptInTmux(t *testing.T) {
 	}
 }
 
-// shellQuote quotes s for sh as one word.
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+// shWord quotes s for sh as one word, as it is (no escaping for a
+// terminal: the script runs it).
+func shWord(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

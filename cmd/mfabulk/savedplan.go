@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -154,9 +155,9 @@ func optionFlags(o plan.Options) string {
 // applyCommand is the command that applies a saved plan: its manifests,
 // role template and options, all of which apply must be given.
 func applyCommand(file string, f planfile.File) string {
-	s := fmt.Sprintf("mfabulk apply %s -f %s", view.Text(file), shellList(f.Manifests))
+	s := fmt.Sprintf("mfabulk apply %s -f %s", shellQuote(file), shellList(f.Manifests))
 	if f.RoleTemplate != "" {
-		s += fmt.Sprintf(" --role '%s'", view.Text(f.RoleTemplate))
+		s += " --role " + shellQuote(f.RoleTemplate)
 	}
 	if o := optionFlags(f.Options); o != "" {
 		s += " " + o
@@ -167,7 +168,7 @@ func applyCommand(file string, f planfile.File) string {
 func flagList(flag string, vals []string) string {
 	q := make([]string, len(vals))
 	for i, v := range vals {
-		q[i] = "--" + flag + " " + view.Text(v)
+		q[i] = "--" + flag + " " + shellQuote(v)
 	}
 	return strings.Join(q, " ")
 }
@@ -203,10 +204,10 @@ func approve(ctx context.Context, opts *applyOpts, saved *planfile.File) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "\nSaved plan %s was made from, and is now computed from, these manifests:\n", view.Text(opts.SavedPlan))
 	for _, m := range saved.Manifests {
-		fmt.Fprintf(opts.IO.Out, "  %s\n", view.Text(m))
+		fmt.Fprintf(opts.IO.Out, "  %s\n", shellQuote(m))
 	}
 	if saved.RoleTemplate != "" {
-		fmt.Fprintf(opts.IO.Out, "through role template %s\n", view.Text(saved.RoleTemplate))
+		fmt.Fprintf(opts.IO.Out, "through role template %s\n", shellQuote(saved.RoleTemplate))
 	}
 	if o := optionFlags(saved.Options); o != "" {
 		fmt.Fprintf(opts.IO.Out, "with options %s\n", o)
@@ -281,9 +282,28 @@ func quotedList(ss []string) string {
 func shellList(ss []string) string {
 	q := make([]string, len(ss))
 	for i, s := range ss {
-		q[i] = view.Text(s)
+		q[i] = shellQuote(s)
 	}
 	return strings.Join(q, " -f ")
+}
+
+// shellQuote writes s as one word of a POSIX shell command, for the
+// commands mfabulk prints for a person to copy: a value from a saved plan
+// (a manifest's path, the role template, a target) could otherwise carry
+// "; id" or "$(…)" into the operator's shell, or split into two
+// arguments. A word of only safe characters stays as it is; any other is
+// single-quoted. Escaped for the terminal as every outside value: a
+// control character then no longer matches the file's value, and apply
+// refuses the plan rather than running something else.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == "" {
+		return s
+	}
+	q := "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	if strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) >= 0 {
+		return view.Text(q)
+	}
+	return q
 }
 
 // checkSaved refuses a saved plan as stale unless it is the plan computed

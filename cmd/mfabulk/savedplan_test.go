@@ -34,7 +34,7 @@ func TestApplySavedPlanAsksOnATerminal(t *testing.T) {
 		if code != tt.code || len(srv.Devices()) != tt.created {
 			t.Errorf("answer %q: exit %d with %d devices, want %d with %d\n%s%s", tt.answer, code, len(srv.Devices()), tt.code, tt.created, out.String(), errOut.String())
 		}
-		if !strings.Contains(out.String(), "these manifests:\n  m\\x1b[2J.yaml\n") || !strings.Contains(out.String(), "Only 'yes' will be accepted") {
+		if !strings.Contains(out.String(), "these manifests:\n  'm\\x1b[2J.yaml'\n") || !strings.Contains(out.String(), "Only 'yes' will be accepted") {
 			t.Errorf("answer %q: the manifests and the prompt are not shown, escaped:\n%q", tt.answer, out.String())
 		}
 	}
