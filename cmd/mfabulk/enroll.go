@@ -261,7 +261,7 @@ func checkProvenance(ctx context.Context, opts *enrollOpts, api enroll.TagReader
 		return awsHint(err)
 	}
 	if p.Proven {
-		fmt.Fprintf(opts.IO.Out, "Provenance: made by mfabulk: the device's %s tag matches the record beside the outfile, which proves it.\n", device.CreateIDTag)
+		fmt.Fprintf(opts.IO.Out, "Provenance: made by mfabulk: the device's %s tag matches the record beside the outfile, which is mfabulk's evidence (not a signature: see Enrolling).\n", device.CreateIDTag)
 		return nil
 	}
 	warnUnverified(opts.IO, serial, p.Problems)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
+	"github.com/mfabulk/mfabulk/internal/view"
 )
 
 // whoamiOpts are whoami's options.
@@ -68,13 +70,20 @@ func whoamiRun(ctx context.Context, opts *whoamiOpts) error {
 			CredentialSource string `json:"credential_source"`
 		}{id.Account, id.ARN, id.UserID, id.Region, id.Endpoint, id.CredentialSource})
 	}
-	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "Account:\t%s\n", id.Account)
-	fmt.Fprintf(tw, "ARN:\t%s\n", id.ARN)
-	fmt.Fprintf(tw, "Region:\t%s\n", id.Region)
-	if id.Endpoint != "" {
-		fmt.Fprintf(tw, "Endpoint:\t%s\n", id.Endpoint)
+	return whoamiText(opts.IO.Out, id.Account, id.ARN, id.Region, id.Endpoint, id.CredentialSource)
+}
+
+// whoamiText prints the identity as a table. Every field is an AWS answer
+// or a setting (an endpoint from a config file a checkout can carry), so
+// each is escaped as every outside value: a CR in an ARN redrew the line.
+func whoamiText(w io.Writer, account, arn, region, endpoint, source string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Account:\t%s\n", view.Text(account))
+	fmt.Fprintf(tw, "ARN:\t%s\n", view.Text(arn))
+	fmt.Fprintf(tw, "Region:\t%s\n", view.Text(region))
+	if endpoint != "" {
+		fmt.Fprintf(tw, "Endpoint:\t%s\n", view.Text(endpoint))
 	}
-	fmt.Fprintf(tw, "Credentials:\t%s\n", id.CredentialSource)
+	fmt.Fprintf(tw, "Credentials:\t%s\n", view.Text(source))
 	return tw.Flush()
 }
