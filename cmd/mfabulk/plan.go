@@ -59,6 +59,7 @@ folder it refuses).`,
 		},
 	}
 	addPlanFlags(cmd, &opts.Plan)
+	addPlanRoleFlag(cmd, &opts.Plan.PlanRole)
 	addAWSFlags(cmd, &opts.AWS)
 	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error or a plan apply would refuse or leave unfinished")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output `format`: text, json or markdown")
@@ -77,6 +78,12 @@ func planRun(ctx context.Context, opts *planOpts) error {
 	ms, err := loadManifests(opts.IO, files, opts.Plan, opts.Plan.planOptions())
 	if err != nil {
 		return err
+	}
+	if opts.Plan.readRoles, err = planReadRoles(ms, opts.Plan); err != nil {
+		return err
+	}
+	if len(opts.Plan.readRoles) > 0 {
+		fmt.Fprintf(opts.IO.Err, "Reading through --plan-role %s; apply assumes --role %s\n", view.Text(opts.Plan.PlanRole), view.Text(opts.Plan.Role))
 	}
 	if len(ms) > 1 {
 		return planAccountsRun(ctx, opts, v, ms)
@@ -189,7 +196,7 @@ func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Ma
 	if err != nil {
 		return pipeline.Planned{}, nil, err
 	}
-	client, err := connect(ctx, base, m)
+	client, err := connect(ctx, base, pf.readRole(m))
 	if err != nil {
 		return pipeline.Planned{}, nil, err
 	}
