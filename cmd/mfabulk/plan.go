@@ -42,7 +42,10 @@ tags, their tags) and shows what apply would do. It only reads.
 markdown (for pull-request comments). --out FILE saves the plan for
 "apply FILE -f MANIFEST…" (the same -f, from this folder or another of the
 same layout), which refuses it if anything changed since, saying what;
-"show-plan FILE" prints it again in any format. With
+"show-plan FILE" prints it again in any format. --plan-role TEMPLATE reads
+each account through a read-only role instead of --role's, which the saved
+plan keeps for apply (a job that only plans needs no role that changes
+devices). With
 --detailed-exitcode it exits 0 when the account matches the manifest, 2 when
 there are changes, and 1 on error or when apply would refuse the plan or
 leave it unfinished (a device in conflict or in "! mismatch", an outfile
