@@ -50,14 +50,15 @@ func loadManifests(streams IO, files []string, pf planFlags, po plan.Options) ([
 }
 
 // connect returns the client of one account: the base client, or one
-// that assumes the manifest's role from it (its own client, credentials
-// cache and, through them, its own pace), having assumed it once so that
-// a refused role fails the account before any IAM call.
-func connect(ctx context.Context, base *iamclient.Client, m *manifest.Manifest) (*iamclient.Client, error) {
-	if m.Role == nil {
+// that assumes role (the manifest's, or plan's --plan-role: planFlags.readRole)
+// from it (its own client, credentials cache and, through them, its own
+// pace), having assumed it once so that a refused role fails the account
+// before any IAM call.
+func connect(ctx context.Context, base *iamclient.Client, role *manifest.Role) (*iamclient.Client, error) {
+	if role == nil {
 		return base, nil
 	}
-	c := base.WithRole(iamclient.Role{ARN: m.Role.ARN, ExternalID: m.Role.ExternalID, SessionName: m.Role.SessionName, Duration: m.Role.Duration})
+	c := base.WithRole(iamclient.Role{ARN: role.ARN, ExternalID: role.ExternalID, SessionName: role.SessionName, Duration: role.Duration})
 	if err := c.AssumeRole(ctx); err != nil {
 		return nil, err
 	}
@@ -102,7 +103,7 @@ func planAccounts(ctx context.Context, streams IO, aws awsOptions, ms []*manifes
 			r.Skipped = true
 			return
 		}
-		c, err := connect(ctx, base, r.m)
+		c, err := connect(ctx, base, pf.readRole(r.m))
 		if err != nil {
 			r.Err = err
 			return

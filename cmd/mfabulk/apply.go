@@ -63,6 +63,9 @@ is 1 if any change failed or a device was left alone ("! mismatch").`,
 			if err := opts.AWS.load(cmd); err != nil {
 				return err
 			}
+			if err := refusePlanRole(cmd); err != nil {
+				return err
+			}
 			if len(args) == 1 {
 				opts.SavedPlan = args[0]
 				// Which manifests a saved plan is for, the operator says:
@@ -81,6 +84,7 @@ is 1 if any change failed or a device was left alone ("! mismatch").`,
 		},
 	}
 	addPlanFlags(cmd, &opts.Plan)
+	addRefusedPlanRoleFlag(cmd)
 	addAWSFlags(cmd, &opts.AWS)
 	cmd.Flags().BoolVar(&opts.AutoApprove, "auto-approve", false, "apply without asking for confirmation")
 	cmd.Flags().StringVar(&opts.Report, "report", "", "write a JSON audit record of the apply to `file`")

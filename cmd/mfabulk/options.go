@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
+	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
@@ -113,6 +114,13 @@ type planFlags struct {
 	// Role is the role template of accounts whose manifests name no
 	// role: (literal text and {{.Account}}, nothing else).
 	Role string
+	// PlanRole is plan's --plan-role: the role template plan reads each
+	// account through in place of Role's, which a saved plan still
+	// records for apply. Only plan sets it (apply refuses the flag).
+	PlanRole string
+	// readRoles are PlanRole's expansions by account (planReadRoles),
+	// the roles plan connects through; nil unless PlanRole is set.
+	readRoles map[string]manifest.Role
 	// AccountsParallelism bounds the accounts worked on at once.
 	AccountsParallelism int
 }

@@ -42,7 +42,10 @@ tags, their tags) and shows what apply would do. It only reads.
 markdown (for pull-request comments). --out FILE saves the plan for
 "apply FILE -f MANIFEST…" (the same -f, from this folder or another of the
 same layout), which refuses it if anything changed since, saying what;
-"show-plan FILE" prints it again in any format. With
+"show-plan FILE" prints it again in any format. --plan-role TEMPLATE reads
+each account through a read-only role instead of --role's, which the saved
+plan keeps for apply (a job that only plans needs no role that changes
+devices). With
 --detailed-exitcode it exits 0 when the account matches the manifest, 2 when
 there are changes, and 1 on error or when apply would refuse the plan or
 leave it unfinished (a device in conflict or in "! mismatch", an outfile
@@ -59,6 +62,7 @@ folder it refuses).`,
 		},
 	}
 	addPlanFlags(cmd, &opts.Plan)
+	addPlanRoleFlag(cmd, &opts.Plan.PlanRole)
 	addAWSFlags(cmd, &opts.AWS)
 	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error or a plan apply would refuse or leave unfinished")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output `format`: text, json or markdown")
@@ -77,6 +81,12 @@ func planRun(ctx context.Context, opts *planOpts) error {
 	ms, err := loadManifests(opts.IO, files, opts.Plan, opts.Plan.planOptions())
 	if err != nil {
 		return err
+	}
+	if opts.Plan.readRoles, err = planReadRoles(ms, opts.Plan); err != nil {
+		return err
+	}
+	if len(opts.Plan.readRoles) > 0 {
+		fmt.Fprintf(opts.IO.Err, "Reading through --plan-role %s; apply assumes --role %s\n", view.Text(opts.Plan.PlanRole), view.Text(opts.Plan.Role))
 	}
 	if len(ms) > 1 {
 		return planAccountsRun(ctx, opts, v, ms)
@@ -189,7 +199,7 @@ func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Ma
 	if err != nil {
 		return pipeline.Planned{}, nil, err
 	}
-	client, err := connect(ctx, base, m)
+	client, err := connect(ctx, base, pf.readRole(m))
 	if err != nil {
 		return pipeline.Planned{}, nil, err
 	}

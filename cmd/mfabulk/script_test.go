@@ -100,6 +100,9 @@ func setupScript(env *testscript.Env) error {
 //	iamlocal mutations N        asserts N requests that change something
 //	iamlocal devices            prints PATH+NAME of every device
 //	iamlocal requests ACTION N  asserts ACTION was called N times (* for all)
+//	iamlocal assumed            prints each role AssumeRole granted, "ARN N"
+//	                            a line (N times), sorted
+//	iamlocal assumed ARN N      asserts the role was assumed N times
 func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 	srv := ts.Value("iam").(*iamlocal.Server)
 	if len(args) == 0 {
@@ -189,6 +192,21 @@ func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		if (got == want) == neg {
 			ts.Fatalf("%s was called %d times, want %d", args[1], got, want)
+		}
+	case args[0] == "assumed" && len(args) == 1:
+		var lines []string
+		for arn, n := range srv.AssumedRoles() {
+			lines = append(lines, fmt.Sprintf("%s %d", arn, n))
+		}
+		sort.Strings(lines)
+		for _, l := range lines {
+			fmt.Fprintln(ts.Stdout(), l)
+		}
+	case args[0] == "assumed" && len(args) == 3:
+		want, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		if got := srv.AssumedRoles()[args[1]]; (got == want) == neg {
+			ts.Fatalf("role %s was assumed %d times, want %d", args[1], got, want)
 		}
 	default:
 		ts.Fatalf("iamlocal: bad arguments %q", args)

@@ -165,7 +165,8 @@ exit "$FAKE_EXIT"
 	for _, tc := range []struct{ exit, want int }{{0, 0}, {2, 0}, {1, 1}, {3, 1}} {
 		dir := t.TempDir()
 		step.env = map[string]string{"PATH": bin + ":" + os.Getenv("PATH"), "FAKE_EXIT": fmt.Sprint(tc.exit),
-			"SET_DIR": "iam/mfa", "MFABULK_ROLE_TEMPLATE": "arn:aws:iam::{{.Account}}:role/mfabulk"}
+			"SET_DIR": "iam/mfa", "MFABULK_ROLE_TEMPLATE": "arn:aws:iam::{{.Account}}:role/mfabulk",
+			"MFABULK_PLAN_ROLE_TEMPLATE": "arn:aws:iam::{{.Account}}:role/mfabulk-plan"}
 		code, out, _ := step.run(dir)
 		if (code == 0) != (tc.want == 0) {
 			t.Errorf("mfabulk exit %d: step exit %d, want %d:\n%s", tc.exit, code, tc.want, out)

@@ -118,7 +118,7 @@ func (inv invocation) flagValue(names ...string) (string, bool) {
 // positionals are the arguments after the subcommand that are neither
 // flags nor their values.
 func (inv invocation) positionals() []string {
-	valued := map[string]bool{"-f": true, "--config": true, "--report": true, "--role": true, "--out": true, "-o": true, "--target": true, "--replace": true}
+	valued := map[string]bool{"-f": true, "--config": true, "--report": true, "--role": true, "--plan-role": true, "--out": true, "-o": true, "--target": true, "--replace": true}
 	var pos []string
 	for i := 1; i < len(inv.args); i++ {
 		a := inv.args[i]

@@ -18,6 +18,11 @@ type Role struct {
 	Pos         Pos           // where it is declared; zero for a template's
 }
 
+// FromTemplate says whether the role is a role template's expansion
+// (--role), not a manifest's own role: (which has a position): a run may
+// stand another template in for the one, never for the other.
+func (r Role) FromTemplate() bool { return r.Pos == (Pos{}) }
+
 // Account is the account the role's ARN names.
 func (r Role) Account() string {
 	a, _ := roleARNAccount(r.ARN)

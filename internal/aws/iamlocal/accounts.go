@@ -95,6 +95,20 @@ func (s *Server) Accounts() []string {
 	return out
 }
 
+// AssumedRoles counts the AssumeRole calls granted, by role ARN: which
+// roles a run reached its accounts through, so that a test can tell a
+// plan that read through a read-only role from one that assumed the role
+// that may change devices.
+func (s *Server) AssumedRoles() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.assumed))
+	for arn, n := range s.assumed {
+		out[arn] = n
+	}
+	return out
+}
+
 // route finds the account the request's credentials act in: the server's
 // own for long-term keys, the role's for a key AssumeRole issued.
 func (s *Server) route(r *http.Request) (*Server, *session, *APIError) {
@@ -153,6 +167,7 @@ func (s *Server) handleAssumeRole(f formValues, caller string) (any, *APIError) 
 	s.Account(ss.account) // the account exists from now on, for tests to inspect
 	s.mu.Lock()
 	s.sessions[key] = ss
+	s.assumed[arn]++
 	s.mu.Unlock()
 	return assumeRoleResult{
 		Credentials: xmlCredentials{AccessKeyId: key, SecretAccessKey: secret, SessionToken: ss.token, Expiration: ss.expires.Format(time.RFC3339)},

@@ -100,6 +100,23 @@ func TestAssumeRoleRefused(t *testing.T) {
 	}
 }
 
+// TestAssumedRoles: the server counts the AssumeRole calls it granted, by
+// role ARN, and not the ones it refused, so a test can tell which roles a
+// run reached its accounts through.
+func TestAssumedRoles(t *testing.T) {
+	ctx := context.Background()
+	role := "arn:aws:iam::111111111111:role/mfabulk-plan"
+	srv, url := localtest.Start(t, iamlocal.Options{Roles: []iamlocal.Role{{ARN: role}}})
+	for _, r := range []string{role, role, "arn:aws:iam::111111111111:role/mfabulk"} {
+		_, s := assumed(t, url, r, "")
+		_, _ = s.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	}
+	got := srv.AssumedRoles()
+	if len(got) != 1 || got[role] != 2 {
+		t.Errorf("AssumedRoles() = %v, want %s twice and nothing else", got, role)
+	}
+}
+
 // TestAnyRole: with AnyRole every role is accepted, its account made on
 // first use, each account with its own quota.
 func TestAnyRole(t *testing.T) {

@@ -73,6 +73,7 @@ type Server struct {
 	accounts map[string]*Server  // other accounts, by ID: accounts.go
 	roles    map[string]Role     // by ARN
 	sessions map[string]*session // AssumeRole's credentials, by access key ID
+	assumed  map[string]int      // role ARN → AssumeRole calls granted: AssumedRoles
 
 	httpSrv   *http.Server
 	closing   chan struct{} // closed by Close, to release held requests
@@ -99,6 +100,7 @@ func New(opts Options) *Server {
 		accounts: map[string]*Server{},
 		roles:    map[string]Role{},
 		sessions: map[string]*session{},
+		assumed:  map[string]int{},
 	}
 	for _, r := range opts.Roles {
 		s.roles[r.ARN] = r
