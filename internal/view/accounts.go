@@ -111,7 +111,7 @@ func PlansMarkdown(w io.Writer, as []AccountPlan) {
 	var failures strings.Builder
 	for _, a := range as {
 		if a.Err != nil {
-			fmt.Fprintf(&failures, "> - %s: %s\n", mdCode(account(a.Account)), mdText(errText(a.Err)))
+			fmt.Fprintf(&failures, "> - %s: %s\n", mdCode(account(a.Account)), mdCode(errText(a.Err)))
 		}
 	}
 	if failures.Len() > 0 {

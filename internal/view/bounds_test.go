@@ -2,6 +2,7 @@ package view
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -150,6 +151,7 @@ func TestPlanMarkdownKeepsMentionsInCode(t *testing.T) {
 	for _, shared := range []bool{true, false} {
 		var b bytes.Buffer
 		PlanMarkdown(&b, hostilePlan(v, shared))
+		PlansMarkdown(&b, []AccountPlan{{Account: "1", Err: errors.New("denied" + v)}, {Account: "2", Plan: ptr(hostilePlan(v, shared))}})
 		src := b.Bytes()
 		ast.Walk(parseMarkdown(t, src), func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 			if x, ok := n.(*ast.Text); ok && entering && n.Parent().Kind() != ast.KindCodeSpan {
