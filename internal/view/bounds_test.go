@@ -86,8 +86,8 @@ func TestPlanMarkdownBoundsEachChange(t *testing.T) {
 		t.Fatalf("%d items, want 4:\n%.2000s", len(items), out)
 	}
 	for i, it := range items {
-		if len(it) > 4096 {
-			t.Errorf("item %d is %d bytes, want at most 4096:\n%.600s", i, len(it), it)
+		if len(it) > maxItem {
+			t.Errorf("item %d is %d bytes, want at most %d:\n%.600s", i, len(it), maxItem, it)
 		}
 	}
 }
