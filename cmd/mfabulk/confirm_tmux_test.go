@@ -77,7 +77,7 @@ func TestConfirmPromptInTmux(t *testing.T) {
 			sealed = line
 		}
 	}
-	if !strings.Contains(sealed, "ssh-ed25519 "+fingerprint+" (mallory@evil\\x1b[2K\\x1b[1G") {
+	if !strings.Contains(sealed, "ssh-ed25519 "+fingerprint+" \"mallory@evil\\x1b[2K\\x1b[1G") {
 		t.Errorf("the \"Sealed to:\" line at the prompt does not show the key's fingerprint and its comment's escapes as text: %q\nthe screen:\n%s", sealed, screen)
 	}
 	if _, err := tm("send-keys", "-t", "confirm", "no", "Enter"); err != nil {

@@ -90,7 +90,7 @@ func PlansText(w io.Writer, as []AccountPlan, st Style) {
 // PlansMarkdown writes a total table (one row per account), then each
 // account's plan as [PlanMarkdown] writes it, each within an equal share
 // of [MaxMarkdown]; an account whose section does not fit its share is
-// summarised in one line that says where the full plan is.
+// named in one line that says where its plan is.
 func PlansMarkdown(w io.Writer, as []AccountPlan) {
 	var head strings.Builder
 	fmt.Fprintf(&head, "### mfabulk plan for %d accounts\n\n", len(as))
@@ -111,7 +111,7 @@ func PlansMarkdown(w io.Writer, as []AccountPlan) {
 	var failures strings.Builder
 	for _, a := range as {
 		if a.Err != nil {
-			fmt.Fprintf(&failures, "> - %s: %s\n", mdCode(account(a.Account)), mdText(errText(a.Err)))
+			fmt.Fprintf(&failures, "> - %s: %s\n", mdCode(account(a.Account)), mdCode(errText(a.Err)))
 		}
 	}
 	if failures.Len() > 0 {
@@ -125,7 +125,15 @@ func PlansMarkdown(w io.Writer, as []AccountPlan) {
 		return
 	}
 	io.WriteString(w, head.String())
-	share := (MaxMarkdown - head.Len()) / max(1, len(as))
+	// Each account's section gets an equal share; one that does not fit
+	// it gets one bounded line that names it and says where its plan is,
+	// so that no account with changes is left out unsaid. Only when even
+	// those lines do not fit (hundreds of accounts) does a last line count
+	// the accounts it leaves out.
+	const notShown = "\n**… and %d more account(s) with changes not shown:** see every account with `plan -o text` or `plan -o json`.\n"
+	left := MaxMarkdown - head.Len() - len(notShown) - 20
+	share := left / max(1, len(as))
+	hidden := 0
 	for _, a := range as {
 		if a.Plan == nil || !a.Plan.HasChanges() && len(a.Plan.Notices) == 0 {
 			continue
@@ -135,12 +143,17 @@ func PlansMarkdown(w io.Writer, as []AccountPlan) {
 		markdownWithin(&b, *a.Plan, share-1)
 		if b.Len() > share {
 			b.Reset()
-			fmt.Fprintf(&b, "\n**Account %s:** %s (too long for its share of this comment: see `plan -o text` or `plan -o json`)\n", mdCode(account(a.Account)), mdText(Summary(*a.Plan)))
-			if b.Len() > share {
-				continue
-			}
+			fmt.Fprintf(&b, "\n**Account %s:** its plan is too long for this comment; see `plan -o text` or `plan -o json`.\n", mdCode(account(a.Account)))
+		}
+		if hidden > 0 || b.Len() > left {
+			hidden++
+			continue
 		}
 		io.WriteString(w, b.String())
+		left -= b.Len()
+	}
+	if hidden > 0 {
+		fmt.Fprintf(w, notShown, hidden)
 	}
 }
 

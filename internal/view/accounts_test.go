@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,5 +96,33 @@ func TestJSONPlans(t *testing.T) {
 	}
 	if a := back.Accounts[2]; a.Status != "failed" || a.Plan != nil || !strings.Contains(a.Error, "AccessDenied") {
 		t.Errorf("failed account: %+v", a)
+	}
+}
+
+// In a plan over many accounts, an account whose section does not fit its
+// share is still named, in one line that says where its plan is; if even
+// those lines do not fit, a last line counts the accounts left out.
+func TestPlansMarkdownNamesEveryAccountWithChanges(t *testing.T) {
+	for _, n := range []int{300, 900} {
+		as := accountPlans(n, 3)
+		var b bytes.Buffer
+		PlansMarkdown(&b, as)
+		out := b.String()
+		if b.Len() > MaxMarkdown {
+			t.Errorf("%d accounts: Markdown is %d bytes, want at most %d", n, b.Len(), MaxMarkdown)
+		}
+		named := 0
+		for _, a := range as[:n-1] {
+			if strings.Contains(out, "\n**Account `"+a.Account+"`:** ") || strings.Contains(out, "### mfabulk plan for account `"+a.Account+"`") {
+				named++
+			}
+		}
+		hidden := 0
+		if m := regexp.MustCompile(`\*\*… and (\d+) more account\(s\) with changes not shown:\*\*`).FindStringSubmatch(out); m != nil {
+			hidden, _ = strconv.Atoi(m[1])
+		}
+		if named+hidden != n-1 {
+			t.Errorf("%d accounts: %d named and %d said not shown, want %d in all", n, named, hidden, n-1)
+		}
 	}
 }

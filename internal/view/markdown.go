@@ -3,6 +3,8 @@ package view
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/mfabulk/mfabulk/internal/plan"
@@ -14,16 +16,17 @@ const MaxMarkdown = 65536
 
 // PlanMarkdown writes p for a pull-request comment or
 // $GITHUB_STEP_SUMMARY: a warning when apply would refuse it, the counts
-// that are not zero, who can decrypt the new secrets, then the changes as
-// a list (long paths wrap cleanly there, not in a narrow table cell), in a
-// collapsible section. A plan too long for one comment (see MaxMarkdown)
-// shows its first changes and says how many more there are and where to
-// see them.
+// that are not zero, who can decrypt the new secrets and which users the
+// new devices are enabled for, then the changes as a list (long paths
+// wrap cleanly there, not in a narrow table cell), in a collapsible
+// section. A plan too long for one comment (see MaxMarkdown) shows the
+// changes that fit and says how many more there are and where to see
+// them all; the head above the list speaks for every change, shown or not.
 func PlanMarkdown(w io.Writer, p plan.Plan) { markdownWithin(w, p, MaxMarkdown) }
 
 // maxListed bounds every list in the head of a Markdown plan (the
-// conflicts, the devices left undone, the recipients): the head must
-// leave room for the changes.
+// conflicts, the devices left undone, the recipients of a set, the sets):
+// the head must leave room for the changes.
 const maxListed = 10
 
 // maxHeadValue bounds a device or a reason in the head's warning; the
@@ -33,10 +36,13 @@ const maxHeadValue = 256
 // markdownWithin is PlanMarkdown within limit characters, for a share of a
 // comment of several accounts. Every value in the head is bounded (see
 // values.go and maxListed), so the head is a few KB whatever the plan
-// holds, and the changes fill the rest.
+// holds, and the changes fill the rest. Each change is bounded too (see
+// maxItem); one that does not fit what is left is skipped and counted, so
+// that one long change neither hides the others nor makes the count of
+// those not shown wrong.
 func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 	var head strings.Builder
-	fmt.Fprintf(&head, "### mfabulk plan for account %s\n\n", mdText(account(p.Account)))
+	fmt.Fprintf(&head, "### mfabulk plan for account %s\n\n", mdCode(account(p.Account)))
 	mdWarnings(&head, p)
 	if !p.HasChanges() {
 		fmt.Fprintf(&head, "**No changes.** %d device(s) match the manifest.\n\n", p.Count(plan.Unchanged)+p.Count(plan.Refused))
@@ -51,12 +57,7 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 		fmt.Fprintf(&head, "| action | devices |\n|---|---:|\n%s\n", strings.Join(counts, "\n"))
 	}
 	shared := sharedReview(p)
-	if shared.recipientsShared {
-		fmt.Fprintf(&head, "\n**Sealed to** (who can decrypt every new secret): %s\n", mdRecipients(shared.recipients))
-	}
-	if shared.tagsShared && len(shared.tags) > 0 {
-		fmt.Fprintf(&head, "\n**Tagged** (every new device): %s\n", mdCode(clip(tagList(shared.tags), maxMessage)))
-	}
+	mdReview(&head, p, shared)
 
 	var items []string
 	for _, c := range p.Changes {
@@ -73,7 +74,7 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 		case n.Local:
 			label = "outfile"
 		}
-		items = append(items, fmt.Sprintf("- ⚠ **%s** %s: %s\n", label, mdCode(noticeDevice(n)), mdText(noticeMessage(n))))
+		items = append(items, fmt.Sprintf("- ⚠ **%s** %s: %s\n", label, mdCode(noticeDevice(n)), mdCode(cut(noticeMessage(n), maxValue))))
 	}
 	var tail string
 	if len(p.Unlisted) > 0 {
@@ -87,20 +88,20 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 	}
 	open := fmt.Sprintf("\n<details><summary>%d change(s) and notice(s)</summary>\n\n", len(items))
 	const closing = "\n</details>\n"
-	const more = "\n**… and %d more change(s) or notice(s) not shown:** a GitHub comment holds %d characters. See them all with `mfabulk show-plan plan.json -o markdown` (a plan saved with `plan --out plan.json`) or in `plan -o json`.\n"
+	const more = "\n**… and %d more change(s) or notice(s) not shown:** a GitHub comment holds %d characters. See every change with `mfabulk show-plan plan.json` (a plan saved with `plan --out plan.json`), `plan -o text` or `plan -o json`.\n"
 	budget := limit - head.Len() - len(open) - len(closing) - len(tail) - len(more) - 20
-	shown := 0
+	hidden := 0
 	var body strings.Builder
 	for _, it := range items {
 		if body.Len()+len(it) > budget {
-			break
+			hidden++
+			continue
 		}
 		body.WriteString(it)
-		shown++
 	}
 	io.WriteString(w, open+body.String())
-	if shown < len(items) {
-		fmt.Fprintf(w, more, len(items)-shown, MaxMarkdown)
+	if hidden > 0 {
+		fmt.Fprintf(w, more, hidden, MaxMarkdown)
 	}
 	io.WriteString(w, closing+tail)
 }
@@ -122,7 +123,7 @@ func mdWarnings(b *strings.Builder, p plan.Plan) {
 				fmt.Fprintf(b, "> - … and %d more (listed below)\n", len(conflicts)-i)
 				break
 			}
-			fmt.Fprintf(b, "> - %s: %s\n", mdCode(clip(changeName(c), maxHeadValue)), mdText(clip(reason(c), maxHeadValue)))
+			fmt.Fprintf(b, "> - %s: %s\n", mdCode(clip(c.Path+c.Name, maxHeadValue)), mdCode(clip(c.Reason, maxHeadValue)))
 		}
 	}
 	if unfinished != "" {
@@ -136,11 +137,22 @@ func mdWarnings(b *strings.Builder, p plan.Plan) {
 				fmt.Fprintf(b, "> - … and %d more (listed below)\n", len(ls)-i)
 				break
 			}
-			fmt.Fprintf(b, "> - %s %s: %s\n", l.kind, mdCode(clip(l.device, maxHeadValue)), mdText(clip(l.why, maxHeadValue)))
+			fmt.Fprintf(b, "> - %s %s: %s\n", l.kind, mdCode(cut(l.device, maxHeadValue)), mdCode(cut(l.why, maxHeadValue)))
 		}
 	}
 	b.WriteString("\n")
 }
+
+// Bounds of one change in the list, in bytes of Markdown. A change's
+// item holds its device (maxValue), one of its kind, reason or outfile and
+// user (maxItemText each), its tags (maxItemTags, then how many more) and
+// up to maxListed recipients: at most maxItem in all, so that at least a
+// dozen changes fit in a comment whatever they hold.
+const (
+	maxItem     = 4096
+	maxItemText = 256
+	maxItemTags = 768
+)
 
 // mdChange is one change as a list item: the action and the device in
 // code, then its details, and for creates, replaces and assigns the tags
@@ -153,19 +165,47 @@ func mdChange(c plan.Change, shared review) string {
 	}
 	b.WriteString("\n")
 	if c.Action == plan.UpdateTags {
-		for _, t := range c.Tags {
-			fmt.Fprintf(&b, "  - %s: %s → %s\n", mdCode(tagKey(t.Key)), mdTagValue(t.Before), mdTagValue(t.After))
+		size := 0
+		for i, t := range c.Tags {
+			line := fmt.Sprintf("  - %s: %s → %s\n", mdCode(cut(tagKey(t.Key), maxItemText)), mdTagValue(t.Before), mdTagValue(t.After))
+			if i > 0 && size+len(line) > maxItemTags {
+				fmt.Fprintf(&b, "  - and %d more tag(s); see `plan -o text`\n", len(c.Tags)-i)
+				break
+			}
+			b.WriteString(line)
+			size += len(line)
 		}
 	}
 	if c.Reviewed() {
 		if !shared.tagsShared && len(c.Desired.Tags) > 0 {
-			fmt.Fprintf(&b, "  - tagged %s\n", mdCode(clip(tagList(c.Desired.Tags), maxMessage)))
+			fmt.Fprintf(&b, "  - tagged %s\n", mdTags(c.Desired.Tags))
 		}
 		if !shared.recipientsShared {
 			fmt.Fprintf(&b, "  - sealed to %s\n", mdRecipients(c.Desired.Recipients))
 		}
 	}
 	return b.String()
+}
+
+// mdTags is a device's tags in one code span, as many as fit in
+// maxItemTags, then how many more.
+func mdTags(tags map[string]string) string {
+	keys := slices.Sorted(maps.Keys(tags))
+	var parts []string
+	size := 0
+	for _, k := range keys {
+		s := cut(tagKey(k), maxItemText) + "=" + quoted(tags[k], maxItemText)
+		if len(parts) > 0 && size+len(s)+2 > maxItemTags {
+			break
+		}
+		parts = append(parts, s)
+		size += len(s) + 2
+	}
+	s := mdCode(strings.Join(parts, ", "))
+	if n := len(keys) - len(parts); n > 0 {
+		s += fmt.Sprintf(" and %d more tag(s); see `plan -o text`", n)
+	}
+	return s
 }
 
 // mdRecipients lists the first maxListed recipients in code, each in its
@@ -185,16 +225,19 @@ func mdRecipients(keys []string) string {
 	return s
 }
 
+// details are a change's kind, reason and outfile, in code: a value as
+// prose would still let GitHub turn @user and #123 into a mention or a
+// link, even backslash-escaped.
 func details(c plan.Change) string {
 	switch c.Action {
 	case plan.Create:
-		return mdText(bootstrap(c)) + " → " + mdCode(outfile(c)) + mdAssign(c)
+		return mdCode(cut(bootstrap(c), maxItemText)) + " → " + mdCode(cut(outfile(c), maxItemText)) + mdAssign(c)
 	case plan.Replace, plan.Assign:
-		return mdText(reason(c)) + "; new secret → " + mdCode(outfile(c)) + mdAssign(c)
+		return mdCode(cut(reason(c), maxItemText)) + "; new secret → " + mdCode(cut(outfile(c), maxItemText)) + mdAssign(c)
 	case plan.UpdateTags:
 		return ""
 	}
-	return mdText(reason(c))
+	return mdCode(cut(reason(c), maxItemText))
 }
 
 // mdTagValue is a tag's value quoted in code, or (none).
@@ -202,13 +245,13 @@ func mdTagValue(v *string) string {
 	if v == nil {
 		return "(none)"
 	}
-	return mdCode(tagValue(v))
+	return mdCode(quoted(*v, maxItemText))
 }
 
 // mdAssign names the user a change enables its device for, if any.
 func mdAssign(c plan.Change) string {
 	if c.EnablesUser() {
-		return "; enabled for user " + mdCode(user(c))
+		return "; enabled for user " + mdCode(cut(user(c), maxItemText))
 	}
 	return ""
 }

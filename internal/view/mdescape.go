@@ -21,10 +21,17 @@ import "strings"
 // characters GFM's bare links start from (http:, www., user@host).
 const mdSpecial = "\\`*_[]<>!&|~$#:.@"
 
-// mdText is a value as prose: escaped (Text), then every character in
-// mdSpecial backslash-escaped, so it renders as the characters it holds.
+// The md functions take a value already escaped by its accessor (see
+// values.go); they escape once more without touching backslashes (see
+// escape), which changes nothing in escaped text and keeps a raw control
+// character out if a caller forgot.
+
+// mdText is a value as prose: escaped, then every character in mdSpecial
+// backslash-escaped, so it renders as the characters it holds. GitHub
+// still links @user and #123 written so; a value that may hold them goes
+// in a code span (mdCode) instead.
 func mdText(s string) string {
-	t := Text(s)
+	t := escape(s, false)
 	if !strings.ContainsAny(t, mdSpecial) {
 		return t
 	}
@@ -38,13 +45,13 @@ func mdText(s string) string {
 	return b.String()
 }
 
-// mdCode is a value as a whole code span, backticks included: escaped
-// (Text), fenced by one backtick more than its longest run of them, and
+// mdCode is a value as a whole code span, backticks included: escaped,
+// fenced by one backtick more than its longest run of them, and
 // padded with a space inside the fence when it starts or ends with a
 // backtick or with a space (CommonMark strips one space from each side of
 // such a span). An empty value is a span of one space.
 func mdCode(s string) string {
-	t := Text(s)
+	t := escape(s, false)
 	if t == "" {
 		return "` `"
 	}
@@ -70,7 +77,7 @@ func mdCode(s string) string {
 // an escaped pipe as part of a cell; inside a code span a backslash is
 // kept as written, so one before the pipe's escape would end the cell.
 func mdCell(s string) string {
-	t := Text(s)
+	t := escape(s, false)
 	if strings.Contains(t, `\`) {
 		return mdText(t)
 	}

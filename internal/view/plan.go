@@ -5,7 +5,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/mfabulk/mfabulk/internal/plan"
@@ -161,19 +160,21 @@ func shortRecipients(keys []string) []string {
 }
 
 // shortRecipient is escaped (Text), and an SSH key's type and comment are
-// cut (clip), so that a recipients file can neither draw on a terminal nor
-// fill a pull-request comment with one key.
+// cut, so that a recipients file can neither draw on a terminal nor fill a
+// pull-request comment with one key. The comment is quoted (strconv.Quote)
+// so that it cannot end its own field: a comment "), age1… (" would
+// otherwise read as a second recipient in a "Sealed to:" line.
 func shortRecipient(key string) string {
 	r := jsonplan.DescribeRecipient(key)
 	if strings.HasPrefix(key, "age1") && len(key) > 20 {
 		return Text(key[:12]) + "…" + Text(key[len(key)-6:])
 	}
-	s := clip(sshKeyType(key), maxComment)
+	s := clip(sshKeyType(key), maxKeyType)
 	if r.Fingerprint != "" {
 		s += " " + Text(r.Fingerprint)
 	}
 	if r.Comment != "" {
-		s += " (" + clip(r.Comment, maxComment) + ")"
+		s += " " + quoted(r.Comment, maxComment)
 	}
 	return s
 }
@@ -200,7 +201,7 @@ func ptr[T any](v T) *T { return &v }
 func tagList(tags map[string]string) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		parts = append(parts, tagKey(k)+"="+value(strconv.Quote(tags[k])))
+		parts = append(parts, tagKey(k)+"="+quoted(tags[k], maxValue))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -275,7 +276,7 @@ func tagValue(v *string) string {
 	if v == nil {
 		return "(none)"
 	}
-	return value(strconv.Quote(*v))
+	return quoted(*v, maxValue)
 }
 
 func writeUnlisted(w io.Writer, p plan.Plan) {

@@ -34,7 +34,7 @@ func TestPlanMarkdownFitsAComment(t *testing.T) {
 	if len(out) > MaxMarkdown {
 		t.Fatalf("Markdown is %d bytes, want at most %d", len(out), MaxMarkdown)
 	}
-	m := regexp.MustCompile(`\*\*… and (\d+) more change\(s\) or notice\(s\) not shown:\*\*.*mfabulk show-plan plan\.json -o markdown`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`\*\*… and (\d+) more change\(s\) or notice\(s\) not shown:\*\*.*mfabulk show-plan plan\.json\x60 .*\x60plan -o json\x60`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no line saying how many more changes there are:\n%s", out[len(out)-600:])
 	}

@@ -20,6 +20,7 @@ const (
 	maxValue   = 1024
 	maxMessage = 4096
 	maxComment = 64
+	maxKeyType = 32
 	maxAccount = 256
 )
 
