@@ -51,7 +51,7 @@ func exitCode(err error, streams IO) int {
 	}
 	fmt.Fprintf(streams.Err, "mfabulk: error: %s\n", printable(err))
 	if hint := hintFor(err); hint != "" {
-		fmt.Fprintf(streams.Err, "mfabulk: hint: %s\n", view.Text(hint))
+		fmt.Fprintf(streams.Err, "mfabulk: hint: %s\n", view.Message(hint))
 	}
 	if errors.Is(err, errInterrupted) || errors.Is(err, context.Canceled) || streams.Interrupts.interrupted() {
 		return exitInterrupted
@@ -61,7 +61,9 @@ func exitCode(err error, streams IO) int {
 
 // printable is an error's message as the terminal may show it: it can
 // quote file names, YAML values and AWS answers, so every non-printable
-// rune is escaped (view.Text), line breaks included, except those of
+// rune is escaped (view.Message: as view.Text, but a backslash stays one,
+// since messages quote their values with %q already and escaping again
+// would double every escape), line breaks included, except those of
 // mfabulk's own messages of one problem a line (a manifest's diagnostics,
 // apply's preflight problems, errors.Join), which keep their lines while
 // each line is escaped.
@@ -74,10 +76,10 @@ func printable(err error) string {
 		}
 		joined := strings.Join(raw, "\n")
 		if i := strings.Index(msg, joined); i >= 0 {
-			return view.Text(msg[:i]) + strings.Join(escaped, "\n") + view.Text(msg[i+len(joined):])
+			return view.Message(msg[:i]) + strings.Join(escaped, "\n") + view.Message(msg[i+len(joined):])
 		}
 	}
-	return view.Text(msg)
+	return view.Message(msg)
 }
 
 // ownLines are the lines of an error mfabulk writes one problem a line,
@@ -86,7 +88,7 @@ func ownLines(e error) (raw, escaped []string) {
 	switch x := e.(type) {
 	case manifest.Diagnostics:
 		for _, d := range x {
-			raw, escaped = append(raw, d.String()), append(escaped, view.Text(d.String()))
+			raw, escaped = append(raw, d.String()), append(escaped, view.Message(d.String()))
 		}
 	case *apply.PreflightError:
 		for _, p := range x.Problems {

@@ -27,7 +27,7 @@ func TestErrorPrinterEscapesValues(t *testing.T) {
 		{errors.New("AWS said: \x1b[1A\x1b[2Kall good\ndone"),
 			"mfabulk: error: AWS said: \\x1b[1A\\x1b[2Kall good\\ndone\n"},
 		{fmt.Errorf("loading: %w", diags),
-			"mfabulk: error: loading: m\\x1b[2K.yaml:1:2: device name \"bob\\x1b]8;;https://evil.example/\\x1b\\\\\" is bad\\r\\nmfabulk: hint: forged\nm.yaml:3:4: outfile \"a\\u202eb\"\n"},
+			"mfabulk: error: loading: m\\x1b[2K.yaml:1:2: device name \"bob\\x1b]8;;https://evil.example/\\x1b\\\" is bad\\r\\nmfabulk: hint: forged\nm.yaml:3:4: outfile \"a\\u202eb\"\n"},
 		{&apply.PreflightError{Problems: []error{errors.New("folder o\x1b[2K is unsafe"), errors.New("second")}},
 			"mfabulk: error: 2 problem(s) found before any change was made: folder o\\x1b[2K is unsafe\nsecond\n" +
 				"mfabulk: hint: nothing was created; fix the problems above and run apply again\n"},

@@ -233,7 +233,7 @@ func manifestError(err error, streams IO) error {
 		return nil
 	case errors.As(err, &diags):
 		for _, d := range diags {
-			fmt.Fprintln(streams.Err, view.Text(d.String()))
+			fmt.Fprintln(streams.Err, view.Message(d.String()))
 		}
 		fmt.Fprintf(streams.Err, "mfabulk: error: %d problem(s) in the manifest; nothing was changed\n", len(diags))
 		return exitCodeError{exitError}
