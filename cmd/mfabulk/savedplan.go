@@ -68,7 +68,9 @@ func named(cmd *cobra.Command, name string) bool {
 // instead (approve).
 func checkSavedInputs(opts *applyOpts, f planfile.File) error {
 	cmdline := applyCommand(opts.SavedPlan, f)
-	for _, name := range opts.fromConfig {
+	// The first setting a config file gave is enough to refuse.
+	if len(opts.fromConfig) > 0 {
+		name := opts.fromConfig[0]
 		what := "options are"
 		if name == "role" {
 			what = "role is"
