@@ -165,3 +165,16 @@ func TestCautionIsBounded(t *testing.T) {
 		t.Errorf("caution is %d bytes, want at most 4096", n)
 	}
 }
+
+// Thousands of accounts cut the table itself: the accounts past the cut
+// are named by the caution, which still opens the comment.
+func TestPlansMarkdownCautionsWhenTheTableIsCut(t *testing.T) {
+	var b bytes.Buffer
+	PlansMarkdown(&b, accountPlans(3000, 1))
+	if b.Len() > MaxMarkdown {
+		t.Errorf("Markdown is %d bytes, want at most %d", b.Len(), MaxMarkdown)
+	}
+	if !opensWithCaution(t, b.Bytes()) {
+		t.Errorf("a cut table does not open with a caution:\n%s", b.Bytes()[:min(b.Len(), 1500)])
+	}
+}
