@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/mfabulk/mfabulk/internal/apply"
@@ -90,10 +91,13 @@ func PlansText(w io.Writer, as []AccountPlan, st Style) {
 // PlansMarkdown writes a total table (one row per account), then each
 // account's plan as [PlanMarkdown] writes it, each within an equal share
 // of [MaxMarkdown]; an account whose section does not fit its share is
-// named in one line that says where its plan is.
+// named in one line that says where its plan is, followed by who can
+// decrypt its new secrets and which users its devices are enabled for
+// when those fit the share. Whatever is left out, in any account, is
+// named at the top of the whole comment by one caution (see mdCaution).
 func PlansMarkdown(w io.Writer, as []AccountPlan) {
+	title := fmt.Sprintf("### mfabulk plan for %d accounts\n\n", len(as))
 	var head strings.Builder
-	fmt.Fprintf(&head, "### mfabulk plan for %d accounts\n\n", len(as))
 	head.WriteString("| account | status | create | replace | update tags | delete | unchanged | conflict |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	row := func(name, status string, c func(plan.Action) int) {
 		fmt.Fprintf(&head, "| %s | %s | %d | %d | %d | %d | %d | %d |\n", name, status,
@@ -117,44 +121,79 @@ func PlansMarkdown(w io.Writer, as []AccountPlan) {
 	if failures.Len() > 0 {
 		head.WriteString("\n> [!WARNING]\n> Some accounts failed before their plan:\n>\n" + failures.String())
 	}
-	if head.Len() > MaxMarkdown {
+	// Room for the caution: numbers and at most maxListed accounts.
+	reserve := len(mdCaution(omitted{sets: 1 << 40, recipients: 1 << 40, users: 1 << 40, changes: 1 << 40, entries: 1 << 40,
+		accounts: slices.Repeat([]string{strings.Repeat("9", maxAccount)}, maxListed+1)}))
+	if len(title)+head.Len()+reserve > MaxMarkdown {
 		// Thousands of accounts: the table alone is too long.
-		s := head.String()[:MaxMarkdown-200]
+		s := head.String()[:MaxMarkdown-reserve-len(title)-200]
 		s = s[:strings.LastIndex(s, "\n")+1]
-		io.WriteString(w, s+"\n**… table cut:** a GitHub comment holds 65536 characters; see every account with `plan -o json`.\n")
+		var o omitted
+		for _, a := range as[min(len(as), max(0, strings.Count(s, "\n")-2)):] {
+			if a.Plan != nil && (a.Plan.HasChanges() || len(a.Plan.Notices) > 0) {
+				o.accounts = append(o.accounts, a.Account)
+			}
+		}
+		io.WriteString(w, title+mdCaution(o)+s+"\n**… table cut:** a GitHub comment holds 65536 characters; see every account with `plan -o json`.\n")
 		return
 	}
-	io.WriteString(w, head.String())
 	// Each account's section gets an equal share; one that does not fit
 	// it gets one bounded line that names it and says where its plan is,
-	// so that no account with changes is left out unsaid. Only when even
-	// those lines do not fit (hundreds of accounts) does a last line count
-	// the accounts it leaves out.
+	// with its head's review lines when they fit, so that no account with
+	// changes is left out unsaid. Only when even those lines do not fit
+	// (hundreds of accounts) does a last line count the accounts it
+	// leaves out.
 	const notShown = "\n**… and %d more account(s) with changes not shown:** see every account with `plan -o text` or `plan -o json`.\n"
-	left := MaxMarkdown - head.Len() - len(notShown) - 20
+	left := MaxMarkdown - len(title) - reserve - head.Len() - len(notShown) - 20
 	share := left / max(1, len(as))
 	hidden := 0
+	var all omitted
+	var sections strings.Builder
 	for _, a := range as {
 		if a.Plan == nil || !a.Plan.HasChanges() && len(a.Plan.Notices) == 0 {
 			continue
 		}
 		var b strings.Builder
 		b.WriteString("\n")
-		markdownWithin(&b, *a.Plan, share-1)
+		o := markdownWithin(&b, *a.Plan, share-1)
 		if b.Len() > share {
 			b.Reset()
-			fmt.Fprintf(&b, "\n**Account %s:** its plan is too long for this comment; see `plan -o text` or `plan -o json`.\n", mdCode(account(a.Account)))
+			o = collapsed(&b, a, share)
 		}
 		if hidden > 0 || b.Len() > left {
 			hidden++
+			all.accounts = append(all.accounts, a.Account)
 			continue
 		}
-		io.WriteString(w, b.String())
+		if o.any() {
+			all.add(o)
+			all.accounts = append(all.accounts, a.Account)
+		}
+		sections.WriteString(b.String())
 		left -= b.Len()
 	}
+	io.WriteString(w, title+mdCaution(all)+head.String()+sections.String())
 	if hidden > 0 {
 		fmt.Fprintf(w, notShown, hidden)
 	}
+}
+
+// collapsed writes the line of an account whose section does not fit its
+// share, then its head's review lines (see mdReview) if they fit, and
+// returns what it leaves out: every change, and the whole head when it
+// does not fit.
+func collapsed(b *strings.Builder, a AccountPlan, share int) omitted {
+	fmt.Fprintf(b, "\n**Account %s:** its plan is too long for this comment; see `plan -o text` or `plan -o json`.\n", mdCode(account(a.Account)))
+	var review strings.Builder
+	o := mdReview(&review, *a.Plan, sharedReview(*a.Plan))
+	if b.Len()+review.Len() <= share {
+		b.WriteString(review.String())
+	} else {
+		all := omitted{sets: len(recipientSets(*a.Plan)), users: len(enabledUsers(*a.Plan))}
+		o = all
+	}
+	o.changes = len(a.Plan.Changes) - a.Plan.Count(plan.Unchanged) + len(a.Plan.Notices)
+	return o
 }
 
 // JSONPlans is the document of a plan over several accounts.

@@ -40,10 +40,14 @@ const maxHeadValue = 256
 // maxItem); one that does not fit what is left is skipped and counted, so
 // that one long change neither hides the others nor makes the count of
 // those not shown wrong.
-func markdownWithin(w io.Writer, p plan.Plan, limit int) {
+//
+// Whatever it leaves out that a reviewer must check (see omitted) opens
+// it, right after the title, with a caution (see mdCaution); it returns
+// what it left out, for the caution of a comment of several accounts.
+func markdownWithin(w io.Writer, p plan.Plan, limit int) omitted {
+	title := fmt.Sprintf("### mfabulk plan for account %s\n\n", mdCode(account(p.Account)))
 	var head strings.Builder
-	fmt.Fprintf(&head, "### mfabulk plan for account %s\n\n", mdCode(account(p.Account)))
-	mdWarnings(&head, p)
+	entries := mdWarnings(&head, p)
 	if !p.HasChanges() {
 		fmt.Fprintf(&head, "**No changes.** %d device(s) match the manifest.\n\n", p.Count(plan.Unchanged)+p.Count(plan.Refused))
 	}
@@ -57,7 +61,7 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 		fmt.Fprintf(&head, "| action | devices |\n|---|---:|\n%s\n", strings.Join(counts, "\n"))
 	}
 	shared := sharedReview(p)
-	mdReview(&head, p, shared)
+	left := mdReview(&head, p, shared)
 
 	var items []string
 	for _, c := range p.Changes {
@@ -81,15 +85,38 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 		tail = fmt.Sprintf("\n%d device(s) in scope are not in the manifest; `plan --prune` shows them as deletions.\n", len(p.Unlisted))
 	}
 
-	io.WriteString(w, head.String())
 	if len(items) == 0 {
-		io.WriteString(w, tail)
-		return
+		io.WriteString(w, title+mdCaution(left)+head.String()+tail)
+		return left
 	}
 	open := fmt.Sprintf("\n<details><summary>%d change(s) and notice(s)</summary>\n\n", len(items))
 	const closing = "\n</details>\n"
 	const more = "\n**… and %d more change(s) or notice(s) not shown:** a GitHub comment holds %d characters. See every change with `mfabulk show-plan plan.json` (a plan saved with `plan --out plan.json`), `plan -o text` or `plan -o json`.\n"
-	budget := limit - head.Len() - len(open) - len(closing) - len(tail) - len(more) - 20
+	budget := limit - len(title) - head.Len() - len(open) - len(closing) - len(tail) - len(more) - 20
+	body, hidden := fill(items, budget)
+	if left.any() || hidden > 0 {
+		// The caution takes room from the list: fill it again without that
+		// room (the caution's numbers may grow by a few digits).
+		o := left
+		o.changes = len(items)
+		o.entries = max(1, entries)
+		body, hidden = fill(items, budget-len(mdCaution(o))-16)
+	}
+	left.changes = hidden
+	if hidden > 0 {
+		left.entries = entries
+	}
+	io.WriteString(w, title+mdCaution(left)+head.String()+open+body)
+	if hidden > 0 {
+		fmt.Fprintf(w, more, hidden, MaxMarkdown)
+	}
+	io.WriteString(w, closing+tail)
+	return left
+}
+
+// fill is the items that fit in budget bytes, in order, each skipped that
+// does not fit what is left, and how many were skipped.
+func fill(items []string, budget int) (string, int) {
 	hidden := 0
 	var body strings.Builder
 	for _, it := range items {
@@ -99,21 +126,19 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) {
 		}
 		body.WriteString(it)
 	}
-	io.WriteString(w, open+body.String())
-	if hidden > 0 {
-		fmt.Fprintf(w, more, hidden, MaxMarkdown)
-	}
-	io.WriteString(w, closing+tail)
+	return body.String(), hidden
 }
 
 // mdWarnings opens the plan with one warning block when apply would
 // refuse it (conflicts) or leave devices undone (see leftovers), each
-// list bounded by maxListed; the changes below list every device.
-func mdWarnings(b *strings.Builder, p plan.Plan) {
+// list bounded by maxListed; the changes below list every device. It
+// returns how many entries it leaves to the list below.
+func mdWarnings(b *strings.Builder, p plan.Plan) int {
 	refusal, unfinished := Refusal(p), Unfinished(p)
 	if refusal == "" && unfinished == "" {
-		return
+		return 0
 	}
+	left := 0
 	b.WriteString("> [!WARNING]\n")
 	if refusal != "" {
 		fmt.Fprintf(b, "> **%s** Fix every conflict first:\n>\n", refusal)
@@ -121,6 +146,7 @@ func mdWarnings(b *strings.Builder, p plan.Plan) {
 		for i, c := range conflicts {
 			if i == maxListed {
 				fmt.Fprintf(b, "> - … and %d more (listed below)\n", len(conflicts)-i)
+				left += len(conflicts) - i
 				break
 			}
 			fmt.Fprintf(b, "> - %s: %s\n", mdCode(clip(c.Path+c.Name, maxHeadValue)), mdCode(clip(c.Reason, maxHeadValue)))
@@ -135,12 +161,14 @@ func mdWarnings(b *strings.Builder, p plan.Plan) {
 		for i, l := range ls {
 			if i == maxListed {
 				fmt.Fprintf(b, "> - … and %d more (listed below)\n", len(ls)-i)
+				left += len(ls) - i
 				break
 			}
 			fmt.Fprintf(b, "> - %s %s: %s\n", l.kind, mdCode(cut(l.device, maxHeadValue)), mdCode(cut(l.why, maxHeadValue)))
 		}
 	}
 	b.WriteString("\n")
+	return left
 }
 
 // Bounds of one change in the list, in bytes of Markdown. A change's
@@ -211,18 +239,25 @@ func mdTags(tags map[string]string) string {
 // mdRecipients lists the first maxListed recipients in code, each in its
 // short form (escaped and cut), then how many more there are.
 func mdRecipients(keys []string) string {
+	s, _ := mdRecipientsLeft(keys)
+	return s
+}
+
+// mdRecipientsLeft is mdRecipients and how many recipients it leaves out.
+func mdRecipientsLeft(keys []string) (string, int) {
 	if len(keys) == 0 {
-		return "(none)"
+		return "(none)", 0
 	}
 	parts := shortRecipients(keys[:min(len(keys), maxListed)])
 	for i, s := range parts {
 		parts[i] = mdCode(s)
 	}
 	s := strings.Join(parts, ", ")
-	if n := len(keys) - len(parts); n > 0 {
+	n := len(keys) - len(parts)
+	if n > 0 {
 		s += fmt.Sprintf(" and %d more; see `plan -o json`", n)
 	}
-	return s
+	return s, n
 }
 
 // details are a change's kind, reason and outfile, in code: a value as

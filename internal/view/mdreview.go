@@ -16,18 +16,25 @@ const maxUsers = 20
 // its item fits in the list below: who can decrypt the new secrets, the
 // tags when every new device shares them, and the users the new devices
 // are enabled for. Padding changes can push any change out of the list;
-// they cannot push it out of these lines, each of them bounded.
-func mdReview(b *strings.Builder, p plan.Plan, shared review) {
+// they cannot push it out of these lines, each of them bounded; what the
+// bounds leave out is counted in what it returns.
+func mdReview(b *strings.Builder, p plan.Plan, shared review) omitted {
+	var o omitted
 	if shared.recipientsShared {
-		fmt.Fprintf(b, "\n**Sealed to** (who can decrypt every new secret): %s\n", mdRecipients(shared.recipients))
+		s, n := mdRecipientsLeft(shared.recipients)
+		o.recipients += n
+		fmt.Fprintf(b, "\n**Sealed to** (who can decrypt every new secret): %s\n", s)
 	} else if sets := recipientSets(p); len(sets) > 0 {
 		fmt.Fprintf(b, "\n**Sealed to** (who can decrypt the new secrets: %d different sets of recipients, the fewest devices first):\n\n", len(sets))
 		for i, s := range sets {
 			if i == maxListed {
 				fmt.Fprintf(b, "- … and %d more set(s); see `plan -o json`\n", len(sets)-i)
+				o.sets += len(sets) - i
 				break
 			}
-			fmt.Fprintf(b, "- %d device(s): %s\n", s.devices, mdRecipients(s.keys))
+			keys, n := mdRecipientsLeft(s.keys)
+			o.recipients += n
+			fmt.Fprintf(b, "- %d device(s): %s\n", s.devices, keys)
 		}
 	}
 	if shared.tagsShared && len(shared.tags) > 0 {
@@ -41,9 +48,11 @@ func mdReview(b *strings.Builder, p plan.Plan, shared review) {
 		s := strings.Join(parts, ", ")
 		if n := len(users) - len(parts); n > 0 {
 			s += fmt.Sprintf(" and %d more; see `plan -o json`", n)
+			o.users += n
 		}
 		fmt.Fprintf(b, "\n**Enabled for user(s)** (a new device each): %s\n", s)
 	}
+	return o
 }
 
 // recipientSet is one list of recipients and how many reviewed changes
