@@ -395,6 +395,9 @@ func TestWorkflowsPinOneVersionThatExists(t *testing.T) {
 		exec.Command("git", "-C", "../..", "cat-file", "-e", v+"^{commit}").Run() == nil
 	tag := exec.Command("git", "-C", "../..", "rev-parse", "-q", "--verify", "refs/tags/"+v).Run() == nil
 	if !commit && !tag {
+		if out, _ := exec.Command("git", "-C", "../..", "rev-parse", "--is-shallow-repository").Output(); strings.TrimSpace(string(out)) == "true" {
+			t.Skipf("a shallow clone lacks the history to find MFABULK_VERSION %s in", v)
+		}
 		t.Errorf("MFABULK_VERSION %s is neither a full commit hash nor a tag of this repository", v)
 	}
 }
