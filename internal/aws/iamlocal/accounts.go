@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"sort"
@@ -102,11 +103,7 @@ func (s *Server) Accounts() []string {
 func (s *Server) AssumedRoles() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.assumed))
-	for arn, n := range s.assumed {
-		out[arn] = n
-	}
-	return out
+	return maps.Clone(s.assumed)
 }
 
 // route finds the account the request's credentials act in: the server's
