@@ -122,9 +122,7 @@ func TestMotoAccounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts moto_server; skipped with -short")
 	}
-	url := startMoto(t)
-	t.Chdir(t.TempDir())
-	localtest.UseEndpoint(t, url)
+	url := motoFolder(t)
 	accounts := []string{"111111111111", "222222222222", "333333333333"}
 	roles := map[string]string{}
 	for _, a := range accounts {

@@ -24,7 +24,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
-	"github.com/mfabulk/mfabulk/internal/aws/iamlocal/localtest"
 	"github.com/mfabulk/mfabulk/internal/reftools"
 	"github.com/mfabulk/mfabulk/internal/totp"
 )
@@ -367,9 +366,7 @@ func TestEnrollAgainstMoto(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts moto_server; skipped with -short")
 	}
-	url := startMoto(t)
-	t.Chdir(t.TempDir())
-	localtest.UseEndpoint(t, url)
+	url := motoFolder(t)
 	id, _ := age.GenerateX25519Identity()
 	os.WriteFile("identity.txt", []byte(id.String()+"\n"), 0o600)
 	os.WriteFile("m.yaml", []byte("version: 1\ndevices:\n  - {name: zed, bootstrap: Base32StringSeed, recipients: ["+id.Recipient().String()+"]}\n"), 0o644)

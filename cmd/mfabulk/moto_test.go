@@ -21,8 +21,18 @@ import (
 	"github.com/mfabulk/mfabulk/internal/reftools"
 )
 
-// startMoto runs Python moto's moto_server on a free loopback port for the
-// test's lifetime and returns its URL.
+// motoFolder runs Python moto's moto_server on a free loopback port for
+// the test's lifetime, points mfabulk's endpoint at it, moves the test
+// into a fresh folder, and returns moto's URL: every moto test starts so.
+func motoFolder(t *testing.T) string {
+	t.Helper()
+	url := startMoto(t)
+	t.Chdir(t.TempDir())
+	localtest.UseEndpoint(t, url)
+	return url
+}
+
+// startMoto runs moto_server and returns its URL.
 func startMoto(t *testing.T) string {
 	t.Helper()
 	bin := reftools.Require(t, "moto_server", "python3 moto[server] (pip)")
@@ -57,9 +67,7 @@ func TestMotoServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts moto_server; skipped with -short")
 	}
-	url := startMoto(t)
-	t.Chdir(t.TempDir())
-	localtest.UseEndpoint(t, url)
+	url := motoFolder(t)
 	id, _ := age.GenerateX25519Identity()
 	os.WriteFile("identity.txt", []byte(id.String()+"\n"), 0o600)
 	const n = 200
@@ -139,9 +147,7 @@ func TestMotoReconcileAndPrune(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts moto_server; skipped with -short")
 	}
-	url := startMoto(t)
-	t.Chdir(t.TempDir())
-	localtest.UseEndpoint(t, url)
+	url := motoFolder(t)
 	os.WriteFile("m.yaml", []byte("version: 1\nscope: {paths: [/team/]}\ndefaults: {path: /team/, recipients: [age1rx5zrrd45u7mmgrrpjr5j2utf3fs7m7gl7twncerl5d96cmm53fs9avgcs]}\ndevices:\n  - name: a\n  - name: b\n"), 0o644)
 	if out, code := runInProcess("apply", "-f", "m.yaml", "--auto-approve"); code != 0 {
 		t.Fatalf("apply: %s", out)
@@ -176,9 +182,7 @@ func TestMotoAssign(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts moto_server; skipped with -short")
 	}
-	url := startMoto(t)
-	t.Chdir(t.TempDir())
-	localtest.UseEndpoint(t, url)
+	url := motoFolder(t)
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		t.Fatal(err)
