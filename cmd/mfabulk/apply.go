@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -224,25 +225,36 @@ func confirm(ctx context.Context, streams IO, autoApprove bool) error {
 			"review the plan, then pass --auto-approve to apply without asking")
 	}
 	fmt.Fprint(streams.Out, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-	answer := make(chan string, 1)
-	go func() {
-		// A read error leaves line empty, which is not "yes": cancelled.
-		line, _ := bufio.NewReader(streams.In).ReadString('\n')
-		answer <- line
-	}()
-	var line string
-	select {
-	case line = <-answer:
-	case <-ctx.Done():
-		fmt.Fprintln(streams.Out)
-		return withHint(errInterrupted, "nothing was changed")
-	}
-	if ctx.Err() != nil {
-		return withHint(errInterrupted, "nothing was changed")
-	}
-	if strings.TrimSpace(line) != "yes" {
+	yes, err := answeredYes(ctx, bufio.NewReader(streams.In), streams.Out)
+	switch {
+	case err != nil:
+		return withHint(err, "nothing was changed")
+	case !yes:
 		return withHint(errors.New("apply cancelled"), "nothing was changed")
 	}
 	fmt.Fprintln(streams.Out)
 	return nil
+}
+
+// answeredYes waits for one line from in and says whether it is "yes",
+// for apply's and enroll's prompts. Ctrl-C (ctx cancelled) ends the wait
+// at once with errInterrupted, after a newline on w: the read itself
+// cannot be interrupted and is left to end with the process. A read error
+// leaves the line empty, which is not "yes".
+func answeredYes(ctx context.Context, in *bufio.Reader, w io.Writer) (bool, error) {
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := in.ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case line := <-answer:
+		if ctx.Err() != nil {
+			return false, errInterrupted
+		}
+		return strings.TrimSpace(line) == "yes", nil
+	case <-ctx.Done():
+		fmt.Fprintln(w)
+		return false, errInterrupted
+	}
 }

@@ -274,20 +274,11 @@ func checkProvenance(ctx context.Context, opts *enrollOpts, api enroll.TagReader
 		return withHint(errors.New("mfabulk cannot prove it made this device, and standard input is not a terminal to ask on"), "nothing was enabled; %s", hint)
 	}
 	fmt.Fprint(opts.IO.Err, "\nEnable this device anyway?\n  Only 'yes' will be accepted.\n\n  Enter a value: ")
-	answer := make(chan string, 1)
-	go func() {
-		// A read error leaves line empty, which is not "yes": refused.
-		line, _ := in.ReadString('\n')
-		answer <- line
-	}()
-	var line string
-	select {
-	case line = <-answer:
-	case <-ctx.Done():
-		fmt.Fprintln(opts.IO.Err)
-		return withHint(errInterrupted, "nothing was enabled")
-	}
-	if strings.TrimSpace(line) != "yes" {
+	yes, err := answeredYes(ctx, in, opts.IO.Err)
+	switch {
+	case err != nil:
+		return withHint(err, "nothing was enabled")
+	case !yes:
 		return withHint(errors.New("enroll cancelled: the device's provenance is not proven"), "nothing was enabled; %s", hint)
 	}
 	return nil
