@@ -74,17 +74,36 @@ type Manifest struct {
 // and map), so that a small manifest cannot expand into defaults ×
 // devices copies: read them, never modify them.
 type Device struct {
-	Name       string
-	Path       string
-	Bootstrap  string            // device.QRCodePNG or device.Base32StringSeed
-	Outfile    string            // absolute path of the age-encrypted outfile
+	Name      string
+	Path      string
+	Bootstrap string // device.QRCodePNG or device.Base32StringSeed
+	// Outfile is the age-encrypted outfile: an absolute path, or, in an S3
+	// store, s3://BUCKET/PREFIX/KEY (the template rendered under the
+	// store's prefix).
+	Outfile    string
 	Recipients []string          // normalized, duplicates removed, defaults first
 	Tags       map[string]string // nil when the device has none
 	// User is the IAM user apply enables the device for (EnableMFADevice);
 	// "" leaves the device unassigned, for the person to enroll.
 	User string
-	Pos  Pos // where the device is declared
+	// Store is the manifest's store: where the outfile, its record and
+	// its intent are kept. The zero value is the folder next to the
+	// manifest.
+	Store Store
+	Pos   Pos // where the device is declared
 }
+
+// Store is a manifest's `store:`: an S3 bucket and prefix, with an
+// optional KMS key for SSE-KMS. The zero value is the folder.
+type Store struct {
+	URL      string // s3://BUCKET/PREFIX/ (ends in "/"; "" for the folder)
+	Bucket   string
+	Prefix   string // "" or ends in "/"
+	KMSKeyID string
+}
+
+// IsFolder reports whether the store is the folder next to the manifest.
+func (s Store) IsFolder() bool { return s.URL == "" }
 
 // Load reads, validates and resolves the manifests of one account. A
 // path that is a folder stands for every *.yaml and *.yml file in it, in
