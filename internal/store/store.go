@@ -69,6 +69,16 @@ type Evidence struct {
 	IntentVersion string
 }
 
+// Problem is something a store's preflight found: an error that stops
+// every device of the store (or of one folder), or a warning that a plan
+// shows and apply goes on with (versioning off but allowed, no default
+// encryption).
+type Problem struct {
+	Device  string // the first device it concerns
+	Err     error
+	Warning bool
+}
+
 // Files is one device's files in its store.
 type Files interface {
 	// Where is the outfile's location for people: a path, or
@@ -114,10 +124,14 @@ type Backend interface {
 	// Describe names the store for people: "folder /abs/path" or
 	// "s3://BUCKET/PREFIX/".
 	Describe() string
-	// Check is the preflight of a run that will write there, before any
-	// IAM call: the folder of each outfile is safe and writable; the
-	// bucket exists, is versioned, blocks public access.
-	Check(ctx context.Context, devices []manifest.Device) error
+	// Check is the preflight, before any IAM call, of the devices' files:
+	// with write (apply), missing folders are made and probed; without
+	// (plan), nothing is changed and the problems are what apply will
+	// refuse. The folder: each outfile folder is safe and writable. S3:
+	// the bucket exists and is reachable in its region, versioning is on
+	// (or allowed off, a warning), public access is blocked, and the
+	// prefix can be listed. Each problem names the first device it stops.
+	Check(ctx context.Context, devices []manifest.Device, write bool) []Problem
 	// Read reads the evidence of each device, by device name; devices
 	// whose files are not reachable (a folder that does not exist yet)
 	// are left out.
