@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """make bench's report: reads bench/out/runs/*/{meta.json,time.txt,stats.csv},
 prints the table, writes results.csv and chart.svg (by hand: no
-dependencies beyond Python's standard library)."""
+dependencies beyond Python's standard library). For the store scenario
+(SC-store) it also reads the S3 counts (s3-apply.json, s3-plan.json, from
+bench/s3count) and prints the store table, written to store.csv too."""
 import csv
 import json
 import os
@@ -9,9 +11,11 @@ import re
 import sys
 from html import escape
 
-TOOLS = ["mfabulk", "boto3-standard", "boto3-adaptive", "awscli"]
-COLORS = {"mfabulk": "#1f77b4", "boto3-standard": "#ff7f0e", "boto3-adaptive": "#2ca02c", "awscli": "#d62728"}
-SCENARIOS = ["nolimit", "rate10", "rate50", "rate200", "lat50", "lat150"]
+TOOLS = ["mfabulk", "mfabulk-s3", "boto3-standard", "boto3-adaptive", "awscli"]
+COLORS = {"mfabulk": "#1f77b4", "mfabulk-s3": "#9467bd", "boto3-standard": "#ff7f0e", "boto3-adaptive": "#2ca02c",
+          "awscli": "#d62728"}
+SCENARIOS = ["nolimit", "rate10", "rate50", "rate200", "lat50", "lat150",
+             "rate10-store", "rate50-store", "rate200-store"]
 LABELS = {
     "nolimit": "no limit, no latency",
     "rate10": "10 req/s, 50 ms",
@@ -20,6 +24,21 @@ LABELS = {
     "lat50": "no limit, 50 ms",
     "lat150": "no limit, 150 ms",
 }
+
+
+def label(sc):
+    if sc.endswith("-store"):
+        base = sc[: -len("-store")]
+        return LABELS.get(base, base) + ": folder, S3 store"
+    return LABELS.get(sc, sc)
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
 
 
 def load(out):
@@ -44,9 +63,15 @@ def load(out):
         try:
             with open(os.path.join(path, "stats.csv")) as f:
                 for row in csv.DictReader(f):
-                    m["seconds"].append({k: int(v) for k, v in row.items()})
+                    # only the seconds of the run: the store scenario's
+                    # plan, after it, calls the same iamlocal.
+                    if int(row["start_unix_ms"]) < m["end_ms"]:
+                        m["seconds"].append({k: int(v) for k, v in row.items()})
         except FileNotFoundError:
             pass
+        m["s3_apply"] = read_json(os.path.join(path, "s3-apply.json"))
+        m["s3_plan"] = read_json(os.path.join(path, "s3-plan.json"))
+        m["plan"] = read_json(os.path.join(path, "plan.json"))
         m["served"] = sum(s["served"] for s in m["seconds"])
         m["throttled"] = sum(s["throttled"] for s in m["seconds"])
         m["failed"] = m["devices"] - m["ok"]
@@ -71,7 +96,7 @@ def load(out):
         runs.append(m)
     order = {t: i for i, t in enumerate(TOOLS)}
     sc = {s: i for i, s in enumerate(SCENARIOS)}
-    runs.sort(key=lambda m: (sc.get(m["scenario"], 99), order.get(m["tool"], 99)))
+    runs.sort(key=lambda m: (sc.get(m["scenario"], 99), m["scenario"], order.get(m["tool"], 99)))
     return runs
 
 
@@ -85,12 +110,89 @@ def table(runs):
             "—" if m["of_limit_create"] is None else f"{m['of_limit_create']:.2f}", str(m["throttled"]),
             str(m["served"] + m["throttled"]), f"{m['rss_mb']:.0f}",
         ])
+    return markdown(head, rows)
+
+
+def markdown(head, rows):
     w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     lines = ["| " + " | ".join(h.ljust(w[i]) for i, h in enumerate(head)) + " |",
              "|" + "|".join("-" * (x + 2) for x in w) + "|"]
     for r in rows:
         lines.append("| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |")
     return "\n".join(lines)
+
+
+def store_rows(runs):
+    """One row per store scenario: the folder's run and the store's, side
+    by side, with the store's S3 requests (apply: per device created;
+    plan: per 1,000 devices in the store, scaled from the run's)."""
+    out = []
+    for sc in sorted({m["scenario"] for m in runs if m["scenario"].endswith("-store")}, key=lambda x: runs_order(x)):
+        folder = next((m for m in runs if m["scenario"] == sc and m["tool"] == "mfabulk"), None)
+        s3 = next((m for m in runs if m["scenario"] == sc and m["tool"] == "mfabulk-s3"), None)
+        if s3 is None:
+            continue
+        r = {"scenario": sc, "limit": s3["limit"], "devices": s3["devices"], "ok": s3["ok"],
+             "folder_of_limit": folder and folder["of_limit"], "folder_of_limit_create": folder and folder["of_limit_create"],
+             "store_of_limit": s3["of_limit"], "store_of_limit_create": s3["of_limit_create"],
+             "folder_wall": folder and folder["wall"], "store_wall": s3["wall"]}
+        r["ratio_create"] = (r["store_of_limit_create"] / r["folder_of_limit_create"]
+                             if r["store_of_limit_create"] and r["folder_of_limit_create"] else None)
+        a, p = s3["s3_apply"], s3["s3_plan"]
+        r["apply_s3"] = a and a["total"]
+        r["apply_s3_per_device"] = a["total"] / s3["ok"] if a and s3["ok"] else None
+        r["apply_s3_ms"] = 1000 * sum(a["target_seconds_by_op"].values()) / a["total"] if a and a["total"] else None
+        r["plan_s3"] = p and p["total"]
+        r["plan_s3_per_1000"] = p["total"] * 1000 / s3["ok"] if p and s3["ok"] else None
+        pl = s3["plan"]
+        r["plan_wall"] = (pl["end_ms"] - pl["start_ms"]) / 1000 if pl else None
+        r["plan_exit"] = pl and pl["exit"]
+        r["apply_ops"], r["plan_ops"] = (a or {}).get("by_op", {}), (p or {}).get("by_op", {})
+        r["apply_status"], r["plan_status"] = (a or {}).get("by_op_status", {}), (p or {}).get("by_op_status", {})
+        out.append(r)
+    return out
+
+
+def runs_order(sc):
+    return SCENARIOS.index(sc) if sc in SCENARIOS else 99
+
+
+def fmt(v, f="{:.2f}"):
+    return "—" if v is None else f.format(v)
+
+
+def store_table(rows):
+    head = ["scenario", "devices", "folder: of limit (create)", "store: of limit (create)", "store / folder",
+            "apply: S3 requests", "S3 per device", "moto ms per request", "plan: S3 requests", "plan s", "S3 per 1,000 devices (plan)"]
+    body = []
+    for r in rows:
+        body.append([r["scenario"], f"{r['ok']}/{r['devices']}", fmt(r["folder_of_limit_create"]), fmt(r["store_of_limit_create"]),
+                     fmt(r["ratio_create"]), fmt(r["apply_s3"], "{}"), fmt(r["apply_s3_per_device"]), fmt(r["apply_s3_ms"], "{:.1f}"),
+                     fmt(r["plan_s3"], "{}"), fmt(r["plan_wall"], "{:.1f}"), fmt(r["plan_s3_per_1000"], "{:.0f}")])
+    lines = [markdown(head, body)]
+    for r in rows:
+        for what, ops, status, per, unit in (("apply", r["apply_ops"], r["apply_status"], 1, "per device"),
+                                             ("plan", r["plan_ops"], r["plan_status"], 1000, "per 1,000 devices")):
+            if not ops or not r["ok"]:
+                continue
+            parts = []
+            for op, n in sorted(ops.items(), key=lambda kv: -kv[1]):
+                codes = ", ".join(f"{c}: {k}" for c, k in sorted(status.get(op, {}).items()) if c[0] != "2")
+                parts.append(f"{op} {n * per / r['ok']:.2f}" + (f" ({n}; {codes})" if codes else f" ({n})"))
+            lines.append(f"{r['scenario']} {what}, S3 requests {unit}: " + "; ".join(parts))
+    return "\n".join(lines)
+
+
+def write_store_csv(rows, path):
+    cols = ["scenario", "limit", "devices", "ok", "folder_of_limit", "folder_of_limit_create", "store_of_limit",
+            "store_of_limit_create", "ratio_create", "folder_wall", "store_wall", "apply_s3", "apply_s3_per_device",
+            "apply_s3_ms", "plan_s3", "plan_s3_per_1000", "plan_wall", "plan_exit"]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols + ["apply_ops", "plan_ops"])
+        for r in rows:
+            w.writerow(["" if r[c] is None else (f"{r[c]:.3f}" if isinstance(r[c], float) else r[c]) for c in cols]
+                       + [json.dumps(r["apply_ops"], sort_keys=True), json.dumps(r["plan_ops"], sort_keys=True)])
 
 
 def write_csv(runs, path):
@@ -120,7 +222,7 @@ def series(m):
 
 
 def chart(runs, path):
-    scen = [s for s in SCENARIOS if any(m["scenario"] == s for m in runs)]
+    scen = sorted({m["scenario"] for m in runs}, key=lambda x: (runs_order(x), x))
     cols, pw, ph, pad = 3, 360, 240, 48
     rows = (len(scen) + cols - 1) // cols
     W, H = cols * (pw + pad) + pad, rows * (ph + pad + 20) + 70
@@ -142,7 +244,7 @@ def chart(runs, path):
         X = lambda t: x0 + t / tmax * pw  # noqa: E731
         Y = lambda v: y0 + ph - v / ymax * ph  # noqa: E731
         o.append(f'<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>')
-        o.append(f'<text x="{x0}" y="{y0 - 6}" font-weight="bold">{escape(LABELS.get(sc, sc))}</text>')
+        o.append(f'<text x="{x0}" y="{y0 - 6}" font-weight="bold">{escape(label(sc))}</text>')
         for i in range(5):
             v = ymax * i / 4
             t = tmax * i / 4
@@ -169,7 +271,14 @@ def main():
     print(table(runs))
     write_csv(runs, os.path.join(out, "results.csv"))
     chart(runs, os.path.join(out, "chart.svg"))
-    print(f"\nwrote {os.path.join(out, 'results.csv')} and {os.path.join(out, 'chart.svg')}")
+    wrote = [os.path.join(out, "results.csv"), os.path.join(out, "chart.svg")]
+    rows = store_rows(runs)
+    if rows:
+        print("\nThe S3 store against a folder, at the same IAM limit (S3: moto_server, counted by bench/s3count):\n")
+        print(store_table(rows))
+        write_store_csv(rows, os.path.join(out, "store.csv"))
+        wrote.append(os.path.join(out, "store.csv"))
+    print("\nwrote " + ", ".join(wrote))
 
 
 if __name__ == "__main__":

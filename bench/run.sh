@@ -4,20 +4,31 @@
 # bin/iamlocal, in each scenario; then the table, bench/out/results.csv and
 # bench/out/chart.svg (bench/report.py).
 #
+# The store scenario, SC-store (rate50-store by default; any scenario above
+# with -store), runs mfabulk apply twice at SC's IAM limit: into a folder
+# (tool mfabulk) and into an S3 store (tool mfabulk-s3: `store:
+# s3://mfabulk-bench/bench/` on a versioned bucket of a fresh moto_server,
+# reached through bench/s3count, which counts the S3 requests); then
+# mfabulk plan on the store it applied. report.py adds a table: each run's
+# fraction of the limit, the store's over the folder's, S3 requests per
+# device (apply) and per 1,000 devices (plan), by operation. It needs
+# moto_server (pip install 'moto[server]'); leave it out of BENCH_SCENARIOS
+# to run without.
+#
 #   BENCH_DEVICES=300        devices per run of mfabulk and boto3 (under a
 #                            rate limit, at least 30 s at the limit: 30 × the
 #                            limit, so that the first and last seconds, partial,
 #                            and the first, when a client finds the limit, do
 #                            not dominate the fraction of the limit)
 #   BENCH_CLI_DEVICES=30     devices per run of the AWS CLI loop (it is slow)
-#   BENCH_SCENARIOS="nolimit rate10 rate50 rate200 lat50 lat150"
+#   BENCH_SCENARIOS="nolimit rate10 rate50 rate200 lat50 lat150 rate50-store"
 #   BENCH_TOOLS="mfabulk boto3-standard boto3-adaptive awscli"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 n=${BENCH_DEVICES:-300}
 ncli=${BENCH_CLI_DEVICES:-30}
-scenarios=${BENCH_SCENARIOS:-"nolimit rate10 rate50 rate200 lat50 lat150"}
+scenarios=${BENCH_SCENARIOS:-"nolimit rate10 rate50 rate200 lat50 lat150 rate50-store"}
 tools=${BENCH_TOOLS:-"mfabulk boto3-standard boto3-adaptive awscli"}
 out=$root/bench/out
 
@@ -27,15 +38,23 @@ done
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time (GNU time) is needed for peak RSS" >&2; exit 2; }
 python3 -c 'import boto3' 2>/dev/null || { echo "bench: python3 with boto3 is needed" >&2; exit 2; }
 command -v aws >/dev/null || { echo "bench: the AWS CLI (aws) is needed" >&2; exit 2; }
+for sc in $scenarios; do
+  case $sc in *-store) ;; *) continue ;; esac
+  command -v moto_server >/dev/null || {
+    echo "bench: moto_server is missing: the store scenario $sc needs it (pip install 'moto[server]'), or leave $sc out of BENCH_SCENARIOS" >&2
+    exit 2
+  }
+  [ -x bin/s3count ] || { echo "bench: bin/s3count is missing: make bench builds it (go build -o bin/ ./bench/s3count)" >&2; exit 2; }
+done
 
 # iamlocal accepts any credentials; the clients need some to sign with.
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_IAM MFABULK_ENDPOINT_URL AWS_MAX_ATTEMPTS AWS_RETRY_MODE
+unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_IAM AWS_ENDPOINT_URL_S3 MFABULK_ENDPOINT_URL AWS_MAX_ATTEMPTS AWS_RETRY_MODE
 
 # scenario → iamlocal flags and the rate limit (requests a second; 0: none).
-# The rate-limited scenarios have IAM-like latency too.
+# The rate-limited scenarios have IAM-like latency too; SC-store is SC.
 flags() {
-  case $1 in
+  case ${1%-store} in
     nolimit) echo "" ;;
     rate10) echo "-rate 10 -latency 50ms -jitter 20ms" ;;
     rate50) echo "-rate 50 -latency 50ms -jitter 20ms" ;;
@@ -45,17 +64,21 @@ flags() {
     *) echo "bench: unknown scenario $1" >&2; exit 2 ;;
   esac
 }
-limit() { case $1 in rate*) echo "${1#rate}" ;; *) echo 0 ;; esac; }
+limit() { local s=${1%-store}; case $s in rate*) echo "${s#rate}" ;; *) echo 0 ;; esac; }
 # devices SCENARIO: BENCH_DEVICES, or 30 s at the rate limit if that is more.
 devices() { local l; l=$(limit "$1"); echo $((n > 30 * l ? n : 30 * l)); }
 
 rm -rf "$out" && mkdir -p "$out/runs"
+# iamlocal, moto_server and s3count, if a run stops midway.
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 bin/age-keygen -o "$out/identity.txt" 2>/dev/null
 bin/age-keygen -y "$out/identity.txt" >"$out/recipients.txt"
 
-manifest() { # N DIR: a manifest of N devices under /bench/
+bucket=mfabulk-bench
+manifest() { # N DIR [STORE]: a manifest of N devices under /bench/
   {
     echo "version: 1"
+    [ -z "${3:-}" ] || echo "store: $3"
     echo "defaults:"
     echo "  path: /bench/"
     echo "  bootstrap: Base32StringSeed"
@@ -68,6 +91,36 @@ manifest() { # N DIR: a manifest of N devices under /bench/
 
 ms() { date +%s%3N; }
 
+# wait_url FILE: waits (5 s at most) for a server to write its URL to FILE.
+wait_url() { for _ in $(seq 100); do [ -s "$1" ] && return; sleep 0.05; done; }
+
+# moto DIR: starts moto_server on a free port with a versioned bucket whose
+# public access is blocked; sets moto and moto_url.
+moto() {
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  moto_server -H 127.0.0.1 -p "$port" >"$1/moto.log" 2>&1 &
+  moto=$!
+  moto_url=http://127.0.0.1:$port
+  for _ in $(seq 300); do curl -fs -o /dev/null "$moto_url/moto-api/" && break; sleep 0.1; done
+  curl -fs -o /dev/null "$moto_url/moto-api/" || { echo "bench: moto_server did not start: $1/moto.log" >&2; exit 1; }
+  python3 bench/s3bucket.py create "$moto_url" "$bucket"
+}
+
+# s3count DIR NAME: starts bin/s3count in front of moto, counting into
+# DIR/NAME.json when stopped; sets s3count and s3count_url.
+s3count() {
+  rm -f "$1/$2.url"
+  bin/s3count -target "$moto_url" -url-file "$1/$2.url" -out "$1/$2.json" >/dev/null &
+  s3count=$!
+  wait_url "$1/$2.url"
+  s3count_url=$(cat "$1/$2.url")
+}
+
+# outfiles: the outfiles in the bucket (keys ending .age whose name does not
+# start with a dot), counted at moto, not through s3count.
+outfiles() { python3 bench/s3bucket.py outfiles "$moto_url" "$bucket" bench/; }
+
 run() { # TOOL SCENARIO
   local tool=$1 sc=$2 dir=$out/runs/$2-$1 devices
   devices=$(devices "$2")
@@ -76,7 +129,7 @@ run() { # TOOL SCENARIO
   # shellcheck disable=SC2046
   bin/iamlocal -url-file "$dir/url" -stats-file "$dir/stats.csv" $(flags "$sc") >/dev/null &
   local iam=$!
-  for _ in $(seq 100); do [ -s "$dir/url" ] && break; sleep 0.05; done
+  wait_url "$dir/url"
   local url
   url=$(cat "$dir/url")
   local cmd=()
@@ -85,6 +138,12 @@ run() { # TOOL SCENARIO
       manifest "$devices" "$dir/work"
       cp "$out/recipients.txt" "$dir/work/"
       cmd=("$root/bin/mfabulk" apply -f m.yaml --auto-approve --endpoint-url "$url" --no-color) ;;
+    mfabulk-s3)
+      moto "$dir"
+      s3count "$dir" s3-apply
+      manifest "$devices" "$dir/work" "s3://$bucket/bench/"
+      cp "$out/recipients.txt" "$dir/work/"
+      cmd=(env AWS_ENDPOINT_URL_S3="$s3count_url" "$root/bin/mfabulk" apply -f m.yaml --auto-approve --endpoint-url "$url" --no-color) ;;
     boto3-standard | boto3-adaptive)
       cmd=(python3 "$root/bench/boto3_create.py" --endpoint-url "$url" --retry-mode "${tool#boto3-}" -n "$devices" --out out) ;;
     awscli)
@@ -95,9 +154,23 @@ run() { # TOOL SCENARIO
   start=$(ms)
   (cd "$dir/work" && /usr/bin/time -v -o "$dir/time.txt" "${cmd[@]}" >"$dir/stdout" 2>"$dir/stderr") || code=$?
   end=$(ms)
-  kill -TERM "$iam" && wait "$iam" || true
   local ok
-  ok=$( (find "$dir/work/out" -type f -name '*-*' ! -name '.*' 2>/dev/null || true) | wc -l)
+  if [ "$tool" = mfabulk-s3 ]; then
+    kill -TERM "$s3count" && wait "$s3count" || true
+    ok=$(outfiles)
+    # plan on the store just applied: its S3 requests, through s3count.
+    s3count "$dir" s3-plan
+    local pstart pcode=0
+    pstart=$(ms)
+    (cd "$dir/work" && AWS_ENDPOINT_URL_S3="$s3count_url" "$root/bin/mfabulk" plan -f m.yaml --endpoint-url "$url" --no-color \
+      >"$dir/plan.stdout" 2>"$dir/plan.stderr") || pcode=$?
+    printf '{"start_ms":%s,"end_ms":%s,"exit":%d}\n' "$pstart" "$(ms)" "$pcode" >"$dir/plan.json"
+    kill -TERM "$s3count" && wait "$s3count" || true
+    kill -TERM "$moto" && wait "$moto" || true # in memory: the seeds go with it
+  else
+    ok=$( (find "$dir/work/out" -type f -name '*-*' ! -name '.*' 2>/dev/null || true) | wc -l)
+  fi
+  kill -TERM "$iam" && wait "$iam" || true
   printf '{"tool":"%s","scenario":"%s","limit":%s,"devices":%d,"ok":%d,"start_ms":%s,"end_ms":%s,"exit":%d}\n' \
     "$tool" "$sc" "$(limit "$sc")" "$devices" "$ok" "$start" "$end" "$code" >"$dir/meta.json"
   echo "$ok ok, $(((end - start) / 1000)).$(((end - start) % 1000 / 100)) s" >&2
@@ -106,6 +179,9 @@ run() { # TOOL SCENARIO
 
 echo "bench: $n devices (under a limit, 30 s at the limit if more; AWS CLI: $ncli) per run; scenarios: $scenarios" >&2
 for sc in $scenarios; do
-  for tool in $tools; do run "$tool" "$sc"; done
+  case $sc in
+    *-store) case " $tools " in *" mfabulk "*) run mfabulk "$sc" && run mfabulk-s3 "$sc" ;; esac ;;
+    *) for tool in $tools; do run "$tool" "$sc"; done ;;
+  esac
 done
 python3 bench/report.py "$out"
