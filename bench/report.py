@@ -6,6 +6,7 @@ dependencies beyond Python's standard library). For the store scenario
 bench/s3count) and prints the store table, written to store.csv too."""
 import csv
 import json
+import math
 import os
 import re
 import sys
@@ -132,7 +133,7 @@ def store_rows(runs):
         s3 = next((m for m in runs if m["scenario"] == sc and m["tool"] == "mfabulk-s3"), None)
         if s3 is None:
             continue
-        r = {"scenario": sc, "limit": s3["limit"], "devices": s3["devices"], "ok": s3["ok"],
+        r = {"scenario": sc, "limit": s3["limit"], "devices": s3["devices"], "ok": s3["ok"], "keys": s3.get("s3_keys", 0),
              "folder_of_limit": folder and folder["of_limit"], "folder_of_limit_create": folder and folder["of_limit_create"],
              "store_of_limit": s3["of_limit"], "store_of_limit_create": s3["of_limit_create"],
              "folder_wall": folder and folder["wall"], "store_wall": s3["wall"]}
@@ -142,8 +143,12 @@ def store_rows(runs):
         r["apply_s3"] = a and a["total"]
         r["apply_s3_per_device"] = a["total"] / s3["ok"] if a and s3["ok"] else None
         r["apply_s3_ms"] = 1000 * sum(a["target_seconds_by_op"].values()) / a["total"] if a and a["total"] else None
+        # S3 requests a second over the apply (the emulator's load), and
+        # in its busiest second.
+        r["apply_s3_rps"] = a["total"] / s3["wall"] if a and s3["wall"] > 0 else None
+        r["apply_s3_peak_rps"] = max(a.get("per_second") or [0]) if a else None
         r["plan_s3"] = p and p["total"]
-        r["plan_s3_per_1000"] = p["total"] * 1000 / s3["ok"] if p and s3["ok"] else None
+        r["plan_s3_per_1000"] = plan_per_1000(p, s3["ok"], s3.get("s3_keys", 0)) if p and s3["ok"] else None
         pl = s3["plan"]
         r["plan_wall"] = (pl["end_ms"] - pl["start_ms"]) / 1000 if pl else None
         r["plan_exit"] = pl and pl["exit"]
@@ -151,6 +156,20 @@ def store_rows(runs):
         r["apply_status"], r["plan_status"] = (a or {}).get("by_op_status", {}), (p or {}).get("by_op_status", {})
         out.append(r)
     return out
+
+
+def plan_per_1000(p, devices, keys):
+    """A plan's S3 requests for 1,000 devices, from one of devices: the
+    reads scale with the devices, the LISTs with the pages of 1,000 keys
+    (a plan of 300 devices lists one page, of 1,000 two or more)."""
+    return sum(plan_op_per_1000(op, n, devices, keys) for op, n in p["by_op"].items())
+
+
+def plan_op_per_1000(op, n, devices, keys):
+    if not op.startswith("List"):
+        return n * 1000 / devices
+    pages = math.ceil(keys / 1000)
+    return n / pages * math.ceil(keys / devices) if pages else n * 1000 / devices
 
 
 def runs_order(sc):
@@ -163,30 +182,35 @@ def fmt(v, f="{:.2f}"):
 
 def store_table(rows):
     head = ["scenario", "devices", "folder: of limit (create)", "store: of limit (create)", "store / folder",
-            "apply: S3 requests", "S3 per device", "moto ms per request", "plan: S3 requests", "plan s", "S3 per 1,000 devices (plan)"]
+            "apply: S3 requests", "S3 per device", "S3/s (peak)", "moto ms per request", "plan: S3 requests", "plan s", "S3 per 1,000 devices (plan)"]
     body = []
     for r in rows:
         body.append([r["scenario"], f"{r['ok']}/{r['devices']}", fmt(r["folder_of_limit_create"]), fmt(r["store_of_limit_create"]),
-                     fmt(r["ratio_create"]), fmt(r["apply_s3"], "{}"), fmt(r["apply_s3_per_device"]), fmt(r["apply_s3_ms"], "{:.1f}"),
+                     fmt(r["ratio_create"]), fmt(r["apply_s3"], "{}"), fmt(r["apply_s3_per_device"]),
+                     f'{fmt(r["apply_s3_rps"], "{:.0f}")} ({fmt(r["apply_s3_peak_rps"], "{}")})', fmt(r["apply_s3_ms"], "{:.1f}"),
                      fmt(r["plan_s3"], "{}"), fmt(r["plan_wall"], "{:.1f}"), fmt(r["plan_s3_per_1000"], "{:.0f}")])
     lines = [markdown(head, body)]
     for r in rows:
-        for what, ops, status, per, unit in (("apply", r["apply_ops"], r["apply_status"], 1, "per device"),
-                                             ("plan", r["plan_ops"], r["plan_status"], 1000, "per 1,000 devices")):
+        for what, ops, status, unit in (("apply", r["apply_ops"], r["apply_status"], "per device"),
+                                        ("plan", r["plan_ops"], r["plan_status"], "per 1,000 devices")):
             if not ops or not r["ok"]:
                 continue
             parts = []
             for op, n in sorted(ops.items(), key=lambda kv: -kv[1]):
                 codes = ", ".join(f"{c}: {k}" for c, k in sorted(status.get(op, {}).items()) if c[0] != "2")
-                parts.append(f"{op} {n * per / r['ok']:.2f}" + (f" ({n}; {codes})" if codes else f" ({n})"))
+                v = n / r["ok"] if what == "apply" else plan_op_per_1000(op, n, r["ok"], r["keys"])
+                parts.append(f"{op} {v:.2f}" + (f" ({n}; {codes})" if codes else f" ({n})"))
             lines.append(f"{r['scenario']} {what}, S3 requests {unit}: " + "; ".join(parts))
+    lines.append("(S3 per device: the apply's requests over the devices created; per 1,000 devices: the plan's reads "
+                 "scaled by 1,000 / devices, its LISTs by the pages of 1,000 keys that 1,000 devices' keys fill; "
+                 "in brackets: the counts measured, and the statuses other than 2xx)")
     return "\n".join(lines)
 
 
 def write_store_csv(rows, path):
     cols = ["scenario", "limit", "devices", "ok", "folder_of_limit", "folder_of_limit_create", "store_of_limit",
             "store_of_limit_create", "ratio_create", "folder_wall", "store_wall", "apply_s3", "apply_s3_per_device",
-            "apply_s3_ms", "plan_s3", "plan_s3_per_1000", "plan_wall", "plan_exit"]
+            "apply_s3_rps", "apply_s3_peak_rps", "apply_s3_ms", "plan_s3", "plan_s3_per_1000", "plan_wall", "plan_exit"]
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(cols + ["apply_ops", "plan_ops"])

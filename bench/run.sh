@@ -118,7 +118,7 @@ s3count() {
 }
 
 # outfiles: the outfiles in the bucket (keys ending .age whose name does not
-# start with a dot), counted at moto, not through s3count.
+# start with a dot), and the keys, counted at moto, not through s3count.
 outfiles() { python3 bench/s3bucket.py outfiles "$moto_url" "$bucket" bench/; }
 
 run() { # TOOL SCENARIO
@@ -154,10 +154,10 @@ run() { # TOOL SCENARIO
   start=$(ms)
   (cd "$dir/work" && /usr/bin/time -v -o "$dir/time.txt" "${cmd[@]}" >"$dir/stdout" 2>"$dir/stderr") || code=$?
   end=$(ms)
-  local ok
+  local ok keys=0
   if [ "$tool" = mfabulk-s3 ]; then
     kill -TERM "$s3count" && wait "$s3count" || true
-    ok=$(outfiles)
+    read -r ok keys < <(outfiles)
     # plan on the store just applied: its S3 requests, through s3count.
     s3count "$dir" s3-plan
     local pstart pcode=0
@@ -171,8 +171,8 @@ run() { # TOOL SCENARIO
     ok=$( (find "$dir/work/out" -type f -name '*-*' ! -name '.*' 2>/dev/null || true) | wc -l)
   fi
   kill -TERM "$iam" && wait "$iam" || true
-  printf '{"tool":"%s","scenario":"%s","limit":%s,"devices":%d,"ok":%d,"start_ms":%s,"end_ms":%s,"exit":%d}\n' \
-    "$tool" "$sc" "$(limit "$sc")" "$devices" "$ok" "$start" "$end" "$code" >"$dir/meta.json"
+  printf '{"tool":"%s","scenario":"%s","limit":%s,"devices":%d,"ok":%d,"start_ms":%s,"end_ms":%s,"exit":%d,"s3_keys":%d}\n' \
+    "$tool" "$sc" "$(limit "$sc")" "$devices" "$ok" "$start" "$end" "$code" "$keys" >"$dir/meta.json"
   echo "$ok ok, $(((end - start) / 1000)).$(((end - start) % 1000 / 100)) s" >&2
   rm -rf "$dir/work/out" # the seeds
 }

@@ -7,7 +7,8 @@ starts one a call, seconds each on a busy machine):
   s3bucket.py outfiles URL BUCKET PREFIX
                                        prints how many outfiles are under
                                        PREFIX (keys ending .age whose name
-                                       does not start with a dot)
+                                       does not start with a dot), and how
+                                       many keys
 """
 import sys
 
@@ -29,13 +30,14 @@ def create(url, bucket):
 
 
 def outfiles(url, bucket, prefix):
-    n = 0
+    n = keys = 0
     for page in client(url).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for o in page.get("Contents", []):
+            keys += 1
             name = o["Key"].rsplit("/", 1)[-1]
             if name.endswith(".age") and not name.startswith("."):
                 n += 1
-    print(n)
+    print(n, keys)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@
 // operation (told from the method, the path and the query: GetObject,
 // PutObject, PutObject(If-None-Match), CopyObject, ListObjectsV2, …), by
 // operation and status, and the seconds the target took per operation
-// (summed), which tells a slow target from a client that waits on it.
+// (summed), which tells a slow target from a client that waits on it, and
+// the requests answered in each second since the first.
 // It is bench tooling, not part of mfabulk.
 package main
 
@@ -49,9 +50,7 @@ func run(target, addr, urlFile, out string) error {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return fmt.Errorf("parse -target %q: want a URL such as http://127.0.0.1:5000", target)
 	}
-	c := newCounter()
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	proxy.Transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
+	c, h := proxy(u)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -63,7 +62,7 @@ func run(target, addr, urlFile, out string) error {
 		}
 	}
 	fmt.Println(self)
-	srv := &http.Server{Handler: c.wrap(proxy), ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	sig := make(chan os.Signal, 1)
@@ -89,6 +88,16 @@ func run(target, addr, urlFile, out string) error {
 	return nil
 }
 
+// proxy forwards to target and counts. NewSingleHostReverseProxy leaves
+// the request's Host header as the client sent it (the proxy's), which is
+// what the client signed.
+func proxy(target *url.URL) (*counter, http.Handler) {
+	c := newCounter()
+	p := httputil.NewSingleHostReverseProxy(target)
+	p.Transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
+	return c, c.wrap(p)
+}
+
 // Counts is what -out holds.
 type Counts struct {
 	Total    int                       `json:"total"`
@@ -96,17 +105,23 @@ type Counts struct {
 	ByOp     map[string]int            `json:"by_op"`
 	ByStatus map[string]map[string]int `json:"by_op_status"`
 	Seconds  map[string]float64        `json:"target_seconds_by_op"`
+	// PerSecond counts the requests answered in each second, from the
+	// second of the first request (FirstUnixMS).
+	PerSecond   []int `json:"per_second"`
+	FirstUnixMS int64 `json:"first_unix_ms"`
 }
 
 type counter struct {
-	mu sync.Mutex
-	c  Counts
+	mu    sync.Mutex
+	c     Counts
+	first time.Time
 }
 
 func newCounter() *counter {
 	return &counter{c: Counts{
 		ByMethod: map[string]int{}, ByOp: map[string]int{},
 		ByStatus: map[string]map[string]int{}, Seconds: map[string]float64{},
+		PerSecond: []int{},
 	}}
 }
 
@@ -127,6 +142,15 @@ func (c *counter) wrap(next http.Handler) http.Handler {
 		}
 		c.c.ByStatus[op][fmt.Sprint(rec.status)]++
 		c.c.Seconds[op] += took
+		if c.first.IsZero() {
+			c.first = start
+			c.c.FirstUnixMS = start.UnixMilli()
+		}
+		sec := int(time.Since(c.first) / time.Second)
+		for len(c.c.PerSecond) <= sec {
+			c.c.PerSecond = append(c.c.PerSecond, 0)
+		}
+		c.c.PerSecond[sec]++
 	})
 }
 
