@@ -87,7 +87,11 @@ func ParseStore(url, kmsKeyID string) (Store, error) {
 		return Store{}, fmt.Errorf("store %q: %w", short(url), err)
 	}
 	if !strings.HasSuffix(url, "/") || !strings.Contains(rest, "/") {
-		return Store{}, fmt.Errorf("store %q does not end in \"/\": write %q (a store is a folder of keys)", short(url), short(url)+"/")
+		fix := "end it with \"/\""
+		if short(url) == url {
+			fix = fmt.Sprintf("write %q", url+"/")
+		}
+		return Store{}, fmt.Errorf("store %q does not end in \"/\": %s (a store is a folder of keys)", short(url), fix)
 	}
 	if err := checkPrefix(prefix); err != nil {
 		return Store{}, fmt.Errorf("store %q: %w", short(url), err)
@@ -162,35 +166,37 @@ func checkKMSKeyID(k string) error {
 // Its problems are reported at the value at fault; nil means none given
 // or not valid.
 func (c *collector) readStore(n *yaml.Node) *Store {
-	urlNode, what, kms := n, "store", ""
+	urlNode, what, kms, kmsOK := n, "store", "", true
 	if n.Kind == yaml.MappingNode {
 		f := c.mapping(n, "store", storeFields...)
 		if f == nil {
 			return nil
 		}
+		if v := f["kmsKeyId"]; v != nil {
+			kms, kmsOK = c.scalar(v, "store.kmsKeyId")
+			if err := checkKMSKeyID(kms); kmsOK && err != nil {
+				c.at(v.Line, v.Column, "store", "store.%v", err)
+				kmsOK = false
+			}
+		}
 		if urlNode, what = f["url"], "store.url"; urlNode == nil {
 			c.at(n.Line, n.Column, "store", "store has no \"url\": write url: s3://BUCKET/PREFIX/")
 			return nil
-		}
-		if v := f["kmsKeyId"]; v != nil {
-			k, ok := c.scalar(v, "store.kmsKeyId")
-			if !ok {
-				return nil
-			}
-			if err := checkKMSKeyID(k); err != nil {
-				c.at(v.Line, v.Column, "store", "store.%v", err)
-				return nil
-			}
-			kms = k
 		}
 	}
 	u, ok := c.scalar(urlNode, what)
 	if !ok {
 		return nil
 	}
+	if !kmsOK {
+		kms = ""
+	}
 	s, err := ParseStore(u, kms)
 	if err != nil {
 		c.at(urlNode.Line, urlNode.Column, "store", "%v", err)
+		return nil
+	}
+	if !kmsOK {
 		return nil
 	}
 	if prev, ok := c.x.stores[s.URL]; ok && prev.store.KMSKeyID != s.KMSKeyID {

@@ -87,6 +87,8 @@ func TestStoreBad(t *testing.T) {
 		{"no url", "version: 1\nstore: {kmsKeyId: alias/x}\n" + dev, "store", "m.yaml:2:8", `store has no "url": write url: s3://BUCKET/PREFIX/`},
 		{"unknown field", "version: 1\nstore:\n  url: s3://abc/\n  kmsKeyID: alias/x\n" + dev, "yaml-unknown-field", "m.yaml:4:3", `store: unknown field "kmsKeyID" (did you mean "kmsKeyId"?)`},
 		{"bad url in mapping", "version: 1\nstore:\n  url: s3://abc\n" + dev, "store", "m.yaml:3:8", `does not end in "/"`},
+		{"bad url and key", "version: 1\nstore:\n  url: s3://ab/\n  kmsKeyId: my-key\n" + dev, "store", "m.yaml:3:8", `bucket name "ab" is 2 characters long`},
+		{"long url, no slash", "version: 1\nstore: s3://abc/" + strings.Repeat("p", 40) + "\n" + dev, "store", "m.yaml:2:8", `does not end in "/": end it with "/" (a store is a folder of keys)`},
 		{"bad key", "version: 1\nstore:\n  url: s3://abc/\n  kmsKeyId: my-key\n" + dev, "store", "m.yaml:4:13", `store.kmsKeyId "my-key" is not a KMS key: write a key ID`},
 		{"key of S3", "version: 1\nstore: {url: s3://abc/, kmsKeyId: 'arn:aws:s3:::abc'}\n" + dev, "store", "m.yaml:2:35", `is not a KMS key`},
 		{"long key", "version: 1\nstore: {url: s3://abc/, kmsKeyId: alias/" + strings.Repeat("k", 251) + "}\n" + dev, "store", "m.yaml:2:35", `is not a KMS key`},
