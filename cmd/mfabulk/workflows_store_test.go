@@ -180,7 +180,7 @@ exit "$FAKE_EXIT"
 	}
 	for _, tc := range []struct {
 		name, out, err, exit string
-		ok, loud                bool
+		ok, loud             bool
 	}{
 		{"nothing changed", "", "", "0", true, false},
 		{"reconciled", "mfabulk will perform the following actions\n  ~ settle alice\n", "Auto-approved (--auto-approve): applying without asking.", "0", true, true},
@@ -220,5 +220,28 @@ exit "$FAKE_EXIT"
 				}
 			}
 		})
+	}
+}
+
+// TestWorkflowPlanPrintsTheWholePlanInTheLog: the comment is bounded, the
+// log is not: the plan job prints the saved plan it keeps with show-plan.
+func TestWorkflowPlanPrintsTheWholePlanInTheLog(t *testing.T) {
+	var saved string
+	shown := map[string]bool{}
+	for _, inv := range invocations(loadWorkflows(t)) {
+		if inv.wf != planWorkflow {
+			continue
+		}
+		switch inv.args[0] {
+		case "plan":
+			saved, _ = inv.flagValue("--out")
+		case "show-plan":
+			for _, p := range inv.positionals() {
+				shown[p] = true
+			}
+		}
+	}
+	if saved == "" || !shown[saved] {
+		t.Errorf("%s: the saved plan %q is not printed with show-plan (shown: %v)", planWorkflow, saved, shown)
 	}
 }
