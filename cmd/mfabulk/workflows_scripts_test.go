@@ -142,9 +142,12 @@ func TestWorkflowSetsAreEveryFolderOfManifests(t *testing.T) {
 		t.Errorf("no iam/mfa: exit %d, sets %q; want 0 and []", code, got["sets"])
 	}
 
-	// The apply workflow lists the merged tree's sets with the same script.
-	if _, s, ok := stepByID(loadWorkflows(t)["mfabulk-apply.yml"], "sets"); !ok || s.Run != step.script {
-		t.Error("mfabulk-apply.yml lists its sets with another script than mfabulk-plan.yml")
+	// The apply and nightly workflows list the merged tree's sets with the
+	// same script.
+	for _, name := range []string{applyWorkflow, nightlyWorkflow} {
+		if _, s, ok := stepByID(loadWorkflows(t)[name], "sets"); !ok || s.Run != step.script {
+			t.Errorf("%s lists its sets with another script than mfabulk-plan.yml", name)
+		}
 	}
 }
 

@@ -7,8 +7,11 @@ package main
 // exactly its manifests; the plan run is selected by PR, head commit and
 // workflow path and unpacked outside the checkout, and nothing but plan.json
 // is taken from it; permissions are declared per job and minimal; one
-// version, which exists, plans and applies. workflows_scripts_test.go runs
-// the workflows' own shell steps against fixtures.
+// version, which exists, plans and applies. Since issue 21 the devices'
+// files live in an S3 store, so a fresh runner sees what earlier runs did
+// (workflows_store_test.go): every manifest names one, no artifact carries
+// an outfile, and a nightly reconciles quietly. workflows_scripts_test.go
+// runs the workflows' own shell steps against fixtures.
 
 import (
 	"os"
@@ -23,12 +26,15 @@ import (
 )
 
 const (
-	ciDir        = "../../examples/ci"
-	planWorkflow = "mfabulk-plan.yml"
+	ciDir           = "../../examples/ci"
+	planWorkflow    = "mfabulk-plan.yml"
+	applyWorkflow   = "mfabulk-apply.yml"
+	nightlyWorkflow = "mfabulk-nightly.yml"
 )
 
 type workflow struct {
 	file        string
+	On          map[string]any    `yaml:"on"`
 	Permissions any               `yaml:"permissions"`
 	Env         map[string]string `yaml:"env"`
 	Jobs        map[string]*ciJob `yaml:"jobs"`
@@ -36,6 +42,7 @@ type workflow struct {
 
 type ciJob struct {
 	Permissions any               `yaml:"permissions"`
+	Environment any               `yaml:"environment"`
 	Needs       any               `yaml:"needs"`
 	If          string            `yaml:"if"`
 	Env         map[string]string `yaml:"env"`
@@ -83,8 +90,10 @@ func loadWorkflows(t *testing.T) map[string]*workflow {
 		}
 		wfs[wf.file] = wf
 	}
-	if wfs[planWorkflow] == nil {
-		t.Fatalf("%s: missing", planWorkflow)
+	for _, name := range []string{planWorkflow, applyWorkflow, nightlyWorkflow} {
+		if wfs[name] == nil {
+			t.Fatalf("%s: missing", name)
+		}
 	}
 	return wfs
 }
@@ -118,7 +127,7 @@ func (inv invocation) flagValue(names ...string) (string, bool) {
 // positionals are the arguments after the subcommand that are neither
 // flags nor their values.
 func (inv invocation) positionals() []string {
-	valued := map[string]bool{"-f": true, "--config": true, "--report": true, "--role": true, "--plan-role": true, "--out": true, "-o": true, "--target": true, "--replace": true}
+	valued := map[string]bool{"-f": true, "--config": true, "--report": true, "--role": true, "--plan-role": true, "--out": true, "-o": true, "--target": true, "--replace": true, "--s3-endpoint-url": true}
 	var pos []string
 	for i := 1; i < len(inv.args); i++ {
 		a := inv.args[i]
@@ -135,7 +144,7 @@ func (inv invocation) positionals() []string {
 
 // invocations finds the mfabulk commands of every run step: the lines
 // that start with mfabulk, continuation lines joined, quotes dropped (these
-// scripts quote single words only).
+// scripts quote single words only), up to a redirection or an operator.
 func invocations(wfs map[string]*workflow) []invocation {
 	var out []invocation
 	for _, name := range slices.Sorted(mapKeys(wfs)) {
@@ -145,6 +154,12 @@ func invocations(wfs map[string]*workflow) []invocation {
 				script := strings.ReplaceAll(s.Run, "\\\n", " ")
 				for line := range strings.SplitSeq(script, "\n") {
 					fields := strings.Fields(strings.NewReplacer(`"`, "", `'`, "").Replace(line))
+					// The command ends at a redirection or an operator.
+					if i := slices.IndexFunc(fields, func(f string) bool {
+						return strings.ContainsAny(f[:1], "<>|&;") || strings.HasPrefix(f, "2>")
+					}); i >= 0 {
+						fields = fields[:i]
+					}
 					if len(fields) > 1 && fields[0] == "mfabulk" {
 						out = append(out, invocation{wf: name, job: jn, env: s.Env, args: fields[1:]})
 					}
@@ -209,8 +224,14 @@ func setScript(wf *workflow, jobName string, inv invocation) (string, string) {
 func stringOf(v any) string { s, _ := v.(string); return s }
 
 // TestWorkflowsApplyOnlyWhatWasPlanned: every mfabulk apply in any workflow
-// applies a saved plan to -f "$SET_DIR", a set listed by the very script
-// whose sets the plan workflow plans (and comments on) one by one.
+// works on -f "$SET_DIR", a set listed by the very script whose sets the
+// plan workflow plans (and comments on) one by one, with the role template
+// the plan recorded. An apply on a push applies a saved plan; only a
+// scheduled reconciliation (the nightly: schedule and workflow_dispatch,
+// nothing a pull request or a push starts) applies the merged manifests
+// without one, and then only --auto-approve --quiet, never --prune,
+// --replace or --target (a person's decisions, made on a pull request),
+// in the iam-mfa environment that admits the default branch alone.
 func TestWorkflowsApplyOnlyWhatWasPlanned(t *testing.T) {
 	wfs := loadWorkflows(t)
 	invs := invocations(wfs)
@@ -230,40 +251,61 @@ func TestWorkflowsApplyOnlyWhatWasPlanned(t *testing.T) {
 	if planned == "" {
 		t.Errorf("%s plans no manifest set from a sets step", planWorkflow)
 	}
-	applies := 0
+	applies, reconciles := 0, 0
 	for _, inv := range invs {
 		if inv.args[0] != "apply" {
 			continue
 		}
-		applies++
-		script, why := setScript(wfs[inv.wf], inv.job, inv)
+		wf := wfs[inv.wf]
+		script, why := setScript(wf, inv.job, inv)
 		switch {
 		case why != "":
 			t.Errorf("%s: not a set the plan workflow plans: %s", inv, why)
 		case script != planned:
 			t.Errorf("%s: its sets are listed by another script than %s's", inv, planWorkflow)
 		}
-		pos := inv.positionals()
-		if len(pos) != 1 || pos[0] != "$PLAN_DIR/plan.json" || !strings.HasPrefix(inv.env["PLAN_DIR"], "${{ runner.temp }}/") {
-			t.Errorf("%s: applies other than exactly one saved plan downloaded outside the checkout ($PLAN_DIR/plan.json, PLAN_DIR under runner.temp): %q", inv, pos)
-		}
 		if _, ok := inv.flagValue("-f"); !ok {
-			t.Errorf("%s: applies a saved plan without -f naming its manifests", inv)
+			t.Errorf("%s: applies without -f naming its manifests", inv)
 		}
 		// apply takes a saved plan's role template only when --role names
-		// it: the same flag, from the same value in both workflows.
+		// it: the same flag, from the same value in every workflow.
 		if role, _ := inv.flagValue("--role"); role != planRole {
 			t.Errorf("%s: --role %q, but the plan was made with --role %q", inv, role, planRole)
 		}
-		if a, p := wfs[inv.wf].Env["MFABULK_ROLE_TEMPLATE"], wfs[planWorkflow].Env["MFABULK_ROLE_TEMPLATE"]; a != p {
+		if a, p := wf.Env["MFABULK_ROLE_TEMPLATE"], wfs[planWorkflow].Env["MFABULK_ROLE_TEMPLATE"]; a != p {
 			t.Errorf("%s: MFABULK_ROLE_TEMPLATE %q, but %s plans with %q", inv.wf, a, planWorkflow, p)
 		}
-		if slices.Contains(inv.args, "--auto-approve") && (len(pos) != 1 || !slices.Contains(inv.args, "-f")) {
-			t.Errorf("%s: --auto-approve without a saved plan and -f", inv)
+		if env, _ := wf.Jobs[inv.job].Environment.(string); env != "iam-mfa" {
+			t.Errorf("%s: job not in the iam-mfa environment (%v), the only one the apply role trusts", inv, wf.Jobs[inv.job].Environment)
+		}
+		pos := inv.positionals()
+		if len(pos) == 0 {
+			reconciles++
+			if triggers := slices.Sorted(mapKeys(wf.On)); !slices.Equal(triggers, []string{"schedule", "workflow_dispatch"}) {
+				t.Errorf("%s: applies without a saved plan on %v; only a scheduled reconciliation (schedule, workflow_dispatch) may", inv, triggers)
+			}
+			for _, flag := range []string{"--auto-approve", "--quiet"} {
+				if !slices.Contains(inv.args, flag) {
+					t.Errorf("%s: a reconciliation without %s", inv, flag)
+				}
+			}
+			for _, flag := range []string{"--prune", "--replace", "--target"} {
+				if _, ok := inv.flagValue(flag); ok || slices.Contains(inv.args, flag) {
+					t.Errorf("%s: a reconciliation with %s, which only a reviewed plan may carry", inv, flag)
+				}
+			}
+			continue
+		}
+		applies++
+		if len(pos) != 1 || pos[0] != "$PLAN_DIR/plan.json" || !strings.HasPrefix(inv.env["PLAN_DIR"], "${{ runner.temp }}/") {
+			t.Errorf("%s: applies other than exactly one saved plan downloaded outside the checkout ($PLAN_DIR/plan.json, PLAN_DIR under runner.temp): %q", inv, pos)
 		}
 	}
 	if applies == 0 {
-		t.Fatal("no workflow applies")
+		t.Error("no workflow applies a saved plan")
+	}
+	if reconciles == 0 {
+		t.Error("no workflow reconciles on a schedule")
 	}
 }
 

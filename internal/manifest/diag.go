@@ -77,8 +77,9 @@ const maxDiagnostics = 1000
 // named by 20,000 devices is read and parsed once, a recipient string is
 // parsed once, a template is parsed once.
 type crossFile struct {
-	names    map[string]declared // by lower-case device name
-	outfiles map[string]declared // by absolute outfile path
+	names    map[string]declared      // by lower-case device name
+	outfiles map[string]declared      // by absolute outfile path, or s3:// URL in a store
+	stores   map[string]declaredStore // by URL, so that a store has one kmsKeyId
 
 	recipients map[string]error           // seal.ParseRecipient's verdict by recipient text
 	files      map[string]*recipientsFile // by manifest folder and cleaned path
@@ -101,6 +102,7 @@ func newCrossFile() *crossFile {
 	return &crossFile{
 		names:      map[string]declared{},
 		outfiles:   map[string]declared{},
+		stores:     map[string]declaredStore{},
 		recipients: map[string]error{},
 		files:      map[string]*recipientsFile{},
 		roots:      map[string]rootOrErr{},

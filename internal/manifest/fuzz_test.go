@@ -21,6 +21,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\ndevices: [{name: x, tags: {aws:k: v}, outfile: '{{.Nope}}'}]\n"))
 	f.Add([]byte("\xff\xfe"))
 	f.Add([]byte("version: 1\ndevices: [{name: x, recipientsFiles: [/dev/zero]}]\n"))
+	f.Add([]byte("version: 1\nstore: s3://mfa-outfiles/q4/\ndevices:\n  - name: a\n    outfile: 'keys/{{.Name}}{{.Ext}}.age'\n    recipients: [" + key1 + "]\n"))
+	f.Add([]byte("version: 1\nstore: {url: 's3://a..b/./x//', kmsKeyId: alias/k}\ndevices: [{name: x, outfile: '../{{.Path}}'}]\n"))
 	root := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse("fuzz.yaml", root, data)

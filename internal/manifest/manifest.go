@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -65,6 +66,10 @@ type Manifest struct {
 	// Role is assumed to reach the account (role:, or the run's role
 	// template); nil means the base credentials are the account's.
 	Role *Role
+	// Stores are the S3 stores its files name (store:), each once, in
+	// file order: each file may name its own, and each device carries
+	// its file's (Device.Store). Empty when every file keeps its folder.
+	Stores []Store
 }
 
 // Device is one desired virtual MFA device with every default applied.
@@ -149,6 +154,7 @@ type loaded struct {
 	scopes  []string
 	tags    bool
 	account string // from account: or role:, "" when neither says
+	store   *Store // from store:, nil for the folder
 }
 
 func load(paths []string, o LoadOptions, one bool) ([]*Manifest, error) {
@@ -178,7 +184,7 @@ func load(paths []string, o LoadOptions, one bool) ([]*Manifest, error) {
 		}
 		sum := sha256.Sum256(data)
 		l := loaded{c: c, file: file, digest: hex.EncodeToString(sum[:])}
-		l.devices, l.scopes = c.check(root, data)
+		l.devices, l.scopes, l.store = c.check(root, data)
 		l.tags = c.tagsDeclared
 		switch {
 		case c.account != nil:
@@ -251,6 +257,7 @@ func group(all []loaded, o LoadOptions, one bool) []*Manifest {
 		m.Devices = append(m.Devices, l.devices...)
 		m.Scopes = append(m.Scopes, l.scopes...)
 		m.ManagesTags = m.ManagesTags || l.tags
+		m.Stores = addStore(m.Stores, l.store)
 		if r := l.c.role; r != nil {
 			switch {
 			case m.Role == nil:
@@ -309,12 +316,12 @@ func Parse(file, root string, data []byte) (*Manifest, error) {
 	x := newCrossFile()
 	defer x.close()
 	c := &collector{file: file, x: x}
-	devs, scopes := c.check(root, data)
+	devs, scopes, store := c.check(root, data)
 	c.uniqueNames(map[string]declared{})
 	if len(c.diags) > 0 {
 		return nil, x.finish(c.diags)
 	}
-	m := &Manifest{Files: []string{file}, Devices: devs, Scopes: scopes, ManagesTags: c.tagsDeclared}
+	m := &Manifest{Files: []string{file}, Devices: devs, Scopes: scopes, ManagesTags: c.tagsDeclared, Stores: addStore(nil, store)}
 	if c.account != nil {
 		m.Account = c.account.Value
 	}
@@ -350,8 +357,17 @@ func expand(paths []string) ([]string, error) {
 	return out, nil
 }
 
-// file checks one manifest file's data.
-func (c *collector) check(root string, data []byte) ([]Device, []string) {
+// addStore adds s to stores unless it is nil or there already.
+func addStore(stores []Store, s *Store) []Store {
+	if s == nil || slices.Contains(stores, *s) {
+		return stores
+	}
+	return append(stores, *s)
+}
+
+// check checks one manifest file's data: its devices, scope paths and
+// store (nil for the folder).
+func (c *collector) check(root string, data []byte) ([]Device, []string, *Store) {
 	switch {
 	case len(data) > MaxFileSize:
 		c.at(1, 1, "file-size", "manifest is larger than %d bytes", MaxFileSize)
@@ -363,10 +379,10 @@ func (c *collector) check(root string, data []byte) ([]Device, []string) {
 	default:
 		if raw := c.parse(data); raw != nil {
 			c.account, c.role = raw.account, raw.role
-			return c.resolve(raw, root), raw.scopeValues()
+			return c.resolve(raw, root), raw.scopeValues(), raw.store
 		}
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 func (c *collector) parse(data []byte) *rawManifest {

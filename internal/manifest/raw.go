@@ -20,6 +20,10 @@ type rawManifest struct {
 	scopes   []*yaml.Node // scope.paths entries
 	account  *yaml.Node   // the account guard, when given
 	role     *Role        // role:, when given and valid
+	// store is store:, when given and valid; inStore says it was given
+	// (valid or not): outfiles are then keys under its prefix.
+	store   *Store
+	inStore bool
 }
 
 func (r *rawManifest) scopeValues() []string {
@@ -45,7 +49,7 @@ type rawDevice struct {
 
 type rawTag struct{ key, value *yaml.Node }
 
-var topFields = []string{"version", "account", "role", "scope", "defaults", "devices"}
+var topFields = []string{"version", "account", "role", "store", "scope", "defaults", "devices"}
 
 // accountRE is an AWS account ID: twelve digits.
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
@@ -73,6 +77,10 @@ func (c *collector) walk(top *yaml.Node) *rawManifest {
 		if a := raw.account; raw.role != nil && a != nil && raw.role.Account() != a.Value {
 			c.at(raw.role.Pos.Line, raw.role.Pos.Col, "role", "role %s is in account %s, but account: says %s", raw.role.ARN, raw.role.Account(), a.Value)
 		}
+	}
+	if n := fields["store"]; n != nil {
+		raw.inStore = true
+		raw.store = c.readStore(n)
 	}
 	if n := fields["scope"]; n != nil {
 		raw.scopes = c.scope(n)

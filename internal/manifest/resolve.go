@@ -97,7 +97,10 @@ func (c *collector) resolve(raw *rawManifest, root string) []Device {
 		}
 		d.Recipients = c.recipients(rd, dr, root)
 		d.Tags = c.mergeTags(rd, dt)
-		d.Outfile = c.outfile(rd, def, d, root)
+		if raw.store != nil {
+			d.Store = *raw.store
+		}
+		d.Outfile = c.outfile(rd, def, d, root, raw)
 		d.User = c.user(rd, def, d)
 		out = append(out, d)
 	}
@@ -278,8 +281,9 @@ func deviceValues(d Device) []string {
 }
 
 // outfile renders the outfile template and keeps the result inside root,
-// clear of the names mfabulk uses for its own files beside an outfile.
-func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
+// clear of the names mfabulk uses for its own files beside an outfile; in
+// a store, under its prefix (outfileKey).
+func (c *collector) outfile(rd, def rawDevice, d Device, root string, raw *rawManifest) string {
 	n := orNode(rd.outfile, def.outfile)
 	text := DefaultOutfile
 	line, col := rd.name.Line, rd.name.Column
@@ -294,6 +298,9 @@ func (c *collector) outfile(rd, def rawDevice, d Device, root string) string {
 	if tmpl.err != nil {
 		c.once(n, line, col, "outfile-template", "outfile template: %v", tmpl.err)
 		return ""
+	}
+	if raw.inStore {
+		return c.outfileKey(tmpl.t, line, col, d, raw.store)
 	}
 	rel, size, fits := tmpl.t.expand(maxOutfileLen, deviceValues(d)...)
 	if !fits {

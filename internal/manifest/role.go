@@ -34,13 +34,17 @@ var (
 	// made-up aws-anything that no endpoint serves), account, path and
 	// name captured; path segments and the name are of IAM's role name
 	// pattern, the name at most 64 characters.
-	roleARNRE       = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[bef]|aws-eusc):iam::([0-9]{12}):role(/(?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$`)
+	roleARNRE       = regexp.MustCompile(`^arn:(` + partitions + `):iam::([0-9]{12}):role(/(?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$`)
 	externalIDRE    = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 	sessionNameRE   = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	roleFields      = []string{"arn", "externalId", "sessionName", "duration"}
 	minRoleDuration = 15 * time.Minute
 	maxRoleDuration = 12 * time.Hour
 )
+
+// partitions are AWS's partitions, for the ARNs a manifest may hold: a
+// made-up aws-anything that no endpoint serves is refused.
+const partitions = `aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[bef]|aws-eusc`
 
 // maxRolePath is IAM's limit on a role's path.
 const maxRolePath = 512

@@ -37,16 +37,18 @@ const (
 	compRoleTemplate = "role template"
 	compOptions      = "options"
 	compTagsUnsup    = "tag support"
+	compStore        = "store"
 )
 
-var raw = map[string]bool{compTool: true, compAccount: true, compRole: true, compRoleTemplate: true, compOptions: true, compTagsUnsup: true}
+var raw = map[string]bool{compTool: true, compAccount: true, compRole: true, compRoleTemplate: true, compOptions: true, compTagsUnsup: true, compStore: true}
 
 // Components breaks what a plan was computed from into named parts, each
 // with its value (for the few short ones) or a SHA-256 digest: the tool
 // version, each manifest file, each device's desired settings and
 // recipients (which may come from recipients files the manifests' digests
 // do not cover), the account, the role, every observed device, tags,
-// create IDs, users and what the outfile folders hold, and the options.
+// create IDs, users and what the outfile folders hold, the options, and
+// the stores (store:) the devices' files are kept in.
 // The saved plan stores them so that a stale one can name what changed
 // ([Diff]); [Fingerprint] hashes them all.
 func Components(in Inputs) map[string]string {
@@ -66,9 +68,12 @@ func Components(in Inputs) map[string]string {
 	for i, f := range m.Files {
 		c["manifest "+filepath.ToSlash(f)] = m.Digests[i]
 	}
+	if s := stores(m); s != "" {
+		c[compStore] = s
+	}
 	for _, d := range m.Devices {
 		out := d.Outfile
-		if in.WorkDir != "" {
+		if in.WorkDir != "" && d.Store.IsFolder() {
 			if rel, err := filepath.Rel(in.WorkDir, out); err == nil {
 				out = filepath.ToSlash(rel)
 			}
@@ -76,6 +81,9 @@ func Components(in Inputs) map[string]string {
 		parts := []string{d.Name, d.Path, d.Bootstrap, out, d.User}
 		for _, k := range slices.Sorted(maps.Keys(d.Tags)) {
 			parts = append(parts, "tag", k, d.Tags[k])
+		}
+		if !d.Store.IsFolder() {
+			parts = append(parts, "store", d.Store.URL, d.Store.KMSKeyID)
 		}
 		c["settings of device "+d.Name] = digest(parts...)
 		c["recipients of device "+d.Name] = digest(d.Recipients...)
@@ -111,6 +119,38 @@ func Components(in Inputs) map[string]string {
 	return c
 }
 
+// stores names the stores the manifests' devices are kept in, each once,
+// sorted: an S3 store by its URL and KMS key, the folder as "folder". It
+// is "" when there is no S3 store, so that a plan of folders has the
+// components, and the fingerprint, it had before stores: a saved plan
+// stays good across the change, and no format bump is needed.
+func stores(m *manifest.Manifest) string {
+	set := map[string]bool{}
+	s3 := false
+	add := func(s manifest.Store) {
+		if s.IsFolder() {
+			set["folder"] = true
+			return
+		}
+		s3 = true
+		v := s.URL
+		if s.KMSKeyID != "" {
+			v += " (kmsKeyId " + s.KMSKeyID + ")"
+		}
+		set[v] = true
+	}
+	for _, s := range m.Stores {
+		add(s)
+	}
+	for _, d := range m.Devices {
+		add(d.Store)
+	}
+	if !s3 {
+		return ""
+	}
+	return strings.Join(slices.Sorted(maps.Keys(set)), ", ")
+}
+
 // Fingerprint hashes a plan's components: any change in any of them
 // changes it.
 func Fingerprint(components map[string]string) string {
@@ -131,6 +171,8 @@ func Diff(saved, now map[string]string) []string {
 	for _, k := range slices.Sorted(maps.Keys(saved)) {
 		v, ok := now[k]
 		switch {
+		case !ok && raw[k]:
+			out = append(out, fmt.Sprintf("%s %s → (none)", k, orNone(saved[k])))
 		case !ok:
 			out = append(out, k+" removed")
 		case v == saved[k]:

@@ -140,3 +140,63 @@ func TestWriteReadCheck(t *testing.T) {
 		t.Errorf("a format 1 plan: %v, want ErrOldFormat", err)
 	}
 }
+
+// TestStoreInFingerprint: the store a device's files are kept in is part
+// of what a plan was computed from, and a stale plan names it; a plan of
+// folders keeps the components it had before stores.
+func TestStoreInFingerprint(t *testing.T) {
+	if _, ok := Components(inputs())["store"]; ok {
+		t.Error("a plan of folders has a store component")
+	}
+	inStore := func(url, kms string) Inputs {
+		in := inputs()
+		s, err := manifest.ParseStore(url, kms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Manifest = &manifest.Manifest{Files: in.Manifest.Files, Digests: in.Manifest.Digests, Stores: []manifest.Store{s},
+			Devices: []manifest.Device{{Name: "alice", Outfile: s.URL + "out/alice.age", Recipients: []string{"age1a"}, Store: s}}}
+		return in
+	}
+	was := inStore("s3://mfa-outfiles/q4/", "")
+	f := File{Fingerprint: fp(was), Components: Components(was)}
+	if err := f.Check(fp(was), Components(was)); err != nil {
+		t.Errorf("an unchanged plan: %v", err)
+	}
+	if fp(inStore("s3://mfa-outfiles/q4/", "")) != fp(was) {
+		t.Error("the same store in another run changed the fingerprint")
+	}
+	moved := was
+	moved.WorkDir = "/elsewhere"
+	if fp(moved) != fp(was) {
+		t.Error("the working folder changed the fingerprint of a plan into a store")
+	}
+	for _, tt := range []struct {
+		name string
+		now  Inputs
+		want string
+	}{
+		{"another prefix", inStore("s3://mfa-outfiles/q1/", ""), "store s3://mfa-outfiles/q4/ → s3://mfa-outfiles/q1/"},
+		{"another bucket", inStore("s3://other-bucket/q4/", ""), "store s3://mfa-outfiles/q4/ → s3://other-bucket/q4/"},
+		{"a KMS key", inStore("s3://mfa-outfiles/q4/", "alias/mfa"), "store s3://mfa-outfiles/q4/ → s3://mfa-outfiles/q4/ (kmsKeyId alias/mfa)"},
+		{"back to the folder", inputs(), "store s3://mfa-outfiles/q4/ → (none)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if fp(tt.now) == fp(was) {
+				t.Fatal("the fingerprint did not change")
+			}
+			err := f.Check(fp(tt.now), Components(tt.now))
+			var se *StaleError
+			if !errors.As(err, &se) || !slices.Contains(se.Changes, tt.want) {
+				t.Errorf("Check: %v; want a change %q", err, tt.want)
+			}
+		})
+	}
+	// From the folder into a store: the store is new.
+	old := inputs()
+	fromFolder := File{Fingerprint: fp(old), Components: Components(old)}
+	err := fromFolder.Check(fp(was), Components(was))
+	if err == nil || !strings.Contains(err.Error(), "store (none) → s3://mfa-outfiles/q4/") {
+		t.Errorf("into a store: %v", err)
+	}
+}
