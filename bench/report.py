@@ -16,7 +16,7 @@ TOOLS = ["mfabulk", "mfabulk-s3", "boto3-standard", "boto3-adaptive", "awscli"]
 COLORS = {"mfabulk": "#1f77b4", "mfabulk-s3": "#9467bd", "boto3-standard": "#ff7f0e", "boto3-adaptive": "#2ca02c",
           "awscli": "#d62728"}
 SCENARIOS = ["nolimit", "rate10", "rate50", "rate200", "lat50", "lat150",
-             "rate10-store", "rate50-store", "rate200-store"]
+             "rate10-store", "rate20-store", "rate50-store", "rate200-store"]
 LABELS = {
     "nolimit": "no limit, no latency",
     "rate10": "10 req/s, 50 ms",
@@ -29,8 +29,9 @@ LABELS = {
 
 def label(sc):
     if sc.endswith("-store"):
-        base = sc[: -len("-store")]
-        return LABELS.get(base, base) + ": folder, S3 store"
+        return label(sc[: -len("-store")]) + ": folder, S3 store"
+    if sc not in LABELS and sc.startswith("rate") and sc[4:].isdigit():
+        return f"{sc[4:]} req/s, 50 ms"
     return LABELS.get(sc, sc)
 
 

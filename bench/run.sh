@@ -22,6 +22,7 @@
 #                            not dominate the fraction of the limit)
 #   BENCH_CLI_DEVICES=30     devices per run of the AWS CLI loop (it is slow)
 #   BENCH_SCENARIOS="nolimit rate10 rate50 rate200 lat50 lat150 rate50-store"
+#                            (rateN, any N; SC-store, any SC)
 #   BENCH_TOOLS="mfabulk boto3-standard boto3-adaptive awscli"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,15 +57,15 @@ unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_IAM AWS_ENDPOINT_URL_S3 MFAB
 flags() {
   case ${1%-store} in
     nolimit) echo "" ;;
-    rate10) echo "-rate 10 -latency 50ms -jitter 20ms" ;;
-    rate50) echo "-rate 50 -latency 50ms -jitter 20ms" ;;
-    rate200) echo "-rate 200 -latency 50ms -jitter 20ms" ;;
+    rate*[!0-9]* | rate | rate0*) echo "bench: unknown scenario $1 (rateN: N requests a second)" >&2; exit 2 ;;
+    rate*) local s=${1%-store} && echo "-rate ${s#rate} -latency 50ms -jitter 20ms" ;; # rate10, rate50, rate200, any rateN
     lat50) echo "-latency 50ms -jitter 20ms" ;;
     lat150) echo "-latency 150ms -jitter 20ms" ;;
     *) echo "bench: unknown scenario $1" >&2; exit 2 ;;
   esac
 }
 limit() { local s=${1%-store}; case $s in rate*) echo "${s#rate}" ;; *) echo 0 ;; esac; }
+for sc in $scenarios; do flags "$sc" >/dev/null; done # an unknown one stops the bench here
 # devices SCENARIO: BENCH_DEVICES, or 30 s at the rate limit if that is more.
 devices() { local l; l=$(limit "$1"); echo $((n > 30 * l ? n : 30 * l)); }
 
