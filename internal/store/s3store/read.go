@@ -70,7 +70,9 @@ func (b *Backend) Read(ctx context.Context, account string, devices []manifest.D
 		_, record := keys[o.record()]
 		_, intent := keys[o.intent()]
 		if !record && !intent {
+			mu.Lock() // readers already started write out too
 			out[d.Name] = store.Evidence{Outfile: outfile}
+			mu.Unlock()
 			continue
 		}
 		want := journal.Key{Account: account, Device: d.Name, Path: d.Path}
