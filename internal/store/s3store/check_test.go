@@ -7,12 +7,14 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -180,4 +182,41 @@ func TestCheckRefusesOutfilesOutsideTheStore(t *testing.T) {
 		t.Fatalf("Check = %+v", p)
 	}
 	mustContain(t, p[0].Err, "is not in the store")
+}
+
+// The SDK's own endpoint settings (AWS_ENDPOINT_URL_S3 here) reach the
+// client through aws.Config, and any custom endpoint means path-style
+// addressing; AWS's own keeps virtual-hosted.
+func TestNewClientEndpoints(t *testing.T) {
+	endpoint := moto(t)
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", dir+"/config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", dir+"/credentials")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	os.Unsetenv("AWS_ENDPOINT_URL")
+	t.Setenv("AWS_ENDPOINT_URL_S3", endpoint)
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"), config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClient(cfg, "")
+	if o := c.Options(); !o.UsePathStyle || aws.ToString(o.BaseEndpoint) != endpoint {
+		t.Fatalf("with AWS_ENDPOINT_URL_S3: path style %v, endpoint %q", o.UsePathStyle, aws.ToString(o.BaseEndpoint))
+	}
+	bucket := newBucket(t, bucketOpt{})
+	if _, err := BucketRegion(ctx, c, bucket); err != nil {
+		t.Fatal(err)
+	}
+	if o := NewClient(cfg, "http://127.0.0.1:1").Options(); !o.UsePathStyle || aws.ToString(o.BaseEndpoint) != "http://127.0.0.1:1" {
+		t.Fatalf("with --s3-endpoint-url: path style %v, endpoint %q", o.UsePathStyle, aws.ToString(o.BaseEndpoint))
+	}
+	os.Unsetenv("AWS_ENDPOINT_URL_S3")
+	cfg, err = config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := NewClient(cfg, "").Options(); o.UsePathStyle || o.BaseEndpoint != nil {
+		t.Fatalf("on AWS: path style %v, endpoint %q", o.UsePathStyle, aws.ToString(o.BaseEndpoint))
+	}
 }

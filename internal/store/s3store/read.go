@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -154,32 +155,40 @@ func (b *Backend) Owned(ctx context.Context, account string, devices []manifest.
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]store.Files{}
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(readers)
+	var recs []string
 	for key := range keys {
 		dir, base := path.Split(key)
 		name, ok := strings.CutSuffix(strings.TrimPrefix(base, "."), ".id")
-		if !ok || !strings.HasPrefix(base, ".") || name == "" || !dirs[dir] {
-			continue
+		if ok && strings.HasPrefix(base, ".") && name != "" && dirs[dir] {
+			recs = append(recs, key)
 		}
-		o := obj{bucket: b.st.Bucket, key: dir + name}
+	}
+	slices.Sort(recs)
+	found := make([]*journal.Record, len(recs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readers)
+	for i, key := range recs {
 		g.Go(func() error {
 			got, err := b.get(gctx, key, journal.MaxIntentSize)
 			if err != nil {
-				return fmt.Errorf("looking up the device of outfile %s: %w", o.url(o.key), err)
+				return fmt.Errorf("looking up the device of record %s: %w", "s3://"+b.st.Bucket+"/"+key, err)
 			}
-			if r := parseRecord(got); r != nil && r.Account == account {
-				mu.Lock()
-				out[r.Serial] = &files{b: b, o: o}
-				mu.Unlock()
-			}
+			found[i] = parseRecord(got)
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	// In key order, as the folder reads its names: of two records naming
+	// one serial, the same one wins every time.
+	out := map[string]store.Files{}
+	for i, key := range recs {
+		if r := found[i]; r != nil && r.Account == account {
+			dir, base := path.Split(key)
+			name := strings.TrimSuffix(strings.TrimPrefix(base, "."), ".id")
+			out[r.Serial] = &files{b: b, o: obj{bucket: b.st.Bucket, key: dir + name}}
+		}
 	}
 	return out, nil
 }
