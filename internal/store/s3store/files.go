@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/mfabulk/mfabulk/internal/failpoint"
 	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/store"
 )
@@ -62,6 +63,7 @@ func (f *files) MoveAside(ctx context.Context, stamp string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("moving outfile %s aside: %w", f.Where(), err)
 		}
+		failpoint.Hit(failpoint.AsideCopied) // both keys hold the outfile now
 		if err := f.b.del(ctx, f.o.key, g.etag); err != nil {
 			if isPreconditionFailed(err) {
 				return "", fmt.Errorf("moving outfile %s aside: it changed while it was copied to %s (another run or principal wrote it); run plan again", f.Where(), f.o.url(aside))

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mfabulk/mfabulk/internal/failpoint"
 	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/store"
 )
@@ -62,9 +63,13 @@ func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (
 	if err != nil {
 		return nil, fmt.Errorf("writing intent %s: %w", where, err)
 	}
+	if c.ifMatch != "" {
+		failpoint.Hit(failpoint.IntentRewritten) // taken over, not yet renewed
+	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h.stop, h.stopped = cancel, make(chan struct{})
 	go h.renewing(rctx)
+	f.b.hold(h)
 	return h, nil
 }
 
@@ -166,6 +171,7 @@ func (h *held) WriteRecord(ctx context.Context, r journal.Record) error {
 func (h *held) release() error {
 	h.stop()
 	<-h.stopped
+	h.b.unhold(h)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.released {
@@ -217,10 +223,12 @@ func (h *held) Keep(ctx context.Context) error {
 	return nil
 }
 
-// abandon stops renewing without a word, as a killed run does: tests.
+// abandon stops renewing without a word, as a killed run does: the
+// lease runs out by itself.
 func (h *held) abandon() {
 	h.stop()
 	<-h.stopped
+	h.b.unhold(h)
 	h.mu.Lock()
 	h.released = true
 	h.mu.Unlock()

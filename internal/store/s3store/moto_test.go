@@ -22,6 +22,7 @@ import (
 	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/reftools"
+	"github.com/mfabulk/mfabulk/internal/store/s3store/s3test"
 )
 
 // One moto_server serves the package's tests; each test makes its own
@@ -32,11 +33,15 @@ var (
 	motoErr  error
 	motoCmd  *exec.Cmd
 	motoLogs bytes.Buffer
+	motoStop func()
 	buckets  atomic.Int64
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if motoStop != nil {
+		motoStop()
+	}
 	if motoCmd != nil {
 		motoCmd.Process.Kill()
 		motoCmd.Wait()
@@ -67,7 +72,8 @@ func moto(t *testing.T) string {
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 			if resp, err := http.Get(url + "/moto-api/"); err == nil {
 				resp.Body.Close()
-				motoURL = url
+				// moto's conditional writes are atomic only one at a time.
+				motoURL, motoStop, motoErr = s3test.Serial(url)
 				return
 			}
 		}

@@ -74,6 +74,7 @@ type Backend struct {
 	region   string // the bucket's, once found
 	located  bool
 	describe string // what Check found, for Describe
+	held     map[*held]bool
 }
 
 var _ store.Backend = (*Backend)(nil)
@@ -114,8 +115,36 @@ func (b *Backend) Describe() string {
 
 func (b *Backend) url() string { return "s3://" + b.st.Bucket + "/" + b.st.Prefix }
 
-// Close releases nothing: held intents are released by Done or Keep.
-func (b *Backend) Close() error { return nil }
+// Close stops renewing the leases of intents still held (Done or Keep
+// was never called for them): they run out by themselves, as a killed
+// run's do, and the next plan finds the intents.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	hs := make([]*held, 0, len(b.held))
+	for h := range b.held {
+		hs = append(hs, h)
+	}
+	b.mu.Unlock()
+	for _, h := range hs {
+		h.abandon()
+	}
+	return nil
+}
+
+func (b *Backend) hold(h *held) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.held == nil {
+		b.held = map[*held]bool{}
+	}
+	b.held[h] = true
+}
+
+func (b *Backend) unhold(h *held) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.held, h)
+}
 
 // locate finds the bucket's region once; calls that follow go there.
 func (b *Backend) locate(ctx context.Context) (func(*s3.Options), error) {
