@@ -105,10 +105,26 @@ func errorCode(err error) string {
 }
 
 // isPreconditionFailed: a conditional write or delete found the object
-// not as it was told (If-None-Match: * on an existing key, If-Match on
-// another ETag).
+// not as it was told: If-None-Match: * on an existing key, If-Match on
+// another ETag (412) or on no object at all (404, see errGone), or
+// another conditional write of the key under way (S3's 409
+// ConditionalRequestConflict). Nothing was written.
 func isPreconditionFailed(err error) bool {
-	return statusCode(err) == http.StatusPreconditionFailed || errorCode(err) == "PreconditionFailed"
+	return statusCode(err) == http.StatusPreconditionFailed || errorCode(err) == "PreconditionFailed" ||
+		errorCode(err) == "ConditionalRequestConflict" || errors.Is(err, errGone)
+}
+
+// errGone marks S3's answer to a write or delete If-Match an ETag when
+// there is no object: 404 NoSuchKey, not 412; for mfabulk the same
+// failed condition.
+var errGone = errors.New("the object is gone")
+
+// ifMatchErr turns a 404 to an If-Match write or delete into errGone.
+func ifMatchErr(err error) error {
+	if err != nil && isNotFound(err) && errorCode(err) != "NoSuchBucket" {
+		return fmt.Errorf("%w: %w", errGone, err)
+	}
+	return err
 }
 
 func isNotFound(err error) bool {

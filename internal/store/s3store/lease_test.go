@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/store"
@@ -206,5 +209,58 @@ func TestDoneRefusesAChangedIntent(t *testing.T) {
 	}
 	if _, ok := rawGet(t, bucket, "mfa/out/.erin.png.age.intent"); !ok {
 		t.Fatal("Done deleted a rewritten intent")
+	}
+}
+
+// Close stops renewing what is still held: the lease runs out, and the
+// next plan finds the intent pending.
+func TestCloseLetsLeasesRunOut(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	d := device(bucket, "erin")
+	const lease = 600 * time.Millisecond
+	a := open(t, bucket, Options{Lease: lease})
+	if _, err := filesOf(t, a, d).Begin(ctx, intentOf(d), store.Seen{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(lease + lease/2)
+	if _, state := seenBy(t, open(t, bucket, Options{}), d); state != journal.Pending {
+		t.Fatalf("plan after Close: %v, want Pending", state)
+	}
+}
+
+// An intent someone deleted is not "done" by this run: Done says it
+// changed; a renewal meeting it gone loses the lease.
+func TestIntentDeletedUnderTheHolder(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	d := device(bucket, "erin")
+	const lease = 600 * time.Millisecond
+	a := open(t, bucket, Options{Lease: lease})
+	h, err := filesOf(t, a, d).Begin(ctx, intentOf(d), store.Seen{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, err := filesOf(t, a, device(bucket, "frank")).Begin(ctx, intentOf(device(bucket, "frank")), store.Seen{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client(t, "us-east-1")
+	for _, k := range []string{"mfa/out/.erin.png.age.intent", "mfa/out/.frank.png.age.intent"} {
+		if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.Done(ctx); !errors.Is(err, store.ErrChanged) {
+		t.Fatalf("Done of a deleted intent = %v, want ErrChanged", err)
+	}
+	time.Sleep(lease / 2)
+	_, err = h2.WriteOutfile(ctx, []byte("ct"))
+	mustContain(t, err, "lease", "lost")
+	if _, ok := rawGet(t, bucket, "mfa/out/.frank.png.age.intent"); ok {
+		t.Fatal("a renewal recreated a deleted intent")
 	}
 }

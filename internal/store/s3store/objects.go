@@ -96,6 +96,9 @@ func putObject(ctx context.Context, api API, opt func(*s3.Options), bucket, kms,
 		in.SSEKMSKeyId = aws.String(kms)
 	}
 	out, err := api.PutObject(ctx, in, opt)
+	if c.ifMatch != "" {
+		err = ifMatchErr(err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("writing s3://%s/%s: %w", bucket, key, err)
 	}
@@ -110,7 +113,7 @@ func (b *Backend) del(ctx context.Context, key, etag string) error {
 		return err
 	}
 	_, err = b.api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.st.Bucket), Key: aws.String(key), IfMatch: aws.String(etag)}, opt)
-	if err != nil {
+	if err = ifMatchErr(err); err != nil {
 		return fmt.Errorf("removing s3://%s/%s: %w", b.st.Bucket, key, err)
 	}
 	return nil
