@@ -21,6 +21,15 @@
 //     If-Match the ETag that was copied;
 //   - records bound to the outfile's SHA-256 as in the folder.
 //
+// A lease is a time written by the holder's clock and read by another
+// runner's: runners' clocks must agree to well within a lease (two
+// minutes by default; NTP keeps them within a second).
+//
+// S3 requests: a created device costs six (intent GET and PUT, outfile
+// PUT, record GET and PUT, intent DELETE) plus a renewal PUT every third
+// of a lease; a plan costs one LIST per 1,000 keys, one GET per record
+// and intent present, and one GET per proof-bearing record's outfile.
+//
 // Use [NewClient] for a client, [New] for a store, and [Backend.Check]
 // before any IAM call.
 package s3store
@@ -93,8 +102,11 @@ func New(ctx context.Context, o Options) (*Backend, error) {
 		return nil, fmt.Errorf("opening the S3 store %q: the prefix %q must end in /", o.Store.URL, o.Store.Prefix)
 	}
 	b := &Backend{api: o.Client, st: o.Store, allow: o.AllowUnversioned, lease: o.Lease, now: o.Now, holder: newToken()}
-	if b.lease <= 0 {
+	switch {
+	case b.lease == 0:
 		b.lease = DefaultLease
+	case b.lease < 30*time.Millisecond:
+		return nil, fmt.Errorf("opening the S3 store %q: a lease of %v is too short to renew", o.Store.URL, o.Lease)
 	}
 	if b.now == nil {
 		b.now = time.Now
