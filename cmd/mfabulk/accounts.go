@@ -13,6 +13,7 @@ import (
 	"github.com/mfabulk/mfabulk/internal/pipeline"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/plan/planfile"
+	"github.com/mfabulk/mfabulk/internal/store/stores"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
 
@@ -77,7 +78,7 @@ type accountRun struct {
 // planAccounts refreshes and plans every account on its own, at most
 // parallelism accounts at once; an account that fails (its role refused,
 // its refresh failing) is marked and the others go on.
-func planAccounts(ctx context.Context, streams IO, aws awsOptions, ms []*manifest.Manifest, po plan.Options, pf planFlags) ([]*accountRun, error) {
+func planAccounts(ctx context.Context, streams IO, aws awsOptions, ms []*manifest.Manifest, po plan.Options, pf planFlags, st *stores.Set) ([]*accountRun, error) {
 	base, err := iamclient.New(ctx, pf.paced(aws.client(streams.Err)))
 	if err != nil {
 		return nil, err
@@ -110,12 +111,12 @@ func planAccounts(ctx context.Context, streams IO, aws awsOptions, ms []*manifes
 		}
 		r.client = c
 		pl, err := pipeline.PlanManifest(ctx, pipeline.Options{Plan: apo, Parallelism: pf.Parallelism, ToolVersion: version,
-			RoleTemplate: pf.Role, WorkDir: workDir(), TagsUnsupported: iamclient.TagsUnsupported}, r.m, c)
+			RoleTemplate: pf.Role, WorkDir: workDir(), TagsUnsupported: iamclient.TagsUnsupported, Store: st}, r.m, c)
 		if err != nil {
 			r.Err = err
 			return
 		}
-		pl.Plan.Notices = append(pl.Plan.Notices, localNotices(pl.Plan)...)
+		pl.Plan.Notices = append(pl.Plan.Notices, localNotices(ctx, st, pl.Plan)...)
 		r.pl, r.Plan = pl, &pl.Plan
 	})
 	if err := ctx.Err(); err != nil {
@@ -149,8 +150,8 @@ func accountPlans(runs []*accountRun) []view.AccountPlan {
 }
 
 // planAccountsRun is plan over several accounts.
-func planAccountsRun(ctx context.Context, opts *planOpts, v view.Plan, ms []*manifest.Manifest) error {
-	runs, err := planAccounts(ctx, opts.IO, opts.AWS, ms, opts.Plan.planOptions(), opts.Plan)
+func planAccountsRun(ctx context.Context, opts *planOpts, v view.Plan, ms []*manifest.Manifest, st *stores.Set) error {
+	runs, err := planAccounts(ctx, opts.IO, opts.AWS, ms, opts.Plan.planOptions(), opts.Plan, st)
 	if err != nil {
 		return err
 	}
@@ -238,11 +239,11 @@ func fingerprints(runs []*accountRun) map[string]string {
 // own, concurrently. An account that failed to plan, or whose plan apply
 // refuses, is left out; the others go on. One progress bar counts every
 // account's changes.
-func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*manifest.Manifest, po plan.Options, saved *planfile.File) error {
+func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*manifest.Manifest, po plan.Options, saved *planfile.File, st *stores.Set) error {
 	if opts.Report != "" || opts.Output == "json" {
 		return withHint(errors.New("--report and --output json record one account's apply, and the manifests are for several"), "apply each account's manifests in a run of its own for its record (a CI matrix: see README)")
 	}
-	runs, err := planAccounts(ctx, opts.IO, opts.AWS, ms, po, opts.Plan)
+	runs, err := planAccounts(ctx, opts.IO, opts.AWS, ms, po, opts.Plan, st)
 	if err != nil {
 		return err
 	}
@@ -292,7 +293,7 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 			if r.Err != nil || r.Plan == nil || !r.Plan.HasChanges() {
 				return
 			}
-			res, err := apply.Run(ctx, r.client, *r.Plan, apply.Options{Parallelism: opts.Plan.Parallelism, OnEvent: event, Stop: stop})
+			res, err := apply.Run(ctx, r.client, *r.Plan, apply.Options{Parallelism: opts.Plan.Parallelism, OnEvent: event, Stop: stop, Store: st})
 			if err != nil {
 				r.Err = err
 				return

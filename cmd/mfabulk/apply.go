@@ -93,7 +93,7 @@ is 1 if any change failed or a device was left alone ("! mismatch").`,
 	return cmd
 }
 
-func applyRun(ctx context.Context, opts *applyOpts) error {
+func applyRun(ctx context.Context, opts *applyOpts) (err error) {
 	v, err := view.NewApply(opts.Output, viewStreams(opts.IO))
 	if err != nil {
 		return withHint(err, "use --output text or json")
@@ -106,15 +106,17 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 	if err != nil {
 		return err
 	}
+	st := openStores()
+	defer closeStores(st, &err)
 	if len(ms) > 1 {
-		return applyAccountsRun(ctx, opts, v, ms, po, savedPlan)
+		return applyAccountsRun(ctx, opts, v, ms, po, savedPlan, st)
 	}
-	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], po, opts.Plan)
+	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], po, opts.Plan, st)
 	if err != nil {
 		return err
 	}
 	if savedPlan != nil {
-		if err := checkSaved(*savedPlan, pl); err != nil {
+		if err := checkSaved(ctx, st, *savedPlan, pl); err != nil {
 			return err
 		}
 	}
@@ -150,6 +152,7 @@ func applyRun(ctx context.Context, opts *applyOpts) error {
 		Parallelism: opts.Plan.Parallelism,
 		OnEvent:     progress.Event,
 		Stop:        stop,
+		Store:       st,
 	})
 	endSoft()
 	progress.Done()

@@ -7,9 +7,3 @@ import "golang.org/x/sys/unix"
 // noFollow is added to os.OpenFile's flags for files mfabulk creates: a
 // symbolic link at the path fails the open instead of being followed.
 const noFollow = unix.O_NOFOLLOW | unix.O_CLOEXEC
-
-// checkWritable tells whether the caller may create files in the folder
-// at path (access(2)).
-func checkWritable(path string) error {
-	return unix.Access(path, unix.W_OK|unix.X_OK)
-}

@@ -5,17 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/pipeline"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/plan/planfile"
+	"github.com/mfabulk/mfabulk/internal/store/stores"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
 
@@ -70,7 +69,7 @@ folder it refuses).`,
 	return cmd
 }
 
-func planRun(ctx context.Context, opts *planOpts) error {
+func planRun(ctx context.Context, opts *planOpts) (err error) {
 	v, err := view.NewPlan(opts.Output, viewStreams(opts.IO))
 	if err != nil {
 		return withHint(err, "use --output text, json or markdown")
@@ -88,14 +87,16 @@ func planRun(ctx context.Context, opts *planOpts) error {
 	if len(opts.Plan.readRoles) > 0 {
 		fmt.Fprintf(opts.IO.Err, "Reading through --plan-role %s; apply assumes --role %s\n", view.Text(opts.Plan.PlanRole), view.Text(opts.Plan.Role))
 	}
+	st := openStores()
+	defer closeStores(st, &err)
 	if len(ms) > 1 {
-		return planAccountsRun(ctx, opts, v, ms)
+		return planAccountsRun(ctx, opts, v, ms, st)
 	}
-	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], opts.Plan.planOptions(), opts.Plan)
+	pl, _, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], opts.Plan.planOptions(), opts.Plan, st)
 	if err != nil {
 		return err
 	}
-	pl.Plan.Notices = append(pl.Plan.Notices, localNotices(pl.Plan)...)
+	pl.Plan.Notices = append(pl.Plan.Notices, localNotices(ctx, st, pl.Plan)...)
 	sf := saved(pl, files, opts.Plan.Role)
 	if opts.Out != "" {
 		if err := planfile.Write(opts.Out, sf); err != nil {
@@ -131,50 +132,6 @@ func detailedExit(streams IO, p plan.Plan) error {
 	return nil
 }
 
-// localNotices finds, without changing anything, the outfile folders that
-// apply's preflight will refuse: unsafe ones (the same check,
-// atomicfile.OpenDir) and ones this user cannot write to. A folder that
-// does not exist yet is judged by its nearest existing parent, in which
-// apply will create it.
-func localNotices(p plan.Plan) []plan.Notice {
-	var out []plan.Notice
-	seen := map[string]bool{}
-	for _, c := range p.Changes {
-		if !c.Reviewed() {
-			continue
-		}
-		base, rel, _ := c.Desired.Location()
-		key := filepath.Join(base, rel)
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		if err := checkOutfileFolder(base, rel); err != nil {
-			out = append(out, plan.Notice{Device: c.Name, Local: true,
-				Message: fmt.Sprintf("apply will refuse its outfile folder (and every device writing there): %v", err)})
-		}
-	}
-	return out
-}
-
-func checkOutfileFolder(base, rel string) error {
-	for {
-		d, err := atomicfile.OpenDir(base, rel, false)
-		if errors.Is(err, os.ErrNotExist) && rel != "." {
-			rel = filepath.Dir(rel)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		defer d.Close()
-		if err := checkWritable(d.Path()); err != nil {
-			return fmt.Errorf("folder %s is not writable by you: %w", d.Path(), err)
-		}
-		return nil
-	}
-}
-
 // saved is the saved-plan file of a computed plan of the manifests files
 // (cleanPaths of -f).
 func saved(pl pipeline.Planned, files []string, roleTemplate string) planfile.File {
@@ -193,7 +150,7 @@ func workDir() string {
 // the command's streams, with progress of the refresh on a terminal. It
 // returns the IAM client for apply: the base credentials', or one of the
 // manifest's role.
-func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Manifest, po plan.Options, pf planFlags) (pipeline.Planned, *iamclient.Client, error) {
+func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Manifest, po plan.Options, pf planFlags, st *stores.Set) (pipeline.Planned, *iamclient.Client, error) {
 	pace := pf.paceFlags
 	base, err := iamclient.New(ctx, pace.paced(aws.client(streams.Err)))
 	if err != nil {
@@ -216,6 +173,7 @@ func computePlan(ctx context.Context, streams IO, aws awsOptions, m *manifest.Ma
 		RoleTemplate: pf.Role, WorkDir: workDir(),
 		TagsUnsupported: iamclient.TagsUnsupported,
 		Progress:        rp.Update,
+		Store:           st,
 	}, m, client)
 	rp.Done()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/mfabulk/mfabulk/internal/pipeline"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/plan/planfile"
+	"github.com/mfabulk/mfabulk/internal/store/stores"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
 
@@ -313,12 +314,12 @@ func shellQuote(s string) string {
 // component, so that the error says what changed) and the same plan
 // document, regenerated, so that what show-plan prints from the file is
 // what apply does.
-func checkSaved(f planfile.File, pl pipeline.Planned) error {
+func checkSaved(ctx context.Context, st *stores.Set, f planfile.File, pl pipeline.Planned) error {
 	if err := f.Check(pl.Fingerprint, pl.Components); err != nil {
 		return staleError(err)
 	}
 	p := pl.Plan
-	p.Notices = append(slices.Clip(p.Notices), localNotices(p)...) // as plan --out saved it
+	p.Notices = append(slices.Clip(p.Notices), localNotices(ctx, st, p)...) // as plan --out saved it
 	if err := planfile.CheckDoc(f.Plan, view.JSONPlan(p, version)); err != nil {
 		return staleError(err)
 	}

@@ -7,17 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/enroll"
 	"github.com/mfabulk/mfabulk/internal/inputfile"
 	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/qrterm"
 	"github.com/mfabulk/mfabulk/internal/seal"
+	folderstore "github.com/mfabulk/mfabulk/internal/store/folder"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
 
@@ -158,12 +157,7 @@ func writeSeed(w io.Writer, seed []byte, account, device string) error {
 // outfileRecord reads the record apply wrote beside an outfile: whose
 // device its seed is. nil when there is none or it cannot be trusted.
 func outfileRecord(outfile string) *journal.Record {
-	dir, err := atomicfile.OpenDir(filepath.Dir(outfile), ".", false)
-	if err != nil {
-		return nil
-	}
-	defer dir.Close()
-	rec, _ := journal.ReadRecord(dir, filepath.Base(outfile))
+	rec, _, _ := folderstore.RecordBeside(outfile)
 	return rec
 }
 

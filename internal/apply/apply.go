@@ -13,17 +13,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/device"
-	"github.com/mfabulk/mfabulk/internal/journal"
+	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/seal"
+	"github.com/mfabulk/mfabulk/internal/store"
+	"github.com/mfabulk/mfabulk/internal/store/stores"
 )
 
 // API is what apply needs from IAM. Its errors say what they mean for a
@@ -58,6 +56,18 @@ type Options struct {
 	// are abandoned and their intents left for the next plan. A device
 	// not started gets no intent, and ErrNotStarted as its outcome.
 	Stop <-chan struct{}
+	// Store keeps the devices' outfiles, records and intents
+	// (internal/store/stores); nil: the folders next to the manifests.
+	Store Store
+}
+
+// Store is what apply needs of the devices' store (see store.Backend):
+// its preflight, each device's files, and the files of the devices
+// pruning removes.
+type Store interface {
+	Check(ctx context.Context, devices []manifest.Device, write bool) []store.Problem
+	Files(ctx context.Context, d manifest.Device) (store.Files, error)
+	Owned(ctx context.Context, account string, devices []manifest.Device) (map[string]store.Files, error)
 }
 
 // ErrNotStarted is the error of a device that Run did not start because
@@ -145,29 +155,30 @@ func (e *PreflightError) Error() string {
 	return fmt.Sprintf("%d problem(s) found before any change was made: %v", len(e.Problems), errors.Join(e.Problems...))
 }
 
-// job is a create or replace with its recipients already parsed and its
-// outfile folder open.
+// job is a change with its recipients already parsed and its device's
+// files in the store (nil for a retag, and for a prune whose outfile no
+// record names).
 type job struct {
 	change     plan.Change
 	recipients seal.Recipients
-	dir        *atomicfile.Dir // the outfile's folder, held open
-	name       string          // the outfile's name in dir
-	// temps: the folder held temporary files of the outfile when apply
-	// listed it, left by a run killed while writing it.
-	temps bool
+	files      store.Files
 }
 
 // Run executes the plan's changes. It returns a
 // *PreflightError, and makes no call, when the plan cannot be applied
 // safely.
 func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error) {
-	folders, existing := atomicfile.NewFolders(true), atomicfile.NewFolders(false)
-	// The folders are held open only to reach files relative to them; every
-	// write through them was synced before this returns, so closing them
-	// can lose nothing, and its error would tell the run nothing to act on.
-	defer func() { _ = folders.Close() }()
-	defer func() { _ = existing.Close() }()
-	jobs, err := preflight(p, folders, existing)
+	st := opts.Store
+	if st == nil {
+		set := stores.New(stores.Options{})
+		// The folders are held open only to reach files relative to them;
+		// every write through them was synced before this returns, so
+		// closing them can lose nothing, and its error would tell the run
+		// nothing to act on.
+		defer func() { _ = set.Close() }()
+		st = set
+	}
+	jobs, err := preflight(ctx, p, st)
 	if err != nil {
 		return Result{}, err
 	}
@@ -235,15 +246,22 @@ func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error
 }
 
 // preflight checks everything that can be checked without AWS, and opens
-// every outfile folder: from here on, outfiles and intents are reached only
-// through these open folders, so a folder renamed or swapped for a link
-// during the run cannot redirect a write.
-func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error) {
+// every device's files in the store: from here on, outfiles and intents
+// are reached only through them (in a folder, through the open folder, so
+// that a folder renamed or swapped for a link during the run cannot
+// redirect a write).
+func preflight(ctx context.Context, p plan.Plan, st Store) ([]job, error) {
 	var problems []error
-	var pruned map[string]job
+	var pruned map[string]store.Files
 	if p.Count(plan.Delete) > 0 {
+		var devices []manifest.Device
+		for _, c := range p.Changes {
+			if c.Desired != nil {
+				devices = append(devices, *c.Desired)
+			}
+		}
 		var err error
-		if pruned, err = outfilesBySerial(p, existing); err != nil {
+		if pruned, err = st.Owned(ctx, p.Account, devices); err != nil {
 			problems = append(problems, err)
 		}
 	}
@@ -252,11 +270,22 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 			problems = append(problems, fmt.Errorf("device %q conflicts: %s", c.Desired.Name, c.Reason))
 		}
 	}
+	// The store's own preflight of the devices written to, each problem
+	// reported at the first device it stops.
+	var written []manifest.Device
+	for _, c := range p.Changes {
+		if c.Action == plan.Create || c.Action == plan.Replace || c.Action == plan.Assign {
+			written = append(written, *c.Desired)
+		}
+	}
+	checked := st.Check(ctx, written, true)
+	checks := map[string][]error{}
+	for _, pr := range checked {
+		if !pr.Warning {
+			checks[pr.Device] = append(checks[pr.Device], pr.Err)
+		}
+	}
 	var jobs []job
-	probed := map[*atomicfile.Dir]bool{}
-	// Each folder is listed once, for the temporary files killed runs
-	// left: listing it for each device would cost O(devices²).
-	temps := map[*atomicfile.Dir]map[string]bool{}
 	// Devices share recipient lists (the manifest builds one per distinct
 	// set): parse each list once, not once per device.
 	type list struct {
@@ -270,26 +299,15 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 			jobs = append(jobs, job{change: c})
 			continue
 		case plan.Delete:
-			j := pruned[c.Existing.Serial]
-			j.change = c
-			jobs = append(jobs, j)
+			jobs = append(jobs, job{change: c, files: pruned[c.Existing.Serial]})
 			continue
 		case plan.Settle:
-			base, rel, name := c.Desired.Location()
-			dir, err := folders.Open(base, rel)
+			files, err := st.Files(ctx, *c.Desired)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("opening the outfile folder: %w", err))
+				problems = append(problems, err)
 				continue
 			}
-			// A run killed between linking the outfile and removing its
-			// temporary name left the outfile with two links, which no
-			// record is bound to: record removes the temporary name first.
-			if _, ok := temps[dir]; !ok {
-				if temps[dir], err = tempsIn(dir); err != nil {
-					problems = append(problems, err)
-				}
-			}
-			jobs = append(jobs, job{change: c, dir: dir, name: name, temps: temps[dir][name]})
+			jobs = append(jobs, job{change: c, files: files})
 			continue
 		case plan.Create, plan.Replace, plan.Assign:
 		default:
@@ -309,93 +327,29 @@ func preflight(p plan.Plan, folders, existing *atomicfile.Folders) ([]job, error
 				parsed[key] = rs
 			}
 		}
-		base, rel, name := d.Location()
-		dir, err := folders.Open(base, rel)
+		problems = append(problems, checks[d.Name]...)
+		delete(checks, d.Name)
+		files, err := st.Files(ctx, *d)
 		if err != nil {
-			problems = append(problems, fmt.Errorf("opening the outfile folder: %w", err))
+			problems = append(problems, err)
 			continue
 		}
-		if !probed[dir] {
-			probed[dir] = true
-			if err := dir.Probe(); err != nil {
-				problems = append(problems, err)
-			}
-			if _, ok := temps[dir]; !ok {
-				if temps[dir], err = tempsIn(dir); err != nil {
-					problems = append(problems, err)
-				}
-			}
-		}
-		if exists, err := dir.Exists(name); err != nil {
+		if exists, err := files.Exists(ctx); err != nil {
 			problems = append(problems, fmt.Errorf("checking the outfile of device %q: %w", d.Name, err))
 		} else if exists && c.Action == plan.Create && !c.MoveAside {
 			problems = append(problems, fmt.Errorf("device %q: outfile %s already exists; mfabulk never overwrites an outfile", d.Name, d.Outfile))
 		}
-		jobs = append(jobs, job{change: c, recipients: rs, dir: dir, name: name, temps: temps[dir][name]})
+		jobs = append(jobs, job{change: c, recipients: rs, files: files})
+	}
+	for _, pr := range checked { // a problem of no device written: after the rest
+		if _, left := checks[pr.Device]; left && !pr.Warning {
+			problems = append(problems, pr.Err)
+		}
 	}
 	if len(problems) > 0 {
 		return nil, &PreflightError{Problems: dedupe(problems)}
 	}
 	return jobs, nil
-}
-
-// tempsIn returns the names whose temporary files (atomicfile.IsTemp) the
-// folder holds.
-func tempsIn(dir *atomicfile.Dir) (map[string]bool, error) {
-	names, err := dir.Names()
-	if err != nil {
-		return nil, fmt.Errorf("listing the outfile folder %s: %w", dir.Path(), err)
-	}
-	out := map[string]bool{}
-	for _, f := range names {
-		if i := strings.LastIndex(f, ".tmp-"); i > 1 && f[0] == '.' && atomicfile.IsTemp(f, f[1:i]) {
-			out[f[1:i]] = true
-		}
-	}
-	return out, nil
-}
-
-// outfilesBySerial finds, through the records in the manifest's outfile
-// folders, the outfile of each device this account holds, so that pruning
-// a device can move its outfile aside.
-func outfilesBySerial(p plan.Plan, folders *atomicfile.Folders) (map[string]job, error) {
-	out := map[string]job{}
-	seen := map[*atomicfile.Dir]bool{}
-	for _, c := range p.Changes {
-		if c.Desired == nil {
-			continue
-		}
-		base, rel, _ := c.Desired.Location()
-		dir, err := folders.Open(base, rel)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("opening the outfile folder: %w", err)
-		}
-		if seen[dir] {
-			continue
-		}
-		seen[dir] = true
-		names, err := dir.Names()
-		if err != nil {
-			return nil, fmt.Errorf("listing the outfile folder %s: %w", dir.Path(), err)
-		}
-		for _, n := range names {
-			name, ok := strings.CutSuffix(strings.TrimPrefix(n, "."), ".id")
-			if !ok || !strings.HasPrefix(n, ".") {
-				continue
-			}
-			rec, err := journal.ReadRecord(dir, name)
-			if err != nil {
-				return nil, fmt.Errorf("looking up the device of outfile %s: %w", filepath.Join(dir.Path(), name), err)
-			}
-			if rec != nil && rec.Account == p.Account {
-				out[rec.Serial] = job{dir: dir, name: name}
-			}
-		}
-	}
-	return out, nil
 }
 
 // dedupe drops repeated problems: a bad folder is one problem, not one per

@@ -2,23 +2,20 @@ package apply
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
-	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/failpoint"
 	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/seal"
+	"github.com/mfabulk/mfabulk/internal/store"
 	"github.com/mfabulk/mfabulk/internal/totp"
 )
 
@@ -39,7 +36,7 @@ func (r *runner) dispatch(ctx context.Context, j job) Outcome {
 	case plan.Delete:
 		return r.delete(ctx, j)
 	case plan.Settle:
-		return r.record(j)
+		return r.record(ctx, j)
 	}
 	return r.do(ctx, j)
 }
@@ -79,17 +76,17 @@ func (r *runner) updateTags(ctx context.Context, c plan.Change) Outcome {
 func (r *runner) delete(ctx context.Context, j job) Outcome {
 	c := j.change
 	o := Outcome{Device: c.Name, Action: c.Action, Serial: c.Existing.Serial}
-	if j.dir != nil {
-		if exists, err := j.dir.Exists(j.name); err != nil || exists {
+	if j.files != nil {
+		if exists, err := j.files.Exists(ctx); err != nil || exists {
 			old, merr := "", err
 			if err == nil {
-				old, merr = j.dir.MoveAside(j.name, stamp())
+				old, merr = j.files.MoveAside(ctx, stamp())
 			}
 			if merr != nil {
 				o.Err = fmt.Errorf("pruning device %q: moving its outfile aside: %w", c.Name, merr)
 				return o
 			}
-			o.OldOutfile = filepath.Join(j.dir.Path(), old)
+			o.OldOutfile = old
 			failpoint.Hit(failpoint.PruneMovedAside)
 		}
 	}
@@ -136,20 +133,10 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	}
 	// The intent the plan saw, or none: another run's, left since, may be
 	// the only evidence of its device, and is not ours to take over.
-	lock, err := journal.Begin(j.dir, j.name, in, journal.Seen(j.change.Intent))
+	held, err := j.files.Begin(ctx, in, store.Seen(j.change.Intent))
 	if err != nil {
 		o.Err = fmt.Errorf("recording the intent of device %q: %w", d.Name, err)
 		return o
-	}
-	// Holding the intent, no live run can be writing this outfile: the
-	// temporary files of a killed run can go. Only where apply's one
-	// listing of the folder saw some: a run killed since leaves them to
-	// the next apply.
-	if j.temps {
-		if _, err := j.dir.CleanTemp(j.name); err != nil {
-			o.Err = fmt.Errorf("cleaning up after an earlier run for device %q: %w", d.Name, err)
-			return r.keep(o, lock)
-		}
 	}
 	if (j.change.Action == plan.Replace || j.change.Action == plan.Assign) && j.change.CreateID != "" {
 		// The plan proved the device ours by its create ID; minutes may
@@ -162,54 +149,54 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		}
 		if err != nil {
 			o.Err, o.Code = fmt.Errorf("checking device %q before replacing it: %w", d.Name, err), device.ErrorCode(err)
-			return r.keep(o, lock)
+			return r.keep(ctx, o, held)
 		}
 	}
 	if (j.change.Action == plan.Replace || j.change.Action == plan.Assign) || j.change.MoveAside {
-		if err := r.moveAside(&o, j); err != nil {
+		if err := r.moveAside(ctx, &o, j, held); err != nil {
 			o.Err = err
-			return r.keep(o, lock)
+			return r.keep(ctx, o, held)
 		}
 	}
-	if exists, err := j.dir.Exists(j.name); err != nil || exists {
+	if exists, err := held.Exists(ctx); err != nil || exists {
 		o.Err = fmt.Errorf("device %q: outfile %s appeared while planning: another mfabulk run created it", d.Name, d.Outfile)
 		if err != nil {
 			o.Err = fmt.Errorf("checking the outfile of device %q: %w", d.Name, err)
 		}
-		return r.settle(o, lock)
+		return r.settle(ctx, o, held)
 	}
 	if j.change.Action == plan.Replace || j.change.Action == plan.Assign {
 		if err := r.api.Delete(ctx, j.change.Existing.Serial); err != nil && device.ErrorCode(err) != "NoSuchEntity" {
 			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), device.ErrorCode(err)
-			return r.keep(o, lock)
+			return r.keep(ctx, o, held)
 		}
 		failpoint.Hit(failpoint.ReplaceDeleted)
 	}
 	created, err := r.create(ctx, *d, in.CreateID)
 	if err != nil {
-		return r.createFailed(o, lock, err)
+		return r.createFailed(ctx, o, held, err)
 	}
 	defer created.Wipe()
 	failpoint.Hit(failpoint.Created)
 	o.Serial = created.Serial
-	sum, err := writeOutfile(j.dir, j.name, created.Secret(d.Bootstrap), j.recipients)
+	sum, err := writeOutfile(ctx, held, created.Secret(d.Bootstrap), j.recipients)
 	if err != nil {
-		return r.rollback(ctx, o, lock, created.Serial, err)
+		return r.rollback(ctx, o, held, created.Serial, err)
 	}
 	o.CiphertextSHA256, o.Recipients = sum, j.recipients.Fingerprints
 	failpoint.Hit(failpoint.OutfileWritten)
 	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial,
 		CreateID: in.CreateID, Proof: in.Proof, OutfileSHA256: sum, Created: time.Now().UTC()}
-	if err := journal.WriteRecord(j.dir, j.name, rec); err != nil {
+	if err := held.WriteRecord(context.WithoutCancel(ctx), rec); err != nil {
 		// The outfile is durable; the intent still names its create ID,
 		// so the next plan knows whose secret it is.
 		o.Err = fmt.Errorf("recording the written outfile of device %q: %w", d.Name, err)
-		return r.keep(o, lock)
+		return r.keep(ctx, o, held)
 	}
 	// The outfile is durable and recorded: the intent is settled before
 	// the enable, so that a run dying during it leaves a device the next
 	// plan simply assigns.
-	if o = r.settle(o, lock); o.Err != nil || d.User == "" {
+	if o = r.settle(ctx, o, held); o.Err != nil || d.User == "" {
 		return o
 	}
 	return r.enable(ctx, o, d.User, created)
@@ -253,7 +240,7 @@ func intentAction(a plan.Action) string {
 // so the record names that create ID, and the intent is taken over only
 // while it still names it. Under the intent's lock, the outfile is checked
 // to be still there.
-func (r *runner) record(j job) Outcome {
+func (r *runner) record(ctx context.Context, j job) Outcome {
 	c := j.change
 	o := Outcome{Device: c.Name, Action: c.Action, Outfile: c.Desired.Outfile, Serial: c.Existing.Serial}
 	in := journal.Intent{
@@ -262,51 +249,46 @@ func (r *runner) record(j job) Outcome {
 	}
 	// Only the intent the plan settled on: one another run has put in its
 	// place since names another create, whose outfile this may not be.
-	lock, err := journal.Begin(j.dir, j.name, in, journal.Seen{Present: true, CreateID: c.CreateID})
+	// Holding the intent, the store has removed what a killed run left
+	// of the outfile's writing (a second link to it, in a folder), for
+	// the outfile to be one of ours.
+	held, err := j.files.Begin(ctx, in, store.Seen{Present: true, CreateID: c.CreateID, Version: c.Intent.Version})
 	if err != nil {
 		o.Err = fmt.Errorf("taking over the intent of device %q: %w", c.Name, err)
 		return o
 	}
-	// Holding the intent, as do does: the killed run's temporary name of
-	// the outfile (a second link to it, if it died between link and
-	// unlink) can go, and must, for the outfile to be one of ours.
-	if j.temps {
-		if _, err := j.dir.CleanTemp(j.name); err != nil {
-			o.Err = fmt.Errorf("cleaning up after an earlier run for device %q: %w", c.Name, err)
-			return r.keep(o, lock)
-		}
-	}
-	if exists, err := j.dir.Exists(j.name); err != nil || !exists {
+	if exists, err := held.Exists(ctx); err != nil || !exists {
 		o.Err = fmt.Errorf("recording the outfile of device %q: it is gone since plan; run plan again", c.Name)
 		if err != nil {
 			o.Err = fmt.Errorf("checking the outfile of device %q: %w", c.Name, err)
 		}
-		return r.keep(o, lock)
+		return r.keep(ctx, o, held)
 	}
 	// The record is bound to the outfile as it is now, under the intent's
 	// lock: the one the intent's run wrote, since only a run holding the
 	// intent writes it.
-	sum, err := journal.OutfileSHA256(j.dir, j.name)
+	sum, err := held.OutfileSHA256(ctx)
 	if err == nil && sum == "" {
 		err = errors.New("it is not a regular file of yours, or is too large to be an outfile")
 	}
 	if err != nil {
 		o.Err = fmt.Errorf("recording the outfile of device %q: %w", c.Name, err)
-		return r.keep(o, lock)
+		return r.keep(ctx, o, held)
 	}
 	rec := journal.Record{Account: r.plan.Account, Device: c.Name, Path: c.Path, Serial: c.Existing.Serial,
 		CreateID: c.CreateID, Proof: c.Proof, OutfileSHA256: sum, Created: time.Now().UTC()}
-	if err := journal.WriteRecord(j.dir, j.name, rec); err != nil {
+	if err := held.WriteRecord(context.WithoutCancel(ctx), rec); err != nil {
 		o.Err = fmt.Errorf("recording the outfile of device %q: %w", c.Name, err)
-		return r.keep(o, lock)
+		return r.keep(ctx, o, held)
 	}
-	return r.settle(o, lock)
+	return r.settle(ctx, o, held)
 }
 
 // settle removes a settled intent; failing to is the device's error, so
-// that a folder in trouble is not reported as success.
-func (r *runner) settle(o Outcome, lock *journal.Lock) Outcome {
-	if err := lock.Done(); err != nil {
+// that a store in trouble is not reported as success. It is done even on
+// a hard stop: the outcome is known now.
+func (r *runner) settle(ctx context.Context, o Outcome, held store.Held) Outcome {
+	if err := held.Done(context.WithoutCancel(ctx)); err != nil {
 		o.Err = errors.Join(o.Err, fmt.Errorf("settling the intent of device %q: %w", o.Device, err))
 	}
 	return o
@@ -317,8 +299,8 @@ func (r *runner) settle(o Outcome, lock *journal.Lock) Outcome {
 // when it was written, so a failing close loses nothing of it; the error
 // is added to the device's all the same, so that a folder in trouble is
 // seen.
-func (r *runner) keep(o Outcome, lock *journal.Lock) Outcome {
-	if err := lock.Keep(); err != nil {
+func (r *runner) keep(ctx context.Context, o Outcome, held store.Held) Outcome {
+	if err := held.Keep(context.WithoutCancel(ctx)); err != nil {
 		o.Err = errors.Join(o.Err, fmt.Errorf("releasing the intent of device %q: %w", o.Device, err))
 	}
 	return o
@@ -329,12 +311,10 @@ func (r *runner) keep(o Outcome, lock *journal.Lock) Outcome {
 // name, and the intent lets the next run resume. It records where the old
 // outfile went in o; its error is the device's, and the intent is to be
 // kept.
-func (r *runner) moveAside(o *Outcome, j job) error {
-	exists, err := j.dir.Exists(j.name)
+func (r *runner) moveAside(ctx context.Context, o *Outcome, j job, held store.Held) error {
+	exists, err := held.Exists(ctx)
 	if err == nil && exists {
-		var old string
-		if old, err = j.dir.MoveAside(j.name, stamp()); err == nil {
-			o.OldOutfile = filepath.Join(filepath.Dir(j.change.Desired.Outfile), old)
+		if o.OldOutfile, err = held.MoveAside(ctx, stamp()); err == nil {
 			failpoint.Hit(failpoint.ReplaceMovedAside)
 		}
 	}
@@ -383,7 +363,7 @@ func (r *runner) create(ctx context.Context, d manifest.Device, createID string)
 var errNotOurs = errors.New("the device that exists now was created by another run or person, not by this one")
 
 // createFailed settles the intent of a create that returned an error.
-func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome {
+func (r *runner) createFailed(ctx context.Context, o Outcome, held store.Held, err error) Outcome {
 	o.Code = device.ErrorCode(err)
 	o.Err = fmt.Errorf("creating device %q: %w", o.Device, err)
 	if o.Code == "LimitExceeded" {
@@ -394,31 +374,31 @@ func (r *runner) createFailed(o Outcome, lock *journal.Lock, err error) Outcome 
 		// Names are unique: if the device there is not ours, none of
 		// our attempts was committed. Nothing of ours exists.
 		o.Err = fmt.Errorf("%w; it was left alone: run plan again", o.Err)
-		return r.settle(o, lock)
+		return r.settle(ctx, o, held)
 	case errors.Is(err, device.ErrSeedLost), errors.Is(err, device.ErrMaybeCommitted):
 		// The device may exist with its seed lost. The intent stays; the
 		// next plan proposes to replace it if its create ID proves it ours.
 		o.SeedLost = true
 		o.Err = fmt.Errorf("%w: seed may be lost, run apply again to replace the device", o.Err)
-		return r.keep(o, lock)
+		return r.keep(ctx, o, held)
 	case o.Code == "EntityAlreadyExists":
 		// The first attempt met an existing device: someone else created
 		// it after the plan was made. It is not ours to touch.
 		o.Err = fmt.Errorf("%w: it was created by someone else after the plan was made; run plan again", o.Err)
-		return r.settle(o, lock)
+		return r.settle(ctx, o, held)
 	case device.Refused(err):
-		return r.settle(o, lock) // IAM refused the only attempt: nothing was created
+		return r.settle(ctx, o, held) // IAM refused the only attempt: nothing was created
 	default:
 		// A network error, a cancelled call or a server fault: the create
 		// may have been committed. Keep the intent for the next plan.
 		o.SeedLost = true
-		return r.keep(o, lock)
+		return r.keep(ctx, o, held)
 	}
 }
 
 // rollback deletes a device whose outfile could not be written, so that
 // no device is left whose seed nobody holds.
-func (r *runner) rollback(ctx context.Context, o Outcome, lock *journal.Lock, serial string, werr error) Outcome {
+func (r *runner) rollback(ctx context.Context, o Outcome, held store.Held, serial string, werr error) Outcome {
 	o.Err = fmt.Errorf("writing outfile of device %q: %w", o.Device, werr)
 	// The rollback must run even when the run is being interrupted.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -427,16 +407,17 @@ func (r *runner) rollback(ctx context.Context, o Outcome, lock *journal.Lock, se
 		o.SeedLost = true
 		o.Code = device.ErrorCode(derr)
 		o.Err = fmt.Errorf("%w; ROLLBACK FAILED, device %s exists but its seed is lost: run apply again to replace it, or delete it by hand: %w", o.Err, serial, derr)
-		return r.keep(o, lock)
+		return r.keep(ctx, o, held)
 	}
 	o.RolledBack = true
 	o.Err = fmt.Errorf("%w; device %s was deleted again", o.Err, serial)
-	return r.settle(o, lock)
+	return r.settle(ctx, o, held)
 }
 
 // writeOutfile seals secret into a new outfile, and returns the hex
-// SHA-256 of the bytes written.
-func writeOutfile(dir *atomicfile.Dir, name string, secret []byte, recipients seal.Recipients) (string, error) {
+// SHA-256 of the bytes written. The device exists now and its seed is
+// only in memory: the write is made even on a hard stop.
+func writeOutfile(ctx context.Context, held store.Held, secret []byte, recipients seal.Recipients) (string, error) {
 	if len(secret) == 0 {
 		return "", errors.New("IAM returned no secret for the chosen bootstrap method")
 	}
@@ -444,11 +425,7 @@ func writeOutfile(dir *atomicfile.Dir, name string, secret []byte, recipients se
 	if err != nil {
 		return "", err
 	}
-	if err := dir.WriteNew(name, ct); err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(ct)
-	return hex.EncodeToString(sum[:]), nil
+	return held.WriteOutfile(context.WithoutCancel(ctx), ct)
 }
 
 // enable assigns the new device to user with two consecutive codes

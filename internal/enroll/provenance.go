@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/journal"
+	"github.com/mfabulk/mfabulk/internal/store/folder"
 )
 
 // TagReader is what [CheckProvenance] needs of IAM: a device's tags.
@@ -92,18 +92,7 @@ func CheckProvenance(ctx context.Context, api TagReader, outfile, serial string,
 // recordOf reads the record apply wrote beside the outfile, as
 // [journal.ReadRecord] does for plan (nil when there is none or it cannot
 // be trusted, or its folder is one other users can change), and whether
-// it proves its create ID for this outfile's bytes.
+// it proves its create ID for this outfile's bytes (folder.RecordBeside).
 func recordOf(outfile string) (rec *journal.Record, proven bool, err error) {
-	dir, err := atomicfile.OpenDir(filepath.Dir(outfile), ".", false)
-	if err != nil {
-		return nil, false, nil
-	}
-	defer dir.Close()
-	name := filepath.Base(outfile)
-	rec, err = journal.ReadRecord(dir, name)
-	if err != nil || rec == nil {
-		return nil, false, nil
-	}
-	proven, err = rec.Proves(dir, name)
-	return rec, proven, err
+	return folder.RecordBeside(outfile)
 }

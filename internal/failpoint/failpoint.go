@@ -19,6 +19,7 @@ const (
 	OutfileWritten    = "create:outfile"      // outfile durable, record and intent not yet settled
 	PruneMovedAside   = "prune:moved-aside"   // pruned device's outfile moved aside, device not yet deleted
 	IntentRewritten   = "intent:rewritten"    // an earlier run's intent being taken over: its file changed, not yet synced
+	AsideCopied       = "aside:copied"        // S3: an outfile copied to its aside key, the outfile not yet deleted
 )
 
 // env names the failpoint to trigger; read once, at start.

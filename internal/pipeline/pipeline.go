@@ -44,6 +44,9 @@ type Options struct {
 	TagsUnsupported refresh.TagsUnsupported
 	// Progress, if set, is told how many tag reads are done of how many.
 	Progress func(done, total int)
+	// Store is where the devices' outfiles, records and intents are read
+	// (see refresh.Options); nil reads the folders next to the manifests.
+	Store refresh.Store
 }
 
 // Planned is a computed plan with everything it was computed from.
@@ -107,6 +110,7 @@ func PlanManifest(ctx context.Context, o Options, m *manifest.Manifest, api refr
 		Targets:     opts.Targets,
 		Progress:    o.Progress,
 		Unsupported: o.TagsUnsupported,
+		Store:       o.Store,
 	})
 	if err != nil {
 		return Planned{}, err

@@ -75,7 +75,7 @@ func (c *computation) targeted(name string) bool {
 func (c *computation) forDesired(d *manifest.Device) Change {
 	ch := Change{Action: Create, Name: d.Name, Path: d.Path, Desired: d}
 	if l := c.obs.Local[d.Name]; l.Pending || l.Unsettled {
-		ch.Intent = IntentSeen{Present: true, CreateID: l.IntentID}
+		ch.Intent = IntentSeen{Present: true, CreateID: l.IntentID, Version: l.IntentVersion}
 	}
 	o, ok := c.observed[strings.ToLower(d.Name)]
 	if !ok {

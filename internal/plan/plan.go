@@ -112,10 +112,12 @@ type Change struct {
 }
 
 // IntentSeen is a device's intent as a plan found it: whether this plan's
-// intent was in the journal, and the create ID it named.
+// intent was in the journal, the create ID it named, and its version in
+// the store (see store.Seen, which it converts to).
 type IntentSeen struct {
 	Present  bool
 	CreateID string
+	Version  string
 }
 
 // Observed is what plan knows of the world outside the manifest.
@@ -170,6 +172,9 @@ type Local struct {
 	// ("create" or "replace"), the create ID it sent, and the create ID of
 	// the device it was replacing.
 	IntentAction, IntentID, IntentReplaces string
+	// IntentVersion is the store's version of the intent read (an S3
+	// object's ETag; "" in a folder): apply takes over only that one.
+	IntentVersion string
 	// RecordProof, IntentProof and ReplacesProof are the proofs (see
 	// journal.NewCreateID) of OutfileID, IntentID and IntentReplaces, set
 	// only when they prove them (and, for the record, when it is bound to

@@ -6,19 +6,18 @@ package refresh
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/mfabulk/mfabulk/internal/atomicfile"
 	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
+	"github.com/mfabulk/mfabulk/internal/store"
+	"github.com/mfabulk/mfabulk/internal/store/stores"
 )
 
 // API is what refresh reads from IAM and STS.
@@ -49,9 +48,19 @@ type Options struct {
 	Progress func(done, total int)
 	// Unsupported tells a probe's error that means "no tag support".
 	Unsupported TagsUnsupported
+	// Store is where the devices' outfiles, records and intents are read
+	// (internal/store/stores); nil reads the folders next to the
+	// manifests.
+	Store Store
 }
 
-// Observe reads the account and the journal for manifest m.
+// Store is what refresh reads of the devices' store: each device's
+// evidence (store.Backend.Read).
+type Store interface {
+	Read(ctx context.Context, account string, devices []manifest.Device) (map[string]store.Evidence, error)
+}
+
+// Observe reads the account and the store (opts.Store) for manifest m.
 //
 // Tags are read for every listed device that exists when the manifest
 // manages tags, and otherwise for the devices this folder holds evidence
@@ -87,7 +96,14 @@ func Observe(ctx context.Context, api API, m *manifest.Manifest, opts Options) (
 			return plan.Observed{}, err
 		}
 	}
-	if err := readJournal(&obs, m.Devices); err != nil {
+	st := opts.Store
+	if st == nil {
+		set := stores.New(stores.Options{})
+		// Read only reads: closing can lose nothing.
+		defer func() { _ = set.Close() }()
+		st = set
+	}
+	if err := readJournal(ctx, st, &obs, m.Devices); err != nil {
 		return plan.Observed{}, err
 	}
 	todo := tagReads(m, devices, obs.Local, opts.Targets)
@@ -234,80 +250,67 @@ func readTags(ctx context.Context, api API, todo []device.Observed, opts Options
 	return tags, g.Wait()
 }
 
-// readJournal reads what each manifest device's outfile folder holds: the
-// outfile, its record (whose device's secret it is), and an intent left by
-// an earlier run of this account, or by a live run, or one that is not
-// this plan's. Folders are opened without following links and checked as
-// apply will check them, so that plan trusts no file apply would refuse;
-// a folder that does not exist yet holds nothing.
-func readJournal(obs *plan.Observed, devices []manifest.Device) error {
+// readJournal reads what each manifest device's store holds (see
+// store.Backend.Read): the outfile, its record (whose device's secret it
+// is), and an intent left by an earlier run of this account, or by a live
+// run, or one that is not this plan's. A device whose folder does not
+// exist yet holds nothing, and has no entry.
+func readJournal(ctx context.Context, st Store, obs *plan.Observed, devices []manifest.Device) error {
 	obs.Local, obs.Busy, obs.Untrusted = map[string]plan.Local{}, map[string]bool{}, map[string]string{}
-	folders := atomicfile.NewFolders(false)
-	defer folders.Close()
+	evidence, err := st.Read(ctx, obs.Account, devices)
+	if err != nil {
+		return err
+	}
 	for _, d := range devices {
-		base, rel, name := d.Location()
-		dir, err := folders.Open(base, rel)
-		if errors.Is(err, os.ErrNotExist) {
+		ev, ok := evidence[d.Name]
+		if !ok {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("reading the outfile folder of device %q: %w", d.Name, err)
-		}
-		var l plan.Local
-		if l.Outfile, err = dir.Exists(name); err != nil {
-			return fmt.Errorf("reading the outfile of device %q: %w", d.Name, err)
-		}
-		if l.Outfile {
-			rec, err := journal.ReadRecord(dir, name)
-			if err != nil {
-				return fmt.Errorf("reading the outfile record of device %q: %w", d.Name, err)
-			}
-			if rec != nil && rec.Account == obs.Account && rec.Device == d.Name && rec.Path == d.Path {
-				l.OutfileID = rec.CreateID
-				proven, err := rec.Proves(dir, name)
-				if err != nil {
-					return fmt.Errorf("reading the outfile of device %q: %w", d.Name, err)
-				}
-				switch {
-				case proven:
-					l.RecordProof = rec.Proof
-				case rec.Proof == "":
-					l.Unproven = "the record beside its outfile carries no proof of its create ID (an older mfabulk wrote it, or it was made from the device's tag)"
-				default:
-					l.Unproven = "the record beside its outfile does not prove its create ID, or is not bound to this outfile (copied from elsewhere, or the outfile was changed)"
-				}
-			}
-		}
-		st, err := journal.Inspect(dir, name, journal.Key{Account: obs.Account, Device: d.Name, Path: d.Path})
-		if err != nil {
-			return fmt.Errorf("reading the journal of device %q: %w", d.Name, err)
-		}
-		switch st.State {
-		case journal.Busy:
-			obs.Busy[d.Name] = true
-		case journal.Foreign:
-			obs.Untrusted[d.Name] = st.Reason
-		case journal.Pending:
-			if l.Outfile && l.OutfileID == "" {
-				// Killed after the outfile was durable and before its
-				// record: the intent says which create the outfile is.
-				l.OutfileID = st.Intent.CreateID
-			}
-			l.Pending, l.Unsettled = !l.Outfile, l.Outfile
-			in := st.Intent
-			l.IntentAction, l.IntentID, l.IntentReplaces = in.Action, in.CreateID, in.Replaces
-			if journal.Proves(in.Proof, in.CreateID) {
-				l.IntentProof = in.Proof
-			} else if in.CreateID != "" {
-				l.Unproven = "its intent carries no proof of its create ID (an older mfabulk wrote it, or it was made from the device's tag)"
-			}
-			if journal.Proves(in.ReplacesProof, in.Replaces) {
-				l.ReplacesProof = in.ReplacesProof
-			}
-		}
-		obs.Local[d.Name] = l
+		obs.Local[d.Name] = local(obs, d, ev)
 	}
 	return nil
+}
+
+// local is what a plan knows of a device from its evidence in the store;
+// a busy or untrusted intent is noted in obs.
+func local(obs *plan.Observed, d manifest.Device, ev store.Evidence) plan.Local {
+	l := plan.Local{Outfile: ev.Outfile}
+	if rec := ev.Record; l.Outfile && rec != nil && rec.Account == obs.Account && rec.Device == d.Name && rec.Path == d.Path {
+		l.OutfileID = rec.CreateID
+		switch {
+		case ev.Proven:
+			l.RecordProof = rec.Proof
+		case rec.Proof == "":
+			l.Unproven = "the record beside its outfile carries no proof of its create ID (an older mfabulk wrote it, or it was made from the device's tag)"
+		default:
+			l.Unproven = "the record beside its outfile does not prove its create ID, or is not bound to this outfile (copied from elsewhere, or the outfile was changed)"
+		}
+	}
+	switch st := ev.Intent; st.State {
+	case journal.Busy:
+		obs.Busy[d.Name] = true
+	case journal.Foreign:
+		obs.Untrusted[d.Name] = st.Reason
+	case journal.Pending:
+		if l.Outfile && l.OutfileID == "" {
+			// Killed after the outfile was durable and before its
+			// record: the intent says which create the outfile is.
+			l.OutfileID = st.Intent.CreateID
+		}
+		l.Pending, l.Unsettled = !l.Outfile, l.Outfile
+		in := st.Intent
+		l.IntentAction, l.IntentID, l.IntentReplaces = in.Action, in.CreateID, in.Replaces
+		l.IntentVersion = ev.IntentVersion
+		if journal.Proves(in.Proof, in.CreateID) {
+			l.IntentProof = in.Proof
+		} else if in.CreateID != "" {
+			l.Unproven = "its intent carries no proof of its create ID (an older mfabulk wrote it, or it was made from the device's tag)"
+		}
+		if journal.Proves(in.ReplacesProof, in.Replaces) {
+			l.ReplacesProof = in.ReplacesProof
+		}
+	}
+	return l
 }
 
 // namesUsers reports whether any device of m names an IAM user.

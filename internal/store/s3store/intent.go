@@ -1,0 +1,235 @@
+package s3store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mfabulk/mfabulk/internal/failpoint"
+	"github.com/mfabulk/mfabulk/internal/journal"
+	"github.com/mfabulk/mfabulk/internal/store"
+)
+
+// Begin writes the intent and holds it by a lease, as journal.Begin does
+// in a folder: a new intent only where there is none (If-None-Match: *),
+// and an earlier run's taken over only when its lease has expired and it
+// is exactly the intent the plan saw (its create ID and, when the plan
+// read it, its ETag), by a write If-Match that ETag. Another account's or
+// device's intent is refused. Nothing is deleted.
+func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (store.Held, error) {
+	key := f.o.intent()
+	where := f.o.url(key)
+	g, err := f.b.get(ctx, key, journal.MaxIntentSize)
+	if err != nil {
+		return nil, fmt.Errorf("recording the intent: %w", err)
+	}
+	c := create
+	if !g.found {
+		if seen.Present {
+			return nil, fmt.Errorf("intent %s: %w (it is gone)", where, store.ErrChanged)
+		}
+	} else {
+		prev, perr := parseIntent(g)
+		switch {
+		case perr == nil && prev.Key() != in.Key():
+			return nil, fmt.Errorf("intent %s belongs to device %q at %s in account %s, not to this plan: mfabulk acts on an intent only for what it names; run plan against that account, or remove the object", where, prev.Device, prev.Path, prev.Account)
+		case perr == nil && f.b.now().Before(prev.LeaseUntil):
+			return nil, store.ErrBusy
+		case perr == nil && !seen.Present:
+			return nil, fmt.Errorf("intent %s: %w (it names create ID %s; the plan saw no intent)", where, store.ErrChanged, prev.CreateID)
+		case perr == nil && prev.CreateID != seen.CreateID:
+			return nil, fmt.Errorf("intent %s: %w (it names create ID %s; the plan saw %s)", where, store.ErrChanged, prev.CreateID, seen.CreateID)
+		case perr != nil && seen.Present:
+			return nil, fmt.Errorf("intent %s: %w (%v)", where, store.ErrChanged, perr)
+		case seen.Version != "" && seen.Version != g.etag:
+			return nil, fmt.Errorf("intent %s: %w (it was rewritten since plan read it)", where, store.ErrChanged)
+		}
+		// An expired intent the plan saw, or an object that is no intent
+		// at all (plan reported it and saw none): replaced only as read.
+		c = cond{ifMatch: g.etag}
+	}
+	h := &held{files: f, in: leased{Intent: in, Holder: f.b.holder}}
+	h.in.LeaseUntil = f.b.now().Add(f.b.lease)
+	data, err := json.Marshal(h.in)
+	if err != nil {
+		return nil, fmt.Errorf("writing intent %s: %w", where, err)
+	}
+	h.etag, err = f.b.putOwn(ctx, key, data, c)
+	if isPreconditionFailed(err) {
+		return nil, fmt.Errorf("intent %s: %w (another run wrote one meanwhile)", where, store.ErrChanged)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("writing intent %s: %w", where, err)
+	}
+	if c.ifMatch != "" {
+		failpoint.Hit(failpoint.IntentRewritten) // taken over, not yet renewed
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h.stop, h.stopped = cancel, make(chan struct{})
+	go h.renewing(rctx)
+	f.b.hold(h)
+	return h, nil
+}
+
+// held is an intent this run holds: it renews the lease every third of
+// it, by a write If-Match the ETag of its last write, so that a run that
+// took the intent over is noticed, never overwritten.
+type held struct {
+	*files
+	stop    context.CancelFunc
+	stopped chan struct{}
+
+	mu       sync.Mutex
+	in       leased
+	etag     string
+	lost     error // set once the lease is lost: every write refuses
+	released bool
+}
+
+func (h *held) renewing(ctx context.Context) {
+	defer close(h.stopped)
+	t := time.NewTicker(h.b.lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			h.renew(ctx)
+		}
+	}
+}
+
+// renew extends the lease. A failed condition means another run took
+// the intent over: the lease is lost. Another failure is retried at the
+// next tick; [held.usable] refuses writes once the lease is about to run
+// out unrenewed.
+func (h *held) renew(ctx context.Context) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lost != nil || h.released {
+		return
+	}
+	in := h.in
+	in.LeaseUntil = h.b.now().Add(h.b.lease)
+	data, err := json.Marshal(in)
+	if err != nil {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, h.b.lease/3)
+	defer cancel()
+	etag, err := h.b.putOwn(cctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	switch {
+	case isPreconditionFailed(err):
+		h.lost = fmt.Errorf("the lease on intent %s was lost: another run rewrote or took over the intent; this run stopped working on the device (run plan again)", h.o.url(h.o.intent()))
+	case err == nil:
+		h.in, h.etag = in, etag
+	}
+}
+
+// usable refuses a write once the lease is lost, or when less than a
+// sixth of it is left (renewals failed): another run may soon take the
+// intent over, and two runs must never write one device's objects.
+func (h *held) usable() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.released:
+		return fmt.Errorf("intent %s was already released", h.o.url(h.o.intent()))
+	case h.lost != nil:
+		return h.lost
+	case h.in.LeaseUntil.Sub(h.b.now()) < h.b.lease/6:
+		return fmt.Errorf("the lease on intent %s runs out and could not be renewed; this run stopped working on the device (run plan again)", h.o.url(h.o.intent()))
+	}
+	return nil
+}
+
+func (h *held) MoveAside(ctx context.Context, stamp string) (string, error) {
+	if err := h.usable(); err != nil {
+		return "", err
+	}
+	return h.files.MoveAside(ctx, stamp)
+}
+
+func (h *held) WriteOutfile(ctx context.Context, ciphertext []byte) (string, error) {
+	if err := h.usable(); err != nil {
+		return "", err
+	}
+	return h.writeOutfile(ctx, ciphertext)
+}
+
+func (h *held) WriteRecord(ctx context.Context, r journal.Record) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
+	return h.writeRecord(ctx, r)
+}
+
+// release stops renewing; after it, h.mu guards a settled lease.
+func (h *held) release() error {
+	h.stop()
+	<-h.stopped
+	h.b.unhold(h)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released {
+		return fmt.Errorf("intent %s was already released", h.o.url(h.o.intent()))
+	}
+	h.released = true
+	return nil
+}
+
+// Done deletes the intent If-Match this run's last write: an intent
+// another run rewrote is never deleted.
+func (h *held) Done(ctx context.Context) error {
+	if err := h.release(); err != nil {
+		return err
+	}
+	if h.lost != nil {
+		return h.lost
+	}
+	err := h.b.del(ctx, h.o.intent(), h.etag)
+	if isPreconditionFailed(err) {
+		return fmt.Errorf("removing intent %s: %w (another run rewrote it; it is left for the next plan)", h.o.url(h.o.intent()), store.ErrChanged)
+	}
+	if err != nil {
+		return fmt.Errorf("removing intent: %w", err)
+	}
+	return nil
+}
+
+// Keep leaves the intent for the next plan with its lease ended, so
+// that the next run may take it over at once (a killed run's lease just
+// runs out).
+func (h *held) Keep(ctx context.Context) error {
+	if err := h.release(); err != nil {
+		return err
+	}
+	if h.lost != nil {
+		return nil // another run has it; it is left, as Keep promises
+	}
+	in := h.in
+	in.Holder, in.LeaseUntil = "", time.Time{}
+	data, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("releasing intent %s: %w", h.o.url(h.o.intent()), err)
+	}
+	_, err = h.b.putOwn(ctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	if err != nil && !isPreconditionFailed(err) {
+		return fmt.Errorf("releasing intent %s (its lease runs out by itself): %w", h.o.url(h.o.intent()), err)
+	}
+	return nil
+}
+
+// abandon stops renewing without a word, as a killed run does: the
+// lease runs out by itself.
+func (h *held) abandon() {
+	h.stop()
+	<-h.stopped
+	h.b.unhold(h)
+	h.mu.Lock()
+	h.released = true
+	h.mu.Unlock()
+}

@@ -1,0 +1,194 @@
+package s3store
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mfabulk/mfabulk/internal/journal"
+	"github.com/mfabulk/mfabulk/internal/manifest"
+	"github.com/mfabulk/mfabulk/internal/store"
+)
+
+// readers bounds the GETs a plan has in flight.
+const readers = 16
+
+// list returns the keys under the prefix, with their ETags: one
+// ListObjectsV2 per 1,000 keys.
+func (b *Backend) list(ctx context.Context) (map[string]string, error) {
+	opt, err := b.locate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]string{}
+	p := s3.NewListObjectsV2Paginator(b.api, &s3.ListObjectsV2Input{Bucket: aws.String(b.st.Bucket), Prefix: aws.String(b.st.Prefix), MaxKeys: aws.Int32(1000)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx, opt)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", b.url(), err)
+		}
+		for _, o := range page.Contents {
+			keys[aws.ToString(o.Key)] = aws.ToString(o.ETag)
+		}
+	}
+	return keys, nil
+}
+
+// Read reads every device's evidence: one listing of the prefix, then
+// only the objects that are there, read through a bounded pool. A record
+// is trusted as journal.ReadRecord trusts one (small, well formed), and
+// proven only when it proves its create ID and is bound to the outfile's
+// bytes as they are now; an intent is Foreign when it is malformed, too
+// large or names anything else, Busy while its lease is live.
+func (b *Backend) Read(ctx context.Context, account string, devices []manifest.Device) (map[string]store.Evidence, error) {
+	objs := make([]obj, len(devices))
+	for i, d := range devices {
+		o, err := b.object(d.Outfile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the files of device %q: %w", d.Name, err)
+		}
+		objs[i] = o
+	}
+	keys, err := b.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]store.Evidence, len(devices))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readers)
+	for i, d := range devices {
+		o := objs[i]
+		_, outfile := keys[o.key]
+		_, record := keys[o.record()]
+		_, intent := keys[o.intent()]
+		if !record && !intent {
+			mu.Lock() // readers already started write out too
+			out[d.Name] = store.Evidence{Outfile: outfile}
+			mu.Unlock()
+			continue
+		}
+		want := journal.Key{Account: account, Device: d.Name, Path: d.Path}
+		g.Go(func() error {
+			ev, err := b.evidence(gctx, o, outfile, record, intent, want)
+			if err != nil {
+				return fmt.Errorf("reading the files of device %q: %w", d.Name, err)
+			}
+			mu.Lock()
+			out[d.Name] = ev
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (b *Backend) evidence(ctx context.Context, o obj, outfile, record, intent bool, want journal.Key) (store.Evidence, error) {
+	ev := store.Evidence{Outfile: outfile}
+	if record {
+		g, err := b.get(ctx, o.record(), journal.MaxIntentSize)
+		if err != nil {
+			return ev, err
+		}
+		ev.Record = parseRecord(g)
+	}
+	if r := ev.Record; r != nil && outfile && journal.Proves(r.Proof, r.CreateID) && r.OutfileSHA256 != "" {
+		g, err := b.get(ctx, o.key, journal.MaxOutfileSize)
+		if err != nil {
+			return ev, err
+		}
+		ev.Proven = g.found && !g.tooLarge && subtle.ConstantTimeCompare([]byte(sha256Hex(g.data)), []byte(r.OutfileSHA256)) == 1
+	}
+	if intent {
+		g, err := b.get(ctx, o.intent(), journal.MaxIntentSize)
+		if err != nil {
+			return ev, err
+		}
+		ev.Intent, ev.IntentVersion = b.status(g, want), g.etag
+	}
+	return ev, nil
+}
+
+// status is what an intent object means to a plan (journal.Inspect's
+// states).
+func (b *Backend) status(g got, want journal.Key) journal.Status {
+	if !g.found {
+		return journal.Status{State: journal.None}
+	}
+	in, err := parseIntent(g)
+	if err != nil {
+		return journal.Status{State: journal.Foreign, Reason: err.Error()}
+	}
+	if in.Key() != want {
+		return journal.Status{State: journal.Foreign, Intent: &in.Intent, Reason: fmt.Sprintf("it names device %q at %q in account %q", in.Device, in.Path, in.Account)}
+	}
+	if b.now().Before(in.LeaseUntil) {
+		return journal.Status{State: journal.Busy, Intent: &in.Intent}
+	}
+	return journal.Status{State: journal.Pending, Intent: &in.Intent}
+}
+
+// Owned returns, by serial, the files of every device of account whose
+// record is in one of the "folders" (key prefixes) of devices' outfiles,
+// as the folder's prune sees its folders.
+func (b *Backend) Owned(ctx context.Context, account string, devices []manifest.Device) (map[string]store.Files, error) {
+	dirs := map[string]bool{}
+	for _, d := range devices {
+		o, err := b.object(d.Outfile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the files of device %q: %w", d.Name, err)
+		}
+		dirs[o.dir()] = true
+	}
+	keys, err := b.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var recs []string
+	for key := range keys {
+		dir, base := path.Split(key)
+		name, ok := strings.CutSuffix(strings.TrimPrefix(base, "."), ".id")
+		if ok && strings.HasPrefix(base, ".") && name != "" && dirs[dir] {
+			recs = append(recs, key)
+		}
+	}
+	slices.Sort(recs)
+	found := make([]*journal.Record, len(recs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readers)
+	for i, key := range recs {
+		g.Go(func() error {
+			got, err := b.get(gctx, key, journal.MaxIntentSize)
+			if err != nil {
+				return fmt.Errorf("looking up the device of record %s: %w", "s3://"+b.st.Bucket+"/"+key, err)
+			}
+			found[i] = parseRecord(got)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	// In key order, as the folder reads its names: of two records naming
+	// one serial, the same one wins every time.
+	out := map[string]store.Files{}
+	for i, key := range recs {
+		if r := found[i]; r != nil && r.Account == account {
+			dir, base := path.Split(key)
+			name := strings.TrimSuffix(strings.TrimPrefix(base, "."), ".id")
+			out[r.Serial] = &files{b: b, o: obj{bucket: b.st.Bucket, key: dir + name}}
+		}
+	}
+	return out, nil
+}
