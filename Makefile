@@ -87,7 +87,7 @@ make-check:
 # bench/out/chart.svg. Never part of make test; a few minutes.
 # BENCH_DEVICES (300) and BENCH_CLI_DEVICES (30) scale it.
 bench: build
-	$(GO) build -o bin/ ./bench/s3count
+	$(GO) build -o bin/ ./bench/s3count ./bench/storeceiling
 	./bench/run.sh
 
 # Many accounts: aggregate devices/s over BENCH_ACCOUNTS (50) accounts,

@@ -74,6 +74,8 @@ def load(out):
         m["s3_apply"] = read_json(os.path.join(path, "s3-apply.json"))
         m["s3_plan"] = read_json(os.path.join(path, "s3-plan.json"))
         m["plan"] = read_json(os.path.join(path, "plan.json"))
+        m["ceiling"] = read_json(os.path.join(path, "ceiling.json"))
+        m["s3_ceiling"] = read_json(os.path.join(path, "s3-ceiling.json"))
         m["served"] = sum(s["served"] for s in m["seconds"])
         m["throttled"] = sum(s["throttled"] for s in m["seconds"])
         m["failed"] = m["devices"] - m["ok"]
@@ -153,6 +155,11 @@ def store_rows(runs):
         pl = s3["plan"]
         r["plan_wall"] = (pl["end_ms"] - pl["start_ms"]) / 1000 if pl else None
         r["plan_exit"] = pl and pl["exit"]
+        c, cc = s3["ceiling"], s3["s3_ceiling"]
+        r["ceiling"] = c and c["devices_per_s"]
+        r["ceiling_of_limit"] = c["devices_per_s"] / s3["limit"] if c and s3["limit"] else None
+        r["ceiling_s3_rps"] = cc["total"] / c["seconds"] if c and cc and c["seconds"] > 0 else None
+        r["ceiling_s3_ms"] = 1000 * sum(cc["target_seconds_by_op"].values()) / cc["total"] if cc and cc["total"] else None
         r["apply_ops"], r["plan_ops"] = (a or {}).get("by_op", {}), (p or {}).get("by_op", {})
         r["apply_status"], r["plan_status"] = (a or {}).get("by_op_status", {}), (p or {}).get("by_op_status", {})
         out.append(r)
@@ -183,13 +190,15 @@ def fmt(v, f="{:.2f}"):
 
 def store_table(rows):
     head = ["scenario", "devices", "folder: of limit (create)", "store: of limit (create)", "store / folder",
-            "apply: S3 requests", "S3 per device", "S3/s (peak)", "moto ms per request", "plan: S3 requests", "plan s", "S3 per 1,000 devices (plan)"]
+            "apply: S3 requests", "S3 per device", "S3/s (peak)", "moto ms per request", "plan: S3 requests", "plan s", "S3 per 1,000 devices (plan)",
+            "ceiling devices/s (of limit)"]
     body = []
     for r in rows:
         body.append([r["scenario"], f"{r['ok']}/{r['devices']}", fmt(r["folder_of_limit_create"]), fmt(r["store_of_limit_create"]),
                      fmt(r["ratio_create"]), fmt(r["apply_s3"], "{}"), fmt(r["apply_s3_per_device"]),
                      f'{fmt(r["apply_s3_rps"], "{:.0f}")} ({fmt(r["apply_s3_peak_rps"], "{}")})', fmt(r["apply_s3_ms"], "{:.1f}"),
-                     fmt(r["plan_s3"], "{}"), fmt(r["plan_wall"], "{:.1f}"), fmt(r["plan_s3_per_1000"], "{:.0f}")])
+                     fmt(r["plan_s3"], "{}"), fmt(r["plan_wall"], "{:.1f}"), fmt(r["plan_s3_per_1000"], "{:.0f}"),
+                     f'{fmt(r["ceiling"], "{:.1f}")} ({fmt(r["ceiling_of_limit"])})'])
     lines = [markdown(head, body)]
     for r in rows:
         for what, ops, status, unit in (("apply", r["apply_ops"], r["apply_status"], "per device"),
@@ -202,6 +211,11 @@ def store_table(rows):
                 v = n / r["ok"] if what == "apply" else plan_op_per_1000(op, n, r["ok"], r["keys"])
                 parts.append(f"{op} {v:.2f}" + (f" ({n}; {codes})" if codes else f" ({n})"))
             lines.append(f"{r['scenario']} {what}, S3 requests {unit}: " + "; ".join(parts))
+    for r in rows:
+        if r["ceiling"] is not None:
+            lines.append(f"{r['scenario']} ceiling: the store's protocol alone, 64 devices at a time and no IAM, "
+                         f"{r['ceiling']:.1f} devices/s on this endpoint ({fmt(r['ceiling_s3_rps'], '{:.0f}')} S3 requests/s, "
+                         f"{fmt(r['ceiling_s3_ms'], '{:.0f}')} ms each): an apply into it cannot pass that, whatever IAM's limit")
     lines.append("(S3 per device: the apply's requests over the devices created; per 1,000 devices: the plan's reads "
                  "scaled by 1,000 / devices, its LISTs by the pages of 1,000 keys that 1,000 devices' keys fill; "
                  "in brackets: the counts measured, and the statuses other than 2xx)")
@@ -211,7 +225,8 @@ def store_table(rows):
 def write_store_csv(rows, path):
     cols = ["scenario", "limit", "devices", "ok", "folder_of_limit", "folder_of_limit_create", "store_of_limit",
             "store_of_limit_create", "ratio_create", "folder_wall", "store_wall", "apply_s3", "apply_s3_per_device",
-            "apply_s3_rps", "apply_s3_peak_rps", "apply_s3_ms", "plan_s3", "plan_s3_per_1000", "plan_wall", "plan_exit"]
+            "apply_s3_rps", "apply_s3_peak_rps", "apply_s3_ms", "ceiling", "ceiling_of_limit", "ceiling_s3_rps",
+            "ceiling_s3_ms", "plan_s3", "plan_s3_per_1000", "plan_wall", "plan_exit"]
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(cols + ["apply_ops", "plan_ops"])

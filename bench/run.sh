@@ -9,11 +9,15 @@
 # (tool mfabulk) and into an S3 store (tool mfabulk-s3: `store:
 # s3://mfabulk-bench/bench/` on a versioned bucket of a fresh moto_server,
 # reached through bench/s3count, which counts the S3 requests); then
-# mfabulk plan on the store it applied. report.py adds a table: each run's
-# fraction of the limit, the store's over the folder's, S3 requests per
-# device (apply) and per 1,000 devices (plan), by operation. It needs
-# moto_server (pip install 'moto[server]'); leave it out of BENCH_SCENARIOS
-# to run without.
+# mfabulk plan on the store it applied; then the endpoint's ceiling:
+# bench/storeceiling runs the store's protocol of BENCH_CEILING_DEVICES
+# (300) created devices, 64 at a time, with no IAM at all, on the same
+# moto_server: the devices a second an apply into it cannot pass, whatever
+# IAM's limit. report.py adds a table: each run's fraction of the limit,
+# the store's over the folder's, S3 requests per device (apply) and per
+# 1,000 devices (plan), by operation, the ceiling. It needs moto_server
+# (pip install 'moto[server]'); leave it out of BENCH_SCENARIOS to run
+# without.
 #
 #   BENCH_DEVICES=300        devices per run of mfabulk and boto3 (under a
 #                            rate limit, at least 30 s at the limit: 30 × the
@@ -29,6 +33,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 n=${BENCH_DEVICES:-300}
 ncli=${BENCH_CLI_DEVICES:-30}
+nceiling=${BENCH_CEILING_DEVICES:-300}
 scenarios=${BENCH_SCENARIOS:-"nolimit rate10 rate50 rate200 lat50 lat150 rate50-store"}
 tools=${BENCH_TOOLS:-"mfabulk boto3-standard boto3-adaptive awscli"}
 out=$root/bench/out
@@ -45,7 +50,9 @@ for sc in $scenarios; do
     echo "bench: moto_server is missing: the store scenario $sc needs it (pip install 'moto[server]'), or leave $sc out of BENCH_SCENARIOS" >&2
     exit 2
   }
-  [ -x bin/s3count ] || { echo "bench: bin/s3count is missing: make bench builds it (go build -o bin/ ./bench/s3count)" >&2; exit 2; }
+  for f in bin/s3count bin/storeceiling; do
+    [ -x $f ] || { echo "bench: $f is missing: make bench builds it (go build -o bin/ ./bench/s3count ./bench/storeceiling)" >&2; exit 2; }
+  done
 done
 
 # iamlocal accepts any credentials; the clients need some to sign with.
@@ -166,6 +173,11 @@ run() { # TOOL SCENARIO
     (cd "$dir/work" && AWS_ENDPOINT_URL_S3="$s3count_url" "$root/bin/mfabulk" plan -f m.yaml --endpoint-url "$url" --no-color \
       >"$dir/plan.stdout" 2>"$dir/plan.stderr") || pcode=$?
     printf '{"start_ms":%s,"end_ms":%s,"exit":%d}\n' "$pstart" "$(ms)" "$pcode" >"$dir/plan.json"
+    kill -TERM "$s3count" && wait "$s3count" || true
+    # the endpoint's ceiling, under another prefix, counted too.
+    s3count "$dir" s3-ceiling
+    AWS_ENDPOINT_URL_S3="$s3count_url" bin/storeceiling -store "s3://$bucket/ceiling/" -n "$nceiling" \
+      >"$dir/ceiling.json" 2>"$dir/ceiling.stderr" || true
     kill -TERM "$s3count" && wait "$s3count" || true
     kill -TERM "$moto" && wait "$moto" || true # in memory: the seeds go with it
   else
