@@ -106,7 +106,10 @@ func applyRun(ctx context.Context, opts *applyOpts) (err error) {
 	if err != nil {
 		return err
 	}
-	st := openStores()
+	st, err := openStores(ctx, opts.IO, opts.AWS, opts.Plan.Store, ms)
+	if err != nil {
+		return err
+	}
 	defer closeStores(st, &err)
 	if len(ms) > 1 {
 		return applyAccountsRun(ctx, opts, v, ms, po, savedPlan, st)

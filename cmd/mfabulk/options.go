@@ -18,6 +18,7 @@ type awsOptions struct {
 	Profile        string
 	Region         string
 	EndpointURL    string
+	S3EndpointURL  string // the S3 store's endpoint (path-style)
 	CABundle       string
 	MaxBackoff     time.Duration
 	Debug          bool
@@ -32,6 +33,7 @@ func addAWSFlags(cmd *cobra.Command, o *awsOptions) {
 	f.StringVar(&o.Profile, "profile", "", "AWS shared config `profile` (default: AWS_PROFILE)")
 	f.StringVar(&o.Region, "region", "", "AWS `region` (default: AWS_REGION, then us-east-1; IAM is global)")
 	f.StringVar(&o.EndpointURL, "endpoint-url", "", "IAM and STS endpoint `URL` (default: AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL)")
+	f.StringVar(&o.S3EndpointURL, "s3-endpoint-url", "", "S3 endpoint `URL` of the manifests' store:, addressed path-style (default: AWS_ENDPOINT_URL_S3, the profile's s3 section)")
 	f.StringVar(&o.CABundle, "ca-bundle", "", "PEM `file` of certificate authorities to trust, for a TLS-intercepting proxy (default: AWS_CA_BUNDLE, else the system's)")
 	f.DurationVar(&o.MaxBackoff, "max-backoff", 20*time.Second, "longest wait between retries of a throttled or failed call (attempts: AWS_MAX_ATTEMPTS, default 10)")
 	f.BoolVar(&o.Debug, "debug", false, "log every AWS request, response status and retry to stderr (never bodies, so never a secret)")
@@ -123,6 +125,8 @@ type planFlags struct {
 	readRoles map[string]manifest.Role
 	// AccountsParallelism bounds the accounts worked on at once.
 	AccountsParallelism int
+	// Store are the S3 store's options.
+	Store storeFlags
 }
 
 // addManifestFlag adds -f/--file to commands that read a manifest.
@@ -144,6 +148,7 @@ func addPlanFlags(cmd *cobra.Command, o *planFlags) {
 	markAtLeastOne(cmd, "parallelism", "the most AWS calls in flight at once")
 	markAtLeastOne(cmd, "accounts-parallelism", "the number of accounts worked on at once")
 	addMaxRateFlag(cmd, &o.MaxRate)
+	addStoreFlags(cmd, &o.Store)
 }
 
 // planOptions are the plan options the flags ask for.

@@ -87,7 +87,10 @@ func planRun(ctx context.Context, opts *planOpts) (err error) {
 	if len(opts.Plan.readRoles) > 0 {
 		fmt.Fprintf(opts.IO.Err, "Reading through --plan-role %s; apply assumes --role %s\n", view.Text(opts.Plan.PlanRole), view.Text(opts.Plan.Role))
 	}
-	st := openStores()
+	st, err := openStores(ctx, opts.IO, opts.AWS, opts.Plan.Store, ms)
+	if err != nil {
+		return err
+	}
 	defer closeStores(st, &err)
 	if len(ms) > 1 {
 		return planAccountsRun(ctx, opts, v, ms, st)

@@ -59,6 +59,8 @@ var safetySwitches = map[string]safety{
 	"force":            flagOnly,    // show, enroll: print a secret into a pipe
 	"allow-unverified": flagOnly,    // enroll: enable a device mfabulk cannot prove it made
 	"auto-approve":     notFromFile, // apply without asking
+	// plan, apply: a bucket whose overwrites and deletes cannot be undone
+	"allow-unversioned-store": flagOnly,
 }
 
 // safetyError refuses a safety switch from a layer it may not come from.

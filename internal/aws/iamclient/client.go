@@ -96,16 +96,51 @@ type Client struct {
 
 // New loads AWS configuration and builds the clients.
 func New(ctx context.Context, opts Options) (*Client, error) {
-	t, err := opts.timeouts()
+	cfg, err := loadConfig(ctx, opts, true)
 	if err != nil {
 		return nil, err
+	}
+	if opts.EndpointURL != "" {
+		cfg.BaseEndpoint = aws.String(opts.EndpointURL)
+	}
+	parallelism := opts.Parallelism
+	if parallelism <= 0 {
+		parallelism = DefaultParallelism
+	}
+	// One pacer for the run's IAM calls: IAM throttles each account as a
+	// whole. STS (one call a command) has its own limits and is not paced.
+	po := pace.Options{Ceiling: parallelism, MaxRate: opts.MaxRate}
+	pc := pace.New(po)
+	return &Client{iam: pacedIAM(cfg, pc), sts: sts.NewFromConfig(cfg), cfg: cfg, pace: pc, paceOpts: po}, nil
+}
+
+// StoreConfig is the configuration of the S3 store's client: the same
+// credentials (the base ones, never a manifest's role: one bucket serves
+// every account), timeouts, retries, CA bundle and --debug log as the IAM
+// client's, without its endpoint (--endpoint-url is IAM's and STS's; S3's
+// comes from the SDK's own AWS_ENDPOINT_URL_S3 or --s3-endpoint-url) and
+// without its pacer (S3's limits are per prefix, and far higher). Nor
+// has it the call timeout, which ends a call's context when the call
+// returns: a GetObject's body is read after that, and would be cut. The
+// connect and read timeouts, which are the HTTP client's, still bound
+// every S3 call, attempts by the retryer.
+func StoreConfig(ctx context.Context, opts Options) (aws.Config, error) {
+	return loadConfig(ctx, opts, false)
+}
+
+// loadConfig loads the SDK's configuration with mfabulk's HTTP client,
+// timeouts (with callTimeout, the call timeout too), retryer and logging.
+func loadConfig(ctx context.Context, opts Options, callTimeout bool) (aws.Config, error) {
+	t, err := opts.timeouts()
+	if err != nil {
+		return aws.Config{}, err
 	}
 	parallelism := opts.Parallelism
 	if parallelism <= 0 {
 		parallelism = DefaultParallelism
 	}
 	if opts.MaxRate < 0 || math.IsNaN(opts.MaxRate) || math.IsInf(opts.MaxRate, 0) {
-		return nil, fmt.Errorf("max rate %v: must be a number of calls a second, 0 for none", opts.MaxRate)
+		return aws.Config{}, fmt.Errorf("max rate %v: must be a number of calls a second, 0 for none", opts.MaxRate)
 	}
 	// Given to the loader, so that AWS_CA_BUNDLE still applies to it.
 	loaders := []func(*config.LoadOptions) error{
@@ -115,7 +150,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if opts.CABundle != "" {
 		pem, err := os.ReadFile(opts.CABundle)
 		if err != nil {
-			return nil, fmt.Errorf("reading the CA bundle: %w", err)
+			return aws.Config{}, fmt.Errorf("reading the CA bundle: %w", err)
 		}
 		loaders = append(loaders, config.WithCustomCABundle(bytes.NewReader(pem)))
 	}
@@ -127,7 +162,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loaders...)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	attempts := opts.MaxAttempts
 	if attempts == 0 {
@@ -145,20 +180,13 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		// IAM is a global service; its endpoint and signature live in us-east-1.
 		cfg.Region = "us-east-1"
 	}
-	if opts.EndpointURL != "" {
-		cfg.BaseEndpoint = aws.String(opts.EndpointURL)
-	}
 	if b, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
 		// Frozen, so that a defaults_mode in the profile cannot replace
 		// the connect timeout with its own.
 		cfg.HTTPClient = b.Freeze()
 	}
-	cfg.APIOptions = append(cfg.APIOptions, addMiddleware(opts.Debug, t, r, attempts))
-	// One pacer for the run's IAM calls: IAM throttles each account as a
-	// whole. STS (one call a command) has its own limits and is not paced.
-	po := pace.Options{Ceiling: parallelism, MaxRate: opts.MaxRate}
-	pc := pace.New(po)
-	return &Client{iam: pacedIAM(cfg, pc), sts: sts.NewFromConfig(cfg), cfg: cfg, pace: pc, paceOpts: po}, nil
+	cfg.APIOptions = append(cfg.APIOptions, addMiddleware(opts.Debug, t, r, attempts, callTimeout))
+	return cfg, nil
 }
 
 // pacedIAM is an IAM client whose every attempt goes through pc.

@@ -51,10 +51,12 @@ func transportError(err error) string {
 	return fmt.Sprintf("%T", err)
 }
 
-func addMiddleware(debug io.Writer, t timeouts, r retryer, maxAttempts int) func(*middleware.Stack) error {
+func addMiddleware(debug io.Writer, t timeouts, r retryer, maxAttempts int, callTimeout bool) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
-		if err := stack.Initialize.Add(bound(t.connect, t.read, t.call), middleware.Before); err != nil {
-			return err
+		if callTimeout {
+			if err := stack.Initialize.Add(bound(t.connect, t.read, t.call), middleware.Before); err != nil {
+				return err
+			}
 		}
 		// Last, so that it sees the endpoint the attempt is sent to.
 		if err := stack.Finalize.Add(track(r, maxAttempts), middleware.After); err != nil {
