@@ -136,7 +136,7 @@ def store_rows(runs):
         s3 = next((m for m in runs if m["scenario"] == sc and m["tool"] == "mfabulk-s3"), None)
         if s3 is None:
             continue
-        r = {"scenario": sc, "limit": s3["limit"], "devices": s3["devices"], "ok": s3["ok"], "keys": s3.get("s3_keys", 0),
+        r = {"scenario": sc, "s3_latency": s3.get("s3_latency", "0"), "limit": s3["limit"], "devices": s3["devices"], "ok": s3["ok"], "keys": s3.get("s3_keys", 0),
              "folder_of_limit": folder and folder["of_limit"], "folder_of_limit_create": folder and folder["of_limit_create"],
              "store_of_limit": s3["of_limit"], "store_of_limit_create": s3["of_limit_create"],
              "folder_wall": folder and folder["wall"], "store_wall": s3["wall"]}
@@ -235,6 +235,8 @@ def store_table(rows):
                 parts.append(f"{op} {v:.2f}" + (f" ({n}; {codes})" if codes else f" ({n})"))
             lines.append(f"{r['scenario']} {what}, S3 requests {unit}: " + "; ".join(parts))
     for r in rows:
+        if r["s3_latency"] not in ("", "0"):
+            lines.append(f"{r['scenario']}: every S3 request delayed {r['s3_latency']} by s3count (BENCH_S3_LATENCY)")
         if r["ceiling"] is not None:
             lines.append(f"{r['scenario']} ceiling: the store's protocol alone, 64 devices at a time and no IAM, "
                          f"{r['ceiling']:.1f} devices/s on this endpoint ({fmt(r['ceiling_s3_rps'], '{:.0f}')} S3 requests/s, "

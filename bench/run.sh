@@ -25,6 +25,10 @@
 #                            and the first, when a client finds the limit, do
 #                            not dominate the fraction of the limit)
 #   BENCH_CLI_DEVICES=30     devices per run of the AWS CLI loop (it is slow)
+#   BENCH_CEILING_DEVICES=300 devices of the store scenario's ceiling run
+#   BENCH_S3_LATENCY=0       added to each S3 request (s3count -latency), as
+#                            S3's round trip from a runner (20ms): moto
+#                            answers in milliseconds
 #   BENCH_SCENARIOS="nolimit rate10 rate50 rate200 lat50 lat150 rate10-store"
 #                            (rateN, any N; SC-store, any SC)
 #   BENCH_TOOLS="mfabulk boto3-standard boto3-adaptive awscli"
@@ -34,6 +38,7 @@ root=$PWD
 n=${BENCH_DEVICES:-300}
 ncli=${BENCH_CLI_DEVICES:-30}
 nceiling=${BENCH_CEILING_DEVICES:-300}
+s3latency=${BENCH_S3_LATENCY:-0}
 # The store scenario's default is rate10: a created device costs six S3
 # requests, and moto_server, one Python process, serves 100-180 a second
 # on a 2-core machine: some 20 devices a second (see its ceiling), under
@@ -123,7 +128,7 @@ moto() {
 # DIR/NAME.json when stopped; sets s3count and s3count_url.
 s3count() {
   rm -f "$1/$2.url"
-  bin/s3count -target "$moto_url" -url-file "$1/$2.url" -out "$1/$2.json" >/dev/null &
+  bin/s3count -target "$moto_url" -url-file "$1/$2.url" -out "$1/$2.json" -latency "$s3latency" >/dev/null &
   s3count=$!
   wait_url "$1/$2.url"
   s3count_url=$(cat "$1/$2.url")
@@ -188,8 +193,8 @@ run() { # TOOL SCENARIO
     ok=$( (find "$dir/work/out" -type f -name '*-*' ! -name '.*' 2>/dev/null || true) | wc -l)
   fi
   kill -TERM "$iam" && wait "$iam" || true
-  printf '{"tool":"%s","scenario":"%s","limit":%s,"devices":%d,"ok":%d,"start_ms":%s,"end_ms":%s,"exit":%d,"s3_keys":%d}\n' \
-    "$tool" "$sc" "$(limit "$sc")" "$devices" "$ok" "$start" "$end" "$code" "$keys" >"$dir/meta.json"
+  printf '{"tool":"%s","scenario":"%s","limit":%s,"devices":%d,"ok":%d,"start_ms":%s,"end_ms":%s,"exit":%d,"s3_keys":%d,"s3_latency":"%s"}\n' \
+    "$tool" "$sc" "$(limit "$sc")" "$devices" "$ok" "$start" "$end" "$code" "$keys" "$s3latency" >"$dir/meta.json"
   echo "$ok ok, $(((end - start) / 1000)).$(((end - start) % 1000 / 100)) s" >&2
   rm -rf "$dir/work/out" # the seeds
 }

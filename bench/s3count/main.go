@@ -3,8 +3,11 @@
 // so that the bench can say how many S3 requests a device costs mfabulk's
 // apply and a plan, by operation, without instrumenting mfabulk itself.
 //
-//	s3count -target http://127.0.0.1:PORT [-addr 127.0.0.1:0] [-url-file FILE] [-out FILE]
+//	s3count -target http://127.0.0.1:PORT [-addr 127.0.0.1:0] [-url-file FILE] [-out FILE] [-latency D]
 //
+// -latency delays each request by D before passing it on: a local
+// emulator answers in a few milliseconds, S3 from a CI runner in tens, and
+// only a latency shows what a client's serial calls cost.
 // Point a client at it with AWS_ENDPOINT_URL_S3 (path-style addressing, as
 // mfabulk uses with a custom endpoint). The Host header is passed through
 // unchanged, so a request's SigV4 signature still matches. On SIGINT or
@@ -38,19 +41,20 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "loopback `address` to listen on")
 	urlFile := flag.String("url-file", "", "write the proxy's URL to `file` once listening")
 	out := flag.String("out", "", "at exit (SIGINT, SIGTERM), write the counts to `file` as JSON (default: standard output)")
+	latency := flag.Duration("latency", 0, "delay each request by `D` before passing it on, as S3's round trip from afar")
 	flag.Parse()
-	if err := run(*target, *addr, *urlFile, *out); err != nil {
+	if err := run(*target, *addr, *urlFile, *out, *latency); err != nil {
 		fmt.Fprintf(os.Stderr, "s3count: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(target, addr, urlFile, out string) error {
+func run(target, addr, urlFile, out string, latency time.Duration) error {
 	u, err := url.Parse(target)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return fmt.Errorf("parse -target %q: want a URL such as http://127.0.0.1:5000", target)
 	}
-	c, h := proxy(u)
+	c, h := proxy(u, latency)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -91,11 +95,21 @@ func run(target, addr, urlFile, out string) error {
 // proxy forwards to target and counts. NewSingleHostReverseProxy leaves
 // the request's Host header as the client sent it (the proxy's), which is
 // what the client signed.
-func proxy(target *url.URL) (*counter, http.Handler) {
+func proxy(target *url.URL, latency time.Duration) (*counter, http.Handler) {
 	c := newCounter()
 	p := httputil.NewSingleHostReverseProxy(target)
 	p.Transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
-	return c, c.wrap(p)
+	if latency <= 0 {
+		return c, c.wrap(p)
+	}
+	return c, c.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		}
+		p.ServeHTTP(w, r)
+	}))
 }
 
 // Counts is what -out holds.

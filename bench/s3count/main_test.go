@@ -66,7 +66,7 @@ func TestProxy(t *testing.T) {
 	}))
 	defer target.Close()
 	u, _ := url.Parse(target.URL)
-	c, h := proxy(u)
+	c, h := proxy(u, 0)
 	front := httptest.NewServer(h)
 	defer front.Close()
 	for _, p := range []string{"/b/new", "/b/exists"} {
