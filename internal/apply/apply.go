@@ -293,7 +293,8 @@ func preflight(ctx context.Context, p plan.Plan, st Store) ([]job, error) {
 		n     int
 	}
 	parsed := map[list]seal.Recipients{}
-	for _, c := range p.Changes {
+	outfiles := lookUp(ctx, st, p.Changes)
+	for i, c := range p.Changes {
 		switch c.Action {
 		case plan.UpdateTags:
 			jobs = append(jobs, job{change: c})
@@ -329,17 +330,17 @@ func preflight(ctx context.Context, p plan.Plan, st Store) ([]job, error) {
 		}
 		problems = append(problems, checks[d.Name]...)
 		delete(checks, d.Name)
-		files, err := st.Files(ctx, *d)
-		if err != nil {
-			problems = append(problems, err)
+		o := outfiles[i]
+		if o.filesErr != nil {
+			problems = append(problems, o.filesErr)
 			continue
 		}
-		if exists, err := files.Exists(ctx); err != nil {
-			problems = append(problems, fmt.Errorf("checking the outfile of device %q: %w", d.Name, err))
-		} else if exists && c.Action == plan.Create && !c.MoveAside {
+		if o.err != nil {
+			problems = append(problems, fmt.Errorf("checking the outfile of device %q: %w", d.Name, o.err))
+		} else if o.exists && c.Action == plan.Create && !c.MoveAside {
 			problems = append(problems, fmt.Errorf("device %q: outfile %s already exists; mfabulk never overwrites an outfile", d.Name, d.Outfile))
 		}
-		jobs = append(jobs, job{change: c, recipients: rs, files: files})
+		jobs = append(jobs, job{change: c, recipients: rs, files: o.files})
 	}
 	for _, pr := range checked { // a problem of no device written: after the rest
 		if _, left := checks[pr.Device]; left && !pr.Warning {
@@ -350,6 +351,46 @@ func preflight(ctx context.Context, p plan.Plan, st Store) ([]job, error) {
 		return nil, &PreflightError{Problems: dedupe(problems)}
 	}
 	return jobs, nil
+}
+
+// lookUpParallelism bounds the outfiles preflight asks about at once.
+const lookUpParallelism = 16
+
+// outfile is what preflight found at a written device's outfile.
+type outfile struct {
+	files    store.Files
+	filesErr error // from Files: the device has no files to ask about
+	exists   bool
+	err      error // from Exists
+}
+
+// lookUp asks the store whether each written device's outfile exists,
+// lookUpParallelism at a time, by the change's index. In a bucket each
+// answer is a HEAD, tens of milliseconds from a runner: asked one after
+// another, they held the first IAM call back a round trip per device
+// (make bench, 300 devices, S3 at 20 ms: 8 s). The devices' files are
+// made one at a time, as before; only the questions run together.
+func lookUp(ctx context.Context, st Store, changes []plan.Change) map[int]*outfile {
+	out := map[int]*outfile{}
+	slots := make(chan struct{}, lookUpParallelism)
+	var wg sync.WaitGroup
+	for i, c := range changes {
+		if c.Action != plan.Create && c.Action != plan.Replace && c.Action != plan.Assign {
+			continue
+		}
+		o := &outfile{}
+		out[i] = o
+		if o.files, o.filesErr = st.Files(ctx, *c.Desired); o.filesErr != nil {
+			continue
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			o.exists, o.err = o.files.Exists(ctx)
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // dedupe drops repeated problems: a bad folder is one problem, not one per
