@@ -32,7 +32,10 @@ func ReadOutfile(ctx context.Context, api API, url string) (ciphertext []byte, r
 		return nil, nil, err
 	}
 	region, err := BucketRegion(ctx, api, bucket)
-	if err != nil && !isAccessDenied(err) {
+	switch {
+	case errors.Is(err, errNoBucket):
+		return nil, nil, fmt.Errorf("reading %s: bucket %s does not exist (or these credentials cannot see it): check the URL: %w", url, bucket, err)
+	case err != nil && !isAccessDenied(err):
 		return nil, nil, err
 	}
 	opt := inRegion(region)
