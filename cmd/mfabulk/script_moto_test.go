@@ -28,6 +28,7 @@ import (
 //
 //	moto bucket NAME            a bucket as the README asks for one:
 //	                            versioned, public access blocked
+//	moto bucket NAME unversioned  the same without versioning
 //	moto put BUCKET KEY FILE    writes an object unconditionally, as
 //	                            another principal would
 //	moto cat BUCKET KEY         prints an object
@@ -39,10 +40,13 @@ func cmdMoto(ts *testscript.TestScript, neg bool, args []string) {
 	c := motoClient(ts)
 	ctx := context.Background()
 	switch {
-	case args[0] == "bucket" && len(args) == 2:
+	case args[0] == "bucket" && (len(args) == 2 || len(args) == 3 && args[2] == "unversioned"):
 		b := aws.String(args[1])
 		_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
 		ts.Check(err)
+		if len(args) == 3 {
+			return
+		}
 		_, err = c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: b, VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
 		ts.Check(err)
 		_, err = c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: b, PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{
