@@ -119,6 +119,14 @@ func TestImport(t *testing.T) {
 			t.Errorf("%s: %v, %v; want %v, %q", name, r.Outcome, r.Err, w.o, w.err)
 		}
 	}
+	// A folder on the way that is a link (out of the manifest's folder,
+	// maybe) is never followed: an error, not "no outfile".
+	os.Symlink(out, filepath.Join(folder, "linked"))
+	viaLink := deviceIn(folder, "alice")
+	viaLink.Name, viaLink.Outfile = "linked", st.URL+"linked/alice.png.age"
+	if r := run(t, b, viaLink)["linked"]; r.Outcome != Failed || r.Err == nil {
+		t.Errorf("through a linked folder: %+v, want failed", r)
+	}
 	a := st.URL + "out/alice.png.age"
 	if string(b.objects[a]) != "ciphertext of alice" || b.records[a] == nil || b.records[a].Device != "alice" || len(b.objects) != 1 {
 		t.Fatalf("store holds %v", b.objects)
