@@ -15,7 +15,6 @@ import (
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/enroll"
-	"github.com/mfabulk/mfabulk/internal/inputfile"
 	"github.com/mfabulk/mfabulk/internal/qrterm"
 	"github.com/mfabulk/mfabulk/internal/seal"
 	"github.com/mfabulk/mfabulk/internal/view"
@@ -50,7 +49,7 @@ type enrollOpts struct {
 func newEnrollCmd(streams IO, runF func(context.Context, *enrollOpts) error) *cobra.Command {
 	opts := &enrollOpts{IO: streams}
 	cmd := &cobra.Command{
-		Use:   "enroll -i IDENTITY OUTFILE",
+		Use:   "enroll -i IDENTITY OUTFILE|s3://BUCKET/KEY",
 		Short: "Enable an outfile's virtual MFA device for your IAM user",
 		Long: `enroll is for the person who receives an outfile, run with their own AWS
 credentials. It decrypts the outfile in memory (as show does), finds its
@@ -67,7 +66,13 @@ refused without any request to AWS. Then it enables the device for --user,
 or the caller's own IAM user.
 
 The QR code is drawn only when standard output is a terminal or with
---force; --no-show skips it (for a device already in the app).`,
+--force; --no-show skips it (for a device already in the app).
+
+An outfile in an S3 store is named by its URL, s3://BUCKET/PREFIX/KEY: the
+object and its record are read in memory with the same credentials (the
+endpoint from --s3-endpoint-url or the SDK's AWS_ENDPOINT_URL_S3), which
+need s3:GetObject on both; the record object is checked as the one beside
+a local outfile is. Nothing is written locally.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.AWS.load(cmd); err != nil {
@@ -97,17 +102,22 @@ func enrollRun(ctx context.Context, opts *enrollOpts) error {
 	if opts.Identity == "" {
 		return withHint(errors.New("no identity given"), "pass -i with the age identity file or SSH private key the outfile was sealed to")
 	}
-	sec, err := openOutfile(opts.Identity, opts.Outfile)
+	of, err := readPersonOutfile(ctx, opts.IO, opts.AWS, opts.Outfile)
+	if err != nil {
+		return err
+	}
+	sec, err := openOutfile(opts.Identity, opts.Outfile, of.ciphertext)
 	if err != nil {
 		return err
 	}
 	defer sec.Wipe()
+	beside := of.beside()
 
 	client, err := iamclient.New(ctx, opts.AWS.client(errOut))
 	if err != nil {
 		return err
 	}
-	found, err := enroll.Find(ctx, client, sec, opts.Outfile, opts.Serial)
+	found, err := enroll.Find(ctx, client, sec, beside, opts.Serial)
 	if errors.Is(err, enroll.ErrNotFound) {
 		return withHint(err, "pass --serial ARN, the device's serial number (arn:aws:iam::ACCOUNT:mfa/PATH/NAME), as whoever ran apply can read it in the plan or the apply report")
 	}
@@ -123,7 +133,7 @@ func enrollRun(ctx context.Context, opts *enrollOpts) error {
 	fmt.Fprintf(out, "Device %s (found by %s), for user %s.\n", view.Text(found.Serial), view.Text(found.Via), view.Text(user))
 
 	in := bufio.NewReader(opts.IO.In)
-	if err := checkProvenance(ctx, opts, probedTags{client}, found.Serial, in); err != nil {
+	if err := checkProvenance(ctx, opts, probedTags{client}, beside, found.Serial, in); err != nil {
 		return err
 	}
 
@@ -148,15 +158,12 @@ func enrollRun(ctx context.Context, opts *enrollOpts) error {
 	return nil
 }
 
-// openOutfile decrypts the outfile in memory and reads its secret.
-func openOutfile(identity, outfile string) (*enroll.Secret, error) {
+// openOutfile decrypts the outfile's ciphertext ct in memory and reads
+// its secret.
+func openOutfile(identity, outfile string, ct []byte) (*enroll.Secret, error) {
 	ids, err := seal.ReadIdentities(identity, seal.TerminalPassphrase)
 	if err != nil {
 		return nil, fmt.Errorf("reading identity: %w", err)
-	}
-	ct, err := inputfile.Read(outfile, maxOutfileSize)
-	if err != nil {
-		return nil, fmt.Errorf("reading outfile: %w", err)
 	}
 	plain, err := seal.Decrypt(ct, ids)
 	if err != nil {
@@ -255,8 +262,8 @@ func awsHint(err error) error {
 // otherwise a warning on stderr, then "yes" is asked on a terminal, and
 // without one enroll refuses unless --allow-unverified. Nothing has been
 // shown or enabled yet.
-func checkProvenance(ctx context.Context, opts *enrollOpts, api enroll.TagReader, serial string, in *bufio.Reader) error {
-	p, err := enroll.CheckProvenance(ctx, api, opts.Outfile, serial, tagsUnreadable)
+func checkProvenance(ctx context.Context, opts *enrollOpts, api enroll.TagReader, beside enroll.Beside, serial string, in *bufio.Reader) error {
+	p, err := enroll.CheckProvenance(ctx, api, beside, serial, tagsUnreadable)
 	if err != nil {
 		return awsHint(err)
 	}

@@ -11,12 +11,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 	"github.com/mfabulk/mfabulk/internal/reftools"
+	"github.com/mfabulk/mfabulk/internal/totp"
 )
 
 func TestMain(m *testing.M) {
@@ -45,6 +47,7 @@ func TestScripts(t *testing.T) {
 			"checkoutfile": cmdCheckOutfile,
 			"exits":        cmdExits,
 			"forgeplan":    cmdForgePlan,
+			"moto":         cmdMoto,
 		},
 	})
 }
@@ -99,6 +102,9 @@ func setupScript(env *testscript.Env) error {
 //	iamlocal showtags NAME      prints a device's tags, K=V a line
 //	iamlocal mutations N        asserts N requests that change something
 //	iamlocal devices            prints PATH+NAME of every device
+//	iamlocal codes NAME         prints two consecutive codes of the
+//	                            device's seed, one a line, as an
+//	                            authenticator app shows them now
 //	iamlocal requests ACTION N  asserts ACTION was called N times (* for all)
 //	iamlocal assumed            prints each role AssumeRole granted, "ARN N"
 //	                            a line (N times), sorted
@@ -176,6 +182,14 @@ func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 		if (got == want) == neg {
 			ts.Fatalf("%d mutating requests, want %d", got, want)
 		}
+	case args[0] == "codes" && len(args) == 2:
+		d, ok := srv.Device(args[1])
+		if !ok {
+			ts.Fatalf("no device %s", args[1])
+		}
+		first, second, err := totp.Pair(d.Seed, time.Now())
+		ts.Check(err)
+		fmt.Fprintf(ts.Stdout(), "%s\n%s\n", first, second)
 	case args[0] == "devices" && len(args) == 1:
 		for _, d := range srv.Devices() {
 			fmt.Fprintln(ts.Stdout(), d.Path+d.Name)
@@ -243,8 +257,16 @@ func cmdCheckOutfile(ts *testscript.TestScript, neg bool, args []string) {
 
 // scriptCondition adds [reftools]: true when age, zbarimg and ssh-keygen are installed,
 // or when MFABULK_REQUIRE_TOOLS=1 demands them (so that a missing tool
-// fails the script instead of skipping it).
+// fails the script instead of skipping it); and [moto], the same for
+// moto_server.
 func scriptCondition(cond string) (bool, error) {
+	if cond == "moto" { // moto_server, for the S3 store (cmdMoto)
+		if os.Getenv("MFABULK_REQUIRE_TOOLS") == "1" {
+			return true, nil
+		}
+		_, err := exec.LookPath("moto_server")
+		return err == nil, nil
+	}
 	if cond != "reftools" {
 		return false, fmt.Errorf("unknown condition %q", cond)
 	}

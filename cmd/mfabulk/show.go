@@ -12,11 +12,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mfabulk/mfabulk/internal/enroll"
-	"github.com/mfabulk/mfabulk/internal/inputfile"
-	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/qrterm"
 	"github.com/mfabulk/mfabulk/internal/seal"
-	folderstore "github.com/mfabulk/mfabulk/internal/store/folder"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
 
@@ -28,6 +25,7 @@ const maxOutfileSize = 1 << 20
 // showOpts are show's options.
 type showOpts struct {
 	IO       IO
+	AWS      awsOptions
 	Identity string
 	Invert   bool
 	Force    bool
@@ -38,7 +36,7 @@ type showOpts struct {
 func newShowCmd(streams IO, runF func(context.Context, *showOpts) error) *cobra.Command {
 	opts := &showOpts{IO: streams}
 	cmd := &cobra.Command{
-		Use:   "show -i IDENTITY OUTFILE",
+		Use:   "show -i IDENTITY OUTFILE|s3://BUCKET/KEY",
 		Short: "Decrypt an outfile in memory and show its QR code or seed",
 		Long: `show is for the person who receives an outfile. It decrypts it in memory with
 the age identity (or SSH private key) given with -i and shows the QR code in
@@ -48,7 +46,13 @@ prints the seed of a QR code outfile too, for those who type it in.
 A passphrase-protected identity (an SSH key from ssh-keygen -N, an age
 identity file encrypted with age -p) is asked for on the terminal. Nothing
 is written to disk. It refuses to print a secret to anything but a
-terminal unless --force is given.`,
+terminal unless --force is given.
+
+An outfile in an S3 store is named by its URL, s3://BUCKET/PREFIX/KEY: the
+object and its record are read in memory with your own AWS credentials
+(--profile, --region; the endpoint from --s3-endpoint-url or the SDK's
+AWS_ENDPOINT_URL_S3), which need s3:GetObject on both (the README's
+policy for a person).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case len(args) == 0:
@@ -59,24 +63,25 @@ terminal unless --force is given.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := loadSettings(cmd); err != nil {
+			if err := opts.AWS.load(cmd); err != nil {
 				return err
 			}
 			opts.Outfile = args[0]
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return showRun(opts)
+			return showRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Identity, "identity", "i", "", "age identity `file` or SSH private key")
 	cmd.Flags().BoolVar(&opts.Invert, "invert", false, "draw dark modules as ink, for light-background terminals")
 	cmd.Flags().BoolVar(&opts.Seed, "seed", false, "print the seed, also of a QR code outfile, instead of drawing the code")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "print the secret even when standard output is not a terminal")
+	addAWSFlags(cmd, &opts.AWS)
 	return cmd
 }
 
-func showRun(opts *showOpts) error {
+func showRun(ctx context.Context, opts *showOpts) error {
 	out := opts.IO.Out
 	if opts.Identity == "" {
 		return withHint(errors.New("no identity given"), "pass -i with the age identity file or SSH private key the outfile was sealed to")
@@ -89,11 +94,11 @@ func showRun(opts *showOpts) error {
 	if err != nil {
 		return fmt.Errorf("reading identity: %w", err)
 	}
-	ct, err := inputfile.Read(opts.Outfile, maxOutfileSize)
+	of, err := readPersonOutfile(ctx, opts.IO, opts.AWS, opts.Outfile)
 	if err != nil {
-		return fmt.Errorf("reading outfile: %w", err)
+		return err
 	}
-	secret, err := seal.Decrypt(ct, ids)
+	secret, err := seal.Decrypt(of.ciphertext, ids)
 	if err != nil {
 		return fmt.Errorf("decrypting %s: %w", opts.Outfile, err)
 	}
@@ -107,7 +112,7 @@ func showRun(opts *showOpts) error {
 		account, device := sec.Account, sec.Name
 		if sec.QR == nil { // a Base32 outfile names nothing: the record does
 			account, device = "", ""
-			if rec := outfileRecord(opts.Outfile); rec != nil {
+			if rec := of.beside().Record; rec != nil {
 				account, device = rec.Account, rec.Device
 			}
 		}
@@ -152,13 +157,6 @@ func writeSeed(w io.Writer, seed []byte, account, device string) error {
 	defer clear(line)
 	_, err := w.Write(line)
 	return err
-}
-
-// outfileRecord reads the record apply wrote beside an outfile: whose
-// device its seed is. nil when there is none or it cannot be trusted.
-func outfileRecord(outfile string) *journal.Record {
-	rec, _, _ := folderstore.RecordBeside(outfile)
-	return rec
 }
 
 // terminalSize returns the size of the terminal w writes to, if it is one.

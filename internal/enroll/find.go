@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/mfabulk/mfabulk/internal/device"
-	"github.com/mfabulk/mfabulk/internal/journal"
 )
 
 // API is what enroll needs of IAM and STS.
@@ -32,24 +30,26 @@ var ErrNotFound = errors.New("cannot tell which device the outfile is for")
 
 // Find finds the device of the outfile whose secret is s, without the
 // person typing an ARN: serial when given; else the record apply wrote
-// beside the outfile (.OUTFILE.id), when it is a regular file of the
-// caller's in a folder only the caller can change; else the one
+// beside the outfile (b: .OUTFILE.id, when it is a regular file of the
+// caller's in a folder only the caller can change, or the record object
+// of an outfile in an S3 store); else the one
 // unassigned virtual MFA device of the account named as the secret says
 // (the QR code's label, or the outfile's file name).
-func Find(ctx context.Context, api API, s *Secret, outfile, serial string) (Found, error) {
+func Find(ctx context.Context, api API, s *Secret, b Beside, serial string) (Found, error) {
 	if serial != "" {
 		if _, _, err := device.ParseSerial(serial); err != nil {
 			return Found{}, err
 		}
 		return Found{Serial: serial, Via: "--serial"}, nil
 	}
-	rec := readRecord(outfile)
-	if rec != nil && rec.Serial != "" {
+	// Whether the record proves anything is CheckProvenance's question,
+	// not Find's: a record only says where to look.
+	if rec := b.Record; rec != nil && rec.Serial != "" {
 		if !s.NameFromFile && !strings.EqualFold(rec.Device, s.Name) {
 			return Found{}, fmt.Errorf("%w: its record %s names device %q, but its QR code is for %q", ErrNotFound,
-				journal.RecordName(filepath.Base(outfile)), rec.Device, s.Name)
+				b.Name, rec.Device, s.Name)
 		}
-		return Found{Serial: rec.Serial, Via: journal.RecordName(filepath.Base(outfile))}, nil
+		return Found{Serial: rec.Serial, Via: b.Name}, nil
 	}
 	devs, err := api.ListDevices(ctx)
 	if err != nil {
@@ -97,13 +97,4 @@ func Match(devs []device.Observed, name, account string) (device.Observed, error
 			ErrNotFound, assigned[0].Serial, assigned[0].User, name)
 	}
 	return device.Observed{}, fmt.Errorf("%w: no unassigned virtual MFA device is called %q", ErrNotFound, name)
-}
-
-// readRecord reads the record apply wrote beside the outfile, or nil
-// when there is none or it cannot be trusted (see [recordOf]). Whether it
-// proves anything is [CheckProvenance]'s question, not Find's: a record
-// only says where to look.
-func readRecord(outfile string) *journal.Record {
-	rec, _, _ := recordOf(outfile)
-	return rec
 }

@@ -2,6 +2,9 @@ package enroll
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 
@@ -36,25 +39,61 @@ type Provenance struct {
 	Problems []string
 }
 
-// CheckProvenance checks the device serial that the outfile's secret is
-// to enable: (a) the record beside the outfile exists and can be trusted
+// Beside is the record apply wrote beside an outfile, as read from where
+// the outfile is: a folder ([RecordBeside]) or an S3 store ([RecordOf]).
+type Beside struct {
+	// Name is the record's name for people: .OUTFILE.id, or its URL.
+	Name string
+	// Record is nil when there is none, or none to trust; Proven when it
+	// proves its create ID and is bound to the outfile's bytes.
+	Record *journal.Record
+	Proven bool
+	// Err: the record could not be checked.
+	Err error
+	// trust says what a record must be to be read, for the message when
+	// there is none.
+	trust string
+}
+
+// RecordBeside reads the record beside a local outfile as plan reads one
 // (journal.ReadRecord: a regular file of the caller's, one link, never
 // followed through a link, read bounded, in a folder only the caller can
-// change), proves its create ID and is bound to this outfile's bytes
+// change; folder.RecordBeside).
+func RecordBeside(outfile string) Beside {
+	rec, proven, err := folder.RecordBeside(outfile)
+	return Beside{Name: journal.RecordName(filepath.Base(outfile)), Record: rec, Proven: proven, Err: err,
+		trust: "a regular file of yours, in a folder only you can change"}
+}
+
+// RecordOf is the record read with an outfile's bytes from an S3 store
+// (name is its URL; rec nil for none or none well formed): proven, as the
+// store's plan proves one, when it proves its create ID and its SHA-256
+// is the ciphertext's.
+func RecordOf(name string, rec *journal.Record, ciphertext []byte) Beside {
+	b := Beside{Name: name, Record: rec, trust: "a well-formed record object"}
+	if rec != nil && journal.Proves(rec.Proof, rec.CreateID) && rec.OutfileSHA256 != "" {
+		sum := sha256.Sum256(ciphertext)
+		b.Proven = subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(rec.OutfileSHA256)) == 1
+	}
+	return b
+}
+
+// CheckProvenance checks the device serial that the outfile's secret is
+// to enable: (a) the record beside the outfile (b) exists and can be
+// trusted, proves its create ID and is bound to this outfile's bytes
 // (journal.Record.Proves, as plan checks it), and names this device; and
 // (b) the device in IAM carries the mfabulk:create-id tag, and its value
 // is the record's create ID. An error of ListTags that unreadable does
 // not explain is returned.
-func CheckProvenance(ctx context.Context, api TagReader, outfile, serial string, unreadable TagsUnreadable) (Provenance, error) {
+func CheckProvenance(ctx context.Context, api TagReader, b Beside, serial string, unreadable TagsUnreadable) (Provenance, error) {
 	var p Provenance
-	name := filepath.Base(outfile)
-	recName := journal.RecordName(name)
-	rec, proven, err := recordOf(outfile)
+	recName := b.Name
+	rec, proven := b.Record, b.Proven
 	switch {
-	case err != nil:
-		p.Problems = append(p.Problems, fmt.Sprintf("the record beside the outfile (%s) could not be checked: %v", recName, err))
+	case b.Err != nil:
+		p.Problems = append(p.Problems, fmt.Sprintf("the record beside the outfile (%s) could not be checked: %v", recName, b.Err))
 	case rec == nil:
-		p.Problems = append(p.Problems, fmt.Sprintf("there is no record beside the outfile (%s), or none enroll can trust (a regular file of yours, in a folder only you can change): mfabulk apply writes one", recName))
+		p.Problems = append(p.Problems, fmt.Sprintf("there is no record beside the outfile (%s), or none enroll can trust (%s): mfabulk apply writes one", recName, b.trust))
 	case rec.Proof == "":
 		p.Problems = append(p.Problems, fmt.Sprintf("the record beside the outfile (%s) carries no proof of its create ID (an older mfabulk wrote it, or it was made from the device's tag)", recName))
 	case !proven:
@@ -87,12 +126,4 @@ func CheckProvenance(ctx context.Context, api TagReader, outfile, serial string,
 	}
 	p.Proven = len(p.Problems) == 0
 	return p, nil
-}
-
-// recordOf reads the record apply wrote beside the outfile, as
-// [journal.ReadRecord] does for plan (nil when there is none or it cannot
-// be trusted, or its folder is one other users can change), and whether
-// it proves its create ID for this outfile's bytes (folder.RecordBeside).
-func recordOf(outfile string) (rec *journal.Record, proven bool, err error) {
-	return folder.RecordBeside(outfile)
 }

@@ -2,6 +2,8 @@ package enroll
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -105,7 +107,7 @@ func TestCheckProvenance(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, err := CheckProvenance(context.Background(), c.api, c.outfile, c.serial, denied)
+			p, err := CheckProvenance(context.Background(), c.api, RecordBeside(c.outfile), c.serial, denied)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +124,33 @@ func TestCheckProvenance(t *testing.T) {
 
 	// Any other error of ListTags ends enroll.
 	other := errors.New("ServiceFailure")
-	if _, err := CheckProvenance(context.Background(), tagsOf{err: other}, alice, aliceSerial, denied); !errors.Is(err, other) {
+	if _, err := CheckProvenance(context.Background(), tagsOf{err: other}, RecordBeside(alice), aliceSerial, denied); !errors.Is(err, other) {
 		t.Errorf("ListTags failing: %v, want it returned", err)
+	}
+}
+
+// A record read from an S3 store with its outfile's bytes proves the
+// device only when it is bound to those bytes.
+func TestRecordOf(t *testing.T) {
+	ct := []byte("age-encryption.org/v1 of alice")
+	id, proof := journal.NewCreateID()
+	sum := sha256.Sum256(ct)
+	rec := &journal.Record{Serial: aliceSerial, CreateID: id, Proof: proof, OutfileSHA256: hex.EncodeToString(sum[:])}
+	api := tagsOf{tags: map[string]map[string]string{aliceSerial: {device.CreateIDTag: id}}}
+	const url = "s3://b/p/out/.alice.png.age.id"
+	for _, c := range []struct {
+		name   string
+		b      Beside
+		proven bool
+		want   string
+	}{
+		{"bound", RecordOf(url, rec, ct), true, ""},
+		{"other bytes", RecordOf(url, rec, []byte("another outfile")), false, "is not bound to this outfile"},
+		{"no record", RecordOf(url, nil, ct), false, "there is no record beside the outfile (" + url + "), or none enroll can trust (a well-formed record object)"},
+	} {
+		p, err := CheckProvenance(context.Background(), api, c.b, aliceSerial, denied)
+		if err != nil || p.Proven != c.proven || c.want != "" && !strings.Contains(strings.Join(p.Problems, "\n"), c.want) {
+			t.Errorf("%s: %+v, %v; want proven %v, saying %q", c.name, p, err, c.proven, c.want)
+		}
 	}
 }

@@ -4,39 +4,62 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/mfabulk/mfabulk/internal/journal"
 )
 
+// ErrNoOutfile is wrapped by [ReadOutfile]'s error when no object is at
+// the URL.
+var ErrNoOutfile = errors.New("no such object")
+
 // ReadOutfile reads the outfile at url (s3://BUCKET/KEY) and its record,
 // in memory, with the caller's credentials: what `show` and `enroll` of
 // an s3:// outfile read, writing nothing locally. The record is nil when
 // there is none or it is not well formed; whether it proves anything is
 // the caller's to check (journal.Proves, its OutfileSHA256).
+//
+// A person's policy grants s3:GetObject on their own outfile and record
+// and nothing on the bucket: HeadBucket, which finds the bucket's region,
+// may be denied (S3 then still names the region in its 403, as the
+// client's region does when it does not), and only GetObject's own denial
+// is an error, naming the permission missing.
 func ReadOutfile(ctx context.Context, api API, url string) (ciphertext []byte, rec *journal.Record, err error) {
 	bucket, key, err := ParseURL(url)
 	if err != nil {
 		return nil, nil, err
 	}
 	region, err := BucketRegion(ctx, api, bucket)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoBucket):
+		return nil, nil, fmt.Errorf("reading %s: bucket %s does not exist (or these credentials cannot see it): check the URL: %w", url, bucket, err)
+	case err != nil && !isAccessDenied(err):
 		return nil, nil, err
 	}
 	opt := inRegion(region)
+	o := obj{bucket: bucket, key: key}
+	denied := func(err error) error {
+		return fmt.Errorf("reading %s: access denied: these credentials need s3:GetObject on arn:aws:s3:::%s/%s and on its record arn:aws:s3:::%s/%s (without s3:ListBucket, S3 answers so for a key that does not exist too): %w",
+			url, bucket, key, bucket, o.record(), err)
+	}
 	g, err := getObject(ctx, api, opt, bucket, key, journal.MaxOutfileSize)
 	switch {
+	case isAccessDenied(err):
+		return nil, nil, denied(err)
 	case err != nil:
 		return nil, nil, err
 	case !g.found:
-		return nil, nil, fmt.Errorf("reading %s: there is no such object", url)
+		return nil, nil, fmt.Errorf("no outfile at %s: %w", url, ErrNoOutfile)
 	case g.tooLarge:
 		return nil, nil, fmt.Errorf("reading %s: it is larger than %d bytes, not an outfile of mfabulk's", url, journal.MaxOutfileSize)
 	}
-	o := obj{bucket: bucket, key: key}
 	rg, err := getObject(ctx, api, opt, bucket, o.record(), journal.MaxIntentSize)
-	if err != nil {
+	switch {
+	case isAccessDenied(err):
+		return nil, nil, denied(err)
+	case err != nil:
 		return nil, nil, err
 	}
 	return g.data, parseRecord(rg), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -135,5 +136,35 @@ func TestReadPaginates(t *testing.T) {
 		if !ev[d.Name].Outfile {
 			t.Fatalf("%s: no outfile seen", d.Name)
 		}
+	}
+}
+
+// A person holds s3:GetObject on their outfile and its record, nothing on
+// the bucket: HeadBucket denied, ReadOutfile still reads. GetObject
+// denied names the permission and both keys; no object is "no outfile".
+func TestReadOutfileWithAPersonsPolicy(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	b := open(t, bucket, Options{})
+	d := device(bucket, "alice")
+	write(t, b, d, []byte("ct"), store.Seen{}, "")
+	denyKey := ""
+	g := &gate{region: "us-east-1", deny: func(r *http.Request) bool {
+		return r.Method == http.MethodHead && r.URL.Path == "/"+bucket || denyKey != "" && r.URL.Path == "/"+bucket+"/"+denyKey
+	}}
+	c := clientFor(g.start(t), "us-east-1")
+	ct, rec, err := ReadOutfile(ctx, c, d.Outfile)
+	if err != nil || string(ct) != "ct" || rec == nil {
+		t.Fatalf("ReadOutfile without s3:ListBucket = %q, %v, %v", ct, rec, err)
+	}
+	_, _, err = ReadOutfile(ctx, c, "s3://"+bucket+"/mfa/out/bob.png.age")
+	if !errors.Is(err, ErrNoOutfile) {
+		t.Errorf("ReadOutfile of no object: %v, want ErrNoOutfile", err)
+	}
+	mustContain(t, err, "no outfile at s3://"+bucket+"/mfa/out/bob.png.age")
+	for _, key := range []string{"mfa/out/alice.png.age", "mfa/out/.alice.png.age.id"} {
+		denyKey = key
+		_, _, err = ReadOutfile(ctx, c, d.Outfile)
+		mustContain(t, err, "access denied", "s3:GetObject on arn:aws:s3:::"+bucket+"/mfa/out/alice.png.age", "arn:aws:s3:::"+bucket+"/mfa/out/.alice.png.age.id")
 	}
 }
