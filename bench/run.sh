@@ -39,7 +39,7 @@ n=${BENCH_DEVICES:-300}
 ncli=${BENCH_CLI_DEVICES:-30}
 nceiling=${BENCH_CEILING_DEVICES:-300}
 s3latency=${BENCH_S3_LATENCY:-0}
-# The store scenario's default is rate10: a created device costs six S3
+# The store scenario's default is rate10: a created device costs eight S3
 # requests, and moto_server, one Python process, serves 100-180 a second
 # on a 2-core machine: some 20 devices a second (see its ceiling), under
 # 50 IAM calls a second, over 10.
