@@ -119,9 +119,6 @@ func TestThreeAccountsAssumeRole(t *testing.T) {
 // act in the role's account): each account holds exactly its devices, and
 // the next plan is a no-op.
 func TestMotoAccounts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts moto_server; skipped with -short")
-	}
 	url := motoFolder(t)
 	accounts := []string{"111111111111", "222222222222", "333333333333"}
 	roles := map[string]string{}
