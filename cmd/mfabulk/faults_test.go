@@ -73,9 +73,9 @@ func TestQuotaStopsNewCreates(t *testing.T) {
 // converge. The test fails unless kills really landed mid-run (after the
 // first create, before every device had its outfile) in a third of the
 // trials, and at least one left a seed-lost device for plan to replace.
-// With -short, 6 of the 24 trials (the first 6 seeds and delays).
+// With -short, 4 of the 24 trials (the first 4 seeds and delays).
 func TestKillAtRandomMoments(t *testing.T) {
-	trials := sample(24, 6)
+	trials := sample(24, 4)
 	rng := rand.New(rand.NewSource(7))
 	var replaced, killedMidRun, seedLostTrials int
 	for trial := range trials {

@@ -111,10 +111,10 @@ var notStartedRE = regexp.MustCompile(`(\d+) not started\.`)
 // seeded random moments. The first Ctrl-C is a soft stop: devices in
 // flight finish and get their outfile, no further device starts (and so
 // gets no intent), the summary says "interrupted", the exit code is 130,
-// and the next apply converges. With -short, 5 of the 20 trials (the
-// first 5 seeds and delays).
+// and the next apply converges. With -short, 3 of the 20 trials (the
+// first 3 seeds and delays).
 func TestInterruptAtRandomMoments(t *testing.T) {
-	trials := sample(20, 5)
+	trials := sample(20, 3)
 	rng := rand.New(rand.NewSource(9))
 	var midRun, late, early, created, notStarted int
 	for trial := range trials {
