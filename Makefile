@@ -1,11 +1,12 @@
-# mfabulk: `make demo` runs the quick-start demo, `make test` the tests.
+# mfabulk: `make demo` runs the quick-start demo, `make test` the tests
+# (`make test-full`: with every trial of the long matrices).
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 FUZZTIME ?= 5m
 
-.PHONY: build demo man test vet fuzz fuzz-short clean release release-check make-check bench bench-accounts
+.PHONY: build demo man test test-full vet fuzz fuzz-short clean release release-check make-check bench bench-accounts
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal ./scripts/phone
@@ -40,13 +41,26 @@ vet:
 	$(GO) run $(ACTIONLINT) examples/ci/*.yml
 
 # go test prints one line per package as it finishes; cmd/mfabulk, the
-# end-to-end tests, is the long one (several minutes).
+# end-to-end tests, is the long one.
+#
+# make test runs the long matrices (SIGKILL at random moments, concurrent
+# applies under injected faults, hundreds or thousands of devices) on a
+# reduced sample (go test -short: fewer trials, seeds or devices, every
+# check kept), to stay under 10 minutes on a 2-core machine. FULL=1 runs
+# every trial of every matrix (several times longer): `make test FULL=1`,
+# or `make test-full`, which is what .ci/run runs.
+FULL ?=
+TESTFLAGS := -race$(if $(filter 1 true yes,$(FULL)),, -short)
+
 test: vet
-	@echo "== go test -race ./... (one line per package as each finishes; cmd/mfabulk takes several minutes)"
-	$(GO) test -race -count=1 -timeout 40m ./... 2>&1
+	@echo "== go test $(TESTFLAGS) ./... (one line per package as each finishes; cmd/mfabulk takes the longest)"
+	$(GO) test $(TESTFLAGS) -count=1 -timeout 40m ./... 2>&1
 	@echo "== fuzz targets, 5s each"
 	$(MAKE) --no-print-directory fuzz-short
-	@echo "== make test: all passed"
+	@echo "== make test: all passed$(if $(findstring -short,$(TESTFLAGS)), (the long matrices on a sample; make test-full runs them all))"
+
+test-full:
+	@$(MAKE) --no-print-directory test FULL=1
 
 # A few seconds of each fuzz target; `make fuzz` runs them for FUZZTIME.
 fuzz-short:

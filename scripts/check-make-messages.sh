@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks that make says what it is doing: the first `make demo` announces
 # the build (and the module download), later ones do not; `make test` names
-# each step before it runs. Go is replaced by `true`, so this takes a second.
+# each step before it runs, and runs the long matrices on a sample unless
+# FULL=1. Go is replaced by `true`, so this takes a second.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
@@ -24,5 +25,13 @@ printf '#!/bin/sh\n' > bin/staticcheck && chmod +x bin/staticcheck
 out=$(make test GO=true 2>&1)
 for step in '== gofmt' '== go vet' '== go vet for windows and darwin' '== staticcheck' '== actionlint' '== go test -race' '== fuzz targets' '== make test: all passed'; do
   grep -qF -- "$step" <<<"$out" || fail "make test does not say \"$step\":"$'\n'"$out"
+done
+# make test runs the long matrices on a sample (-short); FULL=1, as .ci/run
+# sets it, and make test-full run them all.
+grep -qF -- 'test -race -short ' <<<"$out" || fail "make test does not run go test -short:"$'\n'"$out"
+for full in 'make test FULL=1' 'make test-full'; do
+  out=$($full GO=true 2>&1)
+  grep -qF -- '== go test -race' <<<"$out" || fail "$full does not run go test:"$'\n'"$out"
+  ! grep -qF -- 'test -race -short' <<<"$out" || fail "$full runs go test -short:"$'\n'"$out"
 done
 echo "check-make-messages: ok"

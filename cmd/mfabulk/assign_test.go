@@ -52,21 +52,19 @@ func (s *scenario) checkAssigned() {
 // TestAssign300UnderFaults enables 300 devices for their users against
 // an iamlocal that checks the codes as IAM does, with latency, jitter and
 // throttling, in one apply. The AWS CLI then lists them as assigned to the
-// right users, and the next plan is a no-op.
+// right users, and the next plan is a no-op. With -short, 60 devices.
 func TestAssign300UnderFaults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("300 devices; skipped with -short")
-	}
-	s := newScenario(t, iamlocal.Options{Faults: iamlocal.Faults{Seed: 3, Latency: time.Millisecond, Jitter: 3 * time.Millisecond, RateLimit: 400, Burst: 20}}, 300)
+	n := sample(300, 60)
+	s := newScenario(t, iamlocal.Options{Faults: iamlocal.Faults{Seed: 3, Latency: time.Millisecond, Jitter: 3 * time.Millisecond, RateLimit: 400, Burst: 20}}, n)
 	s.withUsers()
 	start := time.Now()
 	if runs := s.converge(1); runs != 1 {
 		t.Fatalf("took %d applies", runs)
 	}
-	t.Logf("300 devices created and enabled in %v; requests %v; injected %v", time.Since(start).Round(time.Millisecond), s.srv.Requests(), s.srv.Injected())
+	t.Logf("%d devices created and enabled in %v; requests %v; injected %v", n, time.Since(start).Round(time.Millisecond), s.srv.Requests(), s.srv.Injected())
 	s.checkAssigned()
-	if n := s.srv.Requests()["EnableMFADevice"]; n < 300 {
-		t.Errorf("%d EnableMFADevice calls for 300 devices", n)
+	if got := s.srv.Requests()["EnableMFADevice"]; got < n {
+		t.Errorf("%d EnableMFADevice calls for %d devices", got, n)
 	}
 	aws := reftools.Require(t, "aws", "awscli")
 	cmd := exec.Command(aws, "--endpoint-url", os.Getenv("MFABULK_ENDPOINT_URL"), "--region", "us-east-1", "--output", "json",
@@ -99,8 +97,8 @@ func TestAssign300UnderFaults(t *testing.T) {
 			right++
 		}
 	}
-	if right != 300 || len(listed.VirtualMFADevices) != 300 {
-		t.Errorf("the AWS CLI lists %d assigned devices, %d with the right user; want 300", len(listed.VirtualMFADevices), right)
+	if right != n || len(listed.VirtualMFADevices) != n {
+		t.Errorf("the AWS CLI lists %d assigned devices, %d with the right user; want %d", len(listed.VirtualMFADevices), right, n)
 	}
 	before := s.srv.Requests()["EnableMFADevice"]
 	if out, code := s.mfabulk("apply", "-f", "m.yaml", "--auto-approve"); code != 0 || !strings.Contains(out, "No changes.") {
@@ -133,12 +131,10 @@ func TestAssignWithSkewedClocks(t *testing.T) {
 
 // TestAssignKilledAtRandomMoments SIGKILLs an assigning apply at seeded
 // random moments after its first create reached IAM: one more apply ends
-// with every device assigned and holding a durable outfile.
+// with every device assigned and holding a durable outfile. With -short,
+// 4 of the 20 trials (the same seeds and delays as the first 4).
 func TestAssignKilledAtRandomMoments(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kill test skipped with -short")
-	}
-	const trials = 20
+	trials := sample(20, 4)
 	rng := rand.New(rand.NewSource(11))
 	var midRun, assignedAfterKill int
 	for trial := range trials {

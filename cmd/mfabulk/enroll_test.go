@@ -363,9 +363,6 @@ func TestEnrollUnprovenOnATerminal(t *testing.T) {
 // the SDK's two minutes of retries on moto's error page) and refuses
 // without a terminal; --allow-unverified goes on and enables it.
 func TestEnrollAgainstMoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts moto_server; skipped with -short")
-	}
 	url := motoFolder(t)
 	id, _ := age.GenerateX25519Identity()
 	os.WriteFile("identity.txt", []byte(id.String()+"\n"), 0o600)

@@ -15,16 +15,14 @@ import (
 )
 
 // TestFaultStorm applies 300 devices while iamlocal injects every fault
-// IAM can produce, 20 % each, plus throttling and latency.
+// IAM can produce, 20 % each, plus throttling and latency. With -short,
+// 60 devices under the same faults.
 func TestFaultStorm(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault storm skipped with -short")
-	}
 	s := newScenario(t, iamlocal.Options{Faults: iamlocal.Faults{
 		Seed: 42, Latency: time.Millisecond, Jitter: 3 * time.Millisecond,
 		RateLimit: 250, Burst: 10,
 		ServiceFailure: 0.2, ConcurrentModification: 0.2, DropAfterCommit: 0.2,
-	}}, 300)
+	}}, sample(300, 60))
 	start := time.Now()
 	runs := s.converge(4)
 	t.Logf("converged in %d apply run(s), %v; faults injected: %v; requests: %v", runs, time.Since(start), s.srv.Injected(), s.srv.Requests())
@@ -75,11 +73,9 @@ func TestQuotaStopsNewCreates(t *testing.T) {
 // converge. The test fails unless kills really landed mid-run (after the
 // first create, before every device had its outfile) in a third of the
 // trials, and at least one left a seed-lost device for plan to replace.
+// With -short, 4 of the 24 trials (the first 4 seeds and delays).
 func TestKillAtRandomMoments(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kill test skipped with -short")
-	}
-	const trials = 24
+	trials := sample(24, 4)
 	rng := rand.New(rand.NewSource(7))
 	var replaced, killedMidRun, seedLostTrials int
 	for trial := range trials {

@@ -64,9 +64,6 @@ func startMoto(t *testing.T) string {
 // in one run. moto's list call (unlike IAM's) returns each device's seed
 // and QR bytes, so every outfile is checked against what moto issued.
 func TestMotoServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts moto_server; skipped with -short")
-	}
 	url := motoFolder(t)
 	id, _ := age.GenerateX25519Identity()
 	os.WriteFile("identity.txt", []byte(id.String()+"\n"), 0o600)
@@ -144,9 +141,6 @@ func motoSecrets(t *testing.T, url string) map[string]struct{ Base32StringSeed, 
 // mfabulk inside the scope is pruned, one outside the scope is not, and
 // the next plan is quiet.
 func TestMotoReconcileAndPrune(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts moto_server; skipped with -short")
-	}
 	url := motoFolder(t)
 	os.WriteFile("m.yaml", []byte("version: 1\nscope: {paths: [/team/]}\ndefaults: {path: /team/, recipients: [age1rx5zrrd45u7mmgrrpjr5j2utf3fs7m7gl7twncerl5d96cmm53fs9avgcs]}\ndevices:\n  - name: a\n  - name: b\n"), 0o644)
 	if out, code := runInProcess("apply", "-f", "m.yaml", "--auto-approve"); code != 0 {
@@ -179,9 +173,6 @@ func TestMotoReconcileAndPrune(t *testing.T) {
 // state are real): every device ends assigned to its user, and the next
 // plan is a no-op.
 func TestMotoAssign(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts moto_server; skipped with -short")
-	}
 	url := motoFolder(t)
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
