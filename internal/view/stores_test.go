@@ -1,0 +1,63 @@
+package view
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mfabulk/mfabulk/internal/device"
+	"github.com/mfabulk/mfabulk/internal/manifest"
+	"github.com/mfabulk/mfabulk/internal/plan"
+)
+
+// A pull request that moves store: to a bucket, prefix or KMS key of its
+// author's shows in the head of the plan a reviewer reads, however many
+// padding changes push the new devices out of the list below, and in the
+// text plan; a device written elsewhere than the others is listed first.
+func TestPlanHeadSaysWhereTheSecretsGo(t *testing.T) {
+	home := manifest.Store{URL: "s3://acme-mfabulk/accounts/q4/"}
+	evil := manifest.Store{URL: "s3://attacker-drop/loot/", KMSKeyID: "arn:aws:kms:us-east-1:999999999999:key/11111111-2222-3333-4444-555555555555"}
+	ex := &device.Observed{Name: "x", Path: "/", Serial: "arn:aws:iam::123456789012:mfa/x"}
+	old, neu := "a", "b"
+	var cs []plan.Change
+	for i := range 3000 { // padding: tag updates, never reviewed lines of their own
+		cs = append(cs, plan.Change{Action: plan.UpdateTags, Name: fmt.Sprintf("pad%04d", i), Path: "/", Existing: ex,
+			Tags: []plan.TagChange{{Key: "team", Before: &old, After: &neu}}})
+	}
+	for i, s := range []manifest.Store{home, home, evil} {
+		name := fmt.Sprintf("new%d", i)
+		cs = append(cs, plan.Change{Action: plan.Create, Name: name, Path: "/", Desired: &manifest.Device{
+			Name: name, Path: "/", Bootstrap: "QRCodePNG", Outfile: s.URL + "out/" + name + ".png.age",
+			Recipients: []string{ageKey}, Store: s}})
+	}
+	p := plan.Plan{Account: "123456789012", Changes: cs}
+
+	var md bytes.Buffer
+	PlanMarkdown(&md, p)
+	head, _, _ := strings.Cut(md.String(), "<details>")
+	for _, want := range []string{"`s3://attacker-drop/loot/`", "`" + evil.KMSKeyID + "`", "`s3://acme-mfabulk/accounts/q4/`"} {
+		if !strings.Contains(head, want) {
+			t.Errorf("the Markdown plan's head does not name %s:\n%s", want, head)
+		}
+	}
+	if i, j := strings.Index(head, "attacker-drop"), strings.Index(head, "acme-mfabulk"); i < 0 || j < 0 || i > j {
+		t.Errorf("the store of one device is not listed first:\n%s", head)
+	}
+
+	var txt bytes.Buffer
+	PlanText(&txt, p, Style{})
+	if !strings.Contains(txt.String(), "1 device(s): s3://attacker-drop/loot/ (SSE-KMS key "+evil.KMSKeyID+")") {
+		t.Errorf("the text plan does not say where the secrets go:\n%s", tail(txt.String()))
+	}
+
+	// One store for every new secret: one line.
+	one := plan.Plan{Account: "123456789012", Changes: cs[len(cs)-1:]}
+	txt.Reset()
+	PlanText(&txt, one, Style{})
+	if !strings.Contains(txt.String(), "Stored in: s3://attacker-drop/loot/ (SSE-KMS key "+evil.KMSKeyID+") (every new secret)") {
+		t.Errorf("the text plan does not say where the secret goes:\n%s", txt.String())
+	}
+}
+
+func tail(s string) string { return s[max(0, len(s)-2000):] }
