@@ -235,6 +235,8 @@ func writeNotices(w io.Writer, p plan.Plan, st Style) {
 			label = "in progress"
 		case n.Local:
 			label = "outfile"
+		case n.Store:
+			label = "store"
 		}
 		fmt.Fprintf(w, "%s %s: %s\n", st.paint("35", fmt.Sprintf("  ! %-11s", label)), noticeDevice(n), noticeMessage(n))
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
+	"github.com/mfabulk/mfabulk/internal/plan/jsonplan"
 )
 
 // A pull request that moves store: to a bucket, prefix or KMS key of its
@@ -61,3 +62,26 @@ func TestPlanHeadSaysWhereTheSecretsGo(t *testing.T) {
 }
 
 func tail(s string) string { return s[max(0, len(s)-2000):] }
+
+// A warning about a store that apply goes on with (versioning off, allowed
+// by --allow-unversioned-store; public access not blocked) is labelled as
+// the store's, in text and Markdown, not as a crashed run's intent
+// ("journal"), and survives a saved plan.
+func TestStoreWarningIsLabelledTheStores(t *testing.T) {
+	p := plan.Plan{Account: "123456789012", Changes: []plan.Change{{Action: plan.Create, Name: "alice", Path: "/",
+		Desired: &manifest.Device{Name: "alice", Path: "/", Bootstrap: "QRCodePNG", Outfile: "s3://loose/q4/out/alice.png.age",
+			Recipients: []string{ageKey}, Store: manifest.Store{URL: "s3://loose/q4/"}}}},
+		Notices: []plan.Notice{{Device: "alice", Store: true, Message: "store s3://loose/q4/: bucket loose does not keep versions"}}}
+	var txt, md bytes.Buffer
+	PlanText(&txt, p, Style{})
+	if !strings.Contains(txt.String(), "  ! store       alice: store s3://loose/q4/: bucket loose does not keep versions") {
+		t.Errorf("text:\n%s", txt.String())
+	}
+	PlanMarkdown(&md, p)
+	if !strings.Contains(md.String(), "- ⚠ **store** `alice`:") {
+		t.Errorf("Markdown:\n%s", md.String())
+	}
+	if back := jsonplan.ToPlan(JSONPlan(p, "dev")); len(back.Notices) != 1 || !back.Notices[0].Store {
+		t.Errorf("through JSON: %+v", back.Notices)
+	}
+}

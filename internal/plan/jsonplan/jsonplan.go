@@ -47,6 +47,7 @@ type Notice struct {
 	Device     string `json:"device"`
 	InProgress bool   `json:"in_progress"`
 	Local      bool   `json:"local,omitempty"` // apply will refuse it for a reason on this machine (its outfile folder)
+	Store      bool   `json:"store,omitempty"` // a warning about its S3 store that apply goes on with
 	Message    string `json:"message"`
 }
 
@@ -151,7 +152,7 @@ func From(p plan.Plan, toolVersion, wd string) Doc {
 		d.Unlisted = append(d.Unlisted, Device{Device: o.Name, Path: o.Path, Serial: o.Serial})
 	}
 	for _, n := range p.Notices {
-		d.Notices = append(d.Notices, Notice{Device: n.Device, InProgress: n.InProgress, Local: n.Local, Message: n.Message})
+		d.Notices = append(d.Notices, Notice{Device: n.Device, InProgress: n.InProgress, Local: n.Local, Store: n.Store, Message: n.Message})
 	}
 	return d
 }

@@ -46,7 +46,7 @@ func ToPlan(d Doc) plan.Plan {
 		p.Unlisted = append(p.Unlisted, device.Observed{Serial: o.Serial, Name: o.Device, Path: o.Path})
 	}
 	for _, n := range d.Notices {
-		p.Notices = append(p.Notices, plan.Notice{Device: n.Device, InProgress: n.InProgress, Local: n.Local, Message: n.Message})
+		p.Notices = append(p.Notices, plan.Notice{Device: n.Device, InProgress: n.InProgress, Local: n.Local, Store: n.Store, Message: n.Message})
 	}
 	return p
 }
