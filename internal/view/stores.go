@@ -25,11 +25,22 @@ type storeUse struct {
 // bucket, prefix or KMS key must show in the head of a plan, where
 // padding changes cannot push it out of sight, as the recipients do.
 func reviewedStores(p plan.Plan) []storeUse {
+	return storesOf(p, plan.Change.Reviewed)
+}
+
+// keptStores are the distinct stores of every device of the manifests,
+// changed or not, as reviewedStores orders them, or nil when every one is
+// kept in the folder beside its manifest.
+func keptStores(p plan.Plan) []storeUse {
+	return storesOf(p, func(plan.Change) bool { return true })
+}
+
+func storesOf(p plan.Plan, include func(plan.Change) bool) []storeUse {
 	var uses []storeUse
 	index := map[manifest.Store]int{}
 	s3 := false
 	for _, c := range p.Changes {
-		if !c.Reviewed() || c.Desired == nil {
+		if !include(c) || c.Desired == nil {
 			continue
 		}
 		s := c.Desired.Store
@@ -94,16 +105,24 @@ func writeStoresText(w io.Writer, p plan.Plan) {
 // mdStores writes, in the head of a Markdown plan, where the new secrets
 // are written, when any is written to an S3 store, at most maxListed
 // stores; it returns how many it leaves out.
+//
+// A plan with no new secret still names the stores its devices are kept
+// in: a pull request that moves store: to a bucket already holding copies
+// of every outfile and record plans "no changes", and every later run,
+// the unreviewed nightly's included, writes there.
 func mdStores(b *strings.Builder, p plan.Plan) int {
-	uses := reviewedStores(p)
+	uses, one, many := reviewedStores(p), "where every new secret is written", "where the new secrets are written"
+	if uses == nil {
+		uses, one, many = keptStores(p), "where every device's outfile, record and intent are kept", "where the devices' outfiles, records and intents are kept"
+	}
 	switch len(uses) {
 	case 0:
 		return 0
 	case 1:
-		fmt.Fprintf(b, "\n**Stored in** (where every new secret is written): %s\n", storeMarkdown(uses[0].store))
+		fmt.Fprintf(b, "\n**Stored in** (%s): %s\n", one, storeMarkdown(uses[0].store))
 		return 0
 	}
-	fmt.Fprintf(b, "\n**Stored in** (where the new secrets are written: %d different stores, the fewest devices first):\n\n", len(uses))
+	fmt.Fprintf(b, "\n**Stored in** (%s: %d different stores, the fewest devices first):\n\n", many, len(uses))
 	for i, u := range uses {
 		if i == maxListed {
 			fmt.Fprintf(b, "- … and %d more store(s); see `mfabulk show-plan plan.json`\n", len(uses)-i)

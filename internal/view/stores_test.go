@@ -85,3 +85,26 @@ func TestStoreWarningIsLabelledTheStores(t *testing.T) {
 		t.Errorf("through JSON: %+v", back.Notices)
 	}
 }
+
+// A pull request that moves store: to a bucket already holding copies of
+// every outfile and record plans no changes; the Markdown plan still names
+// the store, since every later run, the nightly's included, writes there.
+func TestNoChangesPlanNamesTheStore(t *testing.T) {
+	evil := manifest.Store{URL: "s3://attacker-drop/loot/"}
+	ex := &device.Observed{Name: "alice", Path: "/", Serial: "arn:aws:iam::123456789012:mfa/alice"}
+	p := plan.Plan{Account: "123456789012", Changes: []plan.Change{{Action: plan.Unchanged, Name: "alice", Path: "/", Existing: ex,
+		Desired: &manifest.Device{Name: "alice", Path: "/", Bootstrap: "QRCodePNG", Outfile: evil.URL + "out/alice.png.age",
+			Recipients: []string{ageKey}, Store: evil}}}}
+	var md bytes.Buffer
+	PlanMarkdown(&md, p)
+	if !strings.Contains(md.String(), "**Stored in** (where every device's outfile, record and intent are kept): `s3://attacker-drop/loot/`") {
+		t.Errorf("a plan of no changes does not name its store:\n%s", md.String())
+	}
+	// Folders only: nothing said, as before stores.
+	p.Changes[0].Desired.Store = manifest.Store{}
+	md.Reset()
+	PlanMarkdown(&md, p)
+	if strings.Contains(md.String(), "Stored in") {
+		t.Errorf("a plan of folders names a store:\n%s", md.String())
+	}
+}
