@@ -37,7 +37,8 @@ func keptStores(p plan.Plan) []storeUse {
 
 func storesOf(p plan.Plan, include func(plan.Change) bool) []storeUse {
 	var uses []storeUse
-	index := map[manifest.Store]int{}
+	type key struct{ url, kms string } // a plan read from JSON has no Bucket or Prefix
+	index := map[key]int{}
 	s3 := false
 	for _, c := range p.Changes {
 		if !include(c) || c.Desired == nil {
@@ -45,10 +46,10 @@ func storesOf(p plan.Plan, include func(plan.Change) bool) []storeUse {
 		}
 		s := c.Desired.Store
 		s3 = s3 || !s.IsFolder()
-		i, ok := index[s]
+		i, ok := index[key{s.URL, s.KMSKeyID}]
 		if !ok {
 			i = len(uses)
-			index[s] = i
+			index[key{s.URL, s.KMSKeyID}] = i
 			uses = append(uses, storeUse{store: s})
 		}
 		uses[i].devices++

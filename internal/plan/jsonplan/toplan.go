@@ -20,7 +20,8 @@ func ToPlan(d Doc) plan.Plan {
 		}
 		reviewed := c.Action == plan.Create || c.Action == plan.Replace || c.Action == plan.Assign
 		if reviewed || c.Action == plan.Conflict || c.Action == plan.Mismatch || c.Action == plan.UpdateTags || c.Action == plan.Settle {
-			c.Desired = &manifest.Device{Name: jc.Device, Path: jc.Path, Bootstrap: jc.Bootstrap, Outfile: jc.Outfile, User: jc.AssignTo}
+			c.Desired = &manifest.Device{Name: jc.Device, Path: jc.Path, Bootstrap: jc.Bootstrap, Outfile: jc.Outfile, User: jc.AssignTo,
+				Store: manifest.Store{URL: jc.Store, KMSKeyID: jc.KMSKeyID}}
 		}
 		for _, t := range jc.Tags {
 			if reviewed && t.After != nil {
