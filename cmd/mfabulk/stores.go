@@ -142,7 +142,7 @@ func localNotices(ctx context.Context, st *stores.Set, p plan.Plan) []plan.Notic
 	var out []plan.Notice
 	for _, pr := range st.Check(ctx, devices, false) {
 		s := byName[pr.Device]
-		n := plan.Notice{Device: pr.Device, Local: !pr.Warning}
+		n := plan.Notice{Device: pr.Device, Local: !pr.Warning, Store: pr.Warning}
 		switch {
 		case pr.Warning:
 			n.Message = fmt.Sprintf("store %s: %v", s.URL, pr.Err)

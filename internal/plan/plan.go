@@ -234,7 +234,12 @@ type Notice struct {
 	// Local is set when apply will refuse the device for a reason on this
 	// machine, found at plan time: its outfile folder is not writable, or
 	// is unsafe (see atomicfile.CheckSecure).
-	Local   bool
+	Local bool
+	// Store is set for a warning about the device's store that apply
+	// goes on with (versioning off, allowed by --allow-unversioned-store;
+	// public access not blocked): the reader must see it as the store's,
+	// not as an intent left by a crashed run.
+	Store   bool
 	Message string
 }
 

@@ -122,7 +122,7 @@ func PlansMarkdown(w io.Writer, as []AccountPlan) {
 		head.WriteString("\n> [!WARNING]\n> Some accounts failed before their plan:\n>\n" + failures.String())
 	}
 	// Room for the caution: numbers and at most maxListed accounts.
-	reserve := len(mdCaution(omitted{sets: 1 << 40, recipients: 1 << 40, users: 1 << 40, changes: 1 << 40, entries: 1 << 40,
+	reserve := len(mdCaution(omitted{sets: 1 << 40, stores: 1 << 40, recipients: 1 << 40, users: 1 << 40, changes: 1 << 40, entries: 1 << 40,
 		accounts: slices.Repeat([]string{strings.Repeat("9", maxAccount)}, maxListed+1)}))
 	if len(title)+head.Len()+reserve > MaxMarkdown {
 		// Thousands of accounts: the table alone is too long.
@@ -189,7 +189,7 @@ func collapsed(b *strings.Builder, a AccountPlan, share int) omitted {
 	if b.Len()+review.Len() <= share {
 		b.WriteString(review.String())
 	} else {
-		all := omitted{sets: len(recipientSets(*a.Plan)), users: len(enabledUsers(*a.Plan))}
+		all := omitted{sets: len(recipientSets(*a.Plan)), stores: len(reviewedStores(*a.Plan)), users: len(enabledUsers(*a.Plan))}
 		o = all
 	}
 	o.changes = len(a.Plan.Changes) - a.Plan.Count(plan.Unchanged) + len(a.Plan.Notices)

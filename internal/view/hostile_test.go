@@ -59,7 +59,7 @@ func hostilePlan(v string, sharedKeys bool) plan.Plan {
 		return []string{ageKey, sshKey + fmt.Sprintf(" key%d ", i) + v}
 	}
 	dev := func(i int) *manifest.Device {
-		return &manifest.Device{Name: "n" + v, Path: "/p" + v + "/", Bootstrap: "QRCodePNG" + v, Outfile: "/nowhere/" + v + ".age",
+		return &manifest.Device{Name: "n" + v, Path: "/p" + v + "/", Bootstrap: "QRCodePNG" + v, Outfile: "/nowhere/" + v + ".age", Store: manifest.Store{URL: "s3://b/" + v + "/", KMSKeyID: "k" + v},
 			User: "u" + v, Recipients: keys(i), Tags: map[string]string{"k" + v: "v" + v}}
 	}
 	ex := &device.Observed{Name: "x", Path: "/", Serial: "arn:aws:iam::123456789012:mfa/x" + v}
@@ -113,7 +113,7 @@ func inlineText(n ast.Node, src []byte) string {
 
 // ours are the only strong texts the Markdown view writes: a value must
 // never make one.
-var ours = regexp.MustCompile(`^([-+~!] (create|replace|assign|update-tags|delete|settle|conflict|mismatch|refused)|⚠? ?(journal|in progress|outfile)|Sealed to|Tagged|Enabled for user\(s\)|No changes\.|Apply would refuse this plan: \d+ device\(s\) in conflict\.|Apply would leave \d+ device\(s\) undone: .*\.|… and \d+ more change\(s\) or notice\(s\) not shown:|Account .*:|total)$`)
+var ours = regexp.MustCompile(`^([-+~!] (create|replace|assign|update-tags|delete|settle|conflict|mismatch|refused)|⚠? ?(journal|in progress|outfile)|Sealed to|Stored in|Tagged|Enabled for user\(s\)|No changes\.|Apply would refuse this plan: \d+ device\(s\) in conflict\.|Apply would leave \d+ device\(s\) undone: .*\.|… and \d+ more change\(s\) or notice\(s\) not shown:|Account .*:|total)$`)
 
 // checkStructure asserts that src, parsed as GFM, has the structure the
 // Markdown view means for p: one heading (ours), one warning block, the

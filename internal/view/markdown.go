@@ -77,6 +77,8 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) omitted {
 			label = "in progress"
 		case n.Local:
 			label = "outfile"
+		case n.Store:
+			label = "store"
 		}
 		items = append(items, fmt.Sprintf("- ⚠ **%s** %s: %s\n", label, mdCode(noticeDevice(n)), mdCode(cut(noticeMessage(n), maxValue))))
 	}

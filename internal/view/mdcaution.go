@@ -12,6 +12,7 @@ import (
 // the whole plan is.
 type omitted struct {
 	sets       int      // recipient sets not listed in the head
+	stores     int      // stores new secrets are written to, not listed in the head
 	recipients int      // recipients of a listed set shown only as "and N more"
 	users      int      // users a new device is enabled for, not named
 	changes    int      // change items and notices not in the list
@@ -20,11 +21,12 @@ type omitted struct {
 }
 
 func (o omitted) any() bool {
-	return o.sets+o.recipients+o.users+o.changes+o.entries > 0 || len(o.accounts) > 0
+	return o.sets+o.stores+o.recipients+o.users+o.changes+o.entries > 0 || len(o.accounts) > 0
 }
 
 func (o *omitted) add(x omitted) {
 	o.sets += x.sets
+	o.stores += x.stores
 	o.recipients += x.recipients
 	o.users += x.users
 	o.changes += x.changes
@@ -43,6 +45,9 @@ func mdCaution(o omitted) string {
 		fmt.Sprintf("%d recipient(s)", o.recipients),
 		fmt.Sprintf("%d user(s)", o.users),
 		fmt.Sprintf("%d change(s) or notice(s)", o.changes),
+	}
+	if o.stores > 0 {
+		parts = append(parts, fmt.Sprintf("%d store(s)", o.stores))
 	}
 	if o.entries > 0 {
 		parts = append(parts, fmt.Sprintf("%d conflict(s) or device(s) left undone", o.entries))

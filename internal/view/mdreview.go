@@ -13,8 +13,8 @@ const maxUsers = 20
 
 // mdReview writes, in the head of a Markdown plan, what a reviewer must
 // see of every reviewed change (create, replace, assign) whether or not
-// its item fits in the list below: who can decrypt the new secrets, the
-// tags when every new device shares them, and the users the new devices
+// its item fits in the list below: who can decrypt the new secrets, where
+// they are written (mdStores), the tags when every new device shares them, and the users the new devices
 // are enabled for. Padding changes can push any change out of the list;
 // they cannot push it out of these lines, each of them bounded; what the
 // bounds leave out is counted in what it returns.
@@ -37,6 +37,7 @@ func mdReview(b *strings.Builder, p plan.Plan, shared review) omitted {
 			fmt.Fprintf(b, "- %d device(s): %s\n", s.devices, keys)
 		}
 	}
+	o.stores += mdStores(b, p)
 	if shared.tagsShared && len(shared.tags) > 0 {
 		fmt.Fprintf(b, "\n**Tagged** (every new device): %s\n", mdTags(shared.tags))
 	}

@@ -85,6 +85,7 @@ func PlanText(w io.Writer, p plan.Plan, st Style) {
 	if shared.recipientsShared {
 		fmt.Fprintf(w, "\nSealed to: %s (every new secret)\n", strings.Join(shortRecipients(shared.recipients), ", "))
 	}
+	writeStoresText(w, p)
 	if shared.tagsShared && len(shared.tags) > 0 {
 		fmt.Fprintf(w, "Tagged: %s (every new device)\n", tagList(shared.tags))
 	}
@@ -234,6 +235,8 @@ func writeNotices(w io.Writer, p plan.Plan, st Style) {
 			label = "in progress"
 		case n.Local:
 			label = "outfile"
+		case n.Store:
+			label = "store"
 		}
 		fmt.Fprintf(w, "%s %s: %s\n", st.paint("35", fmt.Sprintf("  ! %-11s", label)), noticeDevice(n), noticeMessage(n))
 	}

@@ -47,21 +47,27 @@ type Notice struct {
 	Device     string `json:"device"`
 	InProgress bool   `json:"in_progress"`
 	Local      bool   `json:"local,omitempty"` // apply will refuse it for a reason on this machine (its outfile folder)
+	Store      bool   `json:"store,omitempty"` // a warning about its S3 store that apply goes on with
 	Message    string `json:"message"`
 }
 
 // Change is one device's change.
 type Change struct {
-	Action    string      `json:"action"`
-	Device    string      `json:"device"`
-	Path      string      `json:"path"`
-	Serial    string      `json:"serial,omitempty"` // of the existing device
-	Bootstrap string      `json:"bootstrap,omitempty"`
-	Outfile   string      `json:"outfile,omitempty"`
-	Reason    string      `json:"reason,omitempty"`
-	User      string      `json:"user,omitempty"`      // the existing device's user, if assigned
-	AssignTo  string      `json:"assign_to,omitempty"` // the user apply enables the device for (create, replace, assign)
-	Tags      []TagChange `json:"tags,omitempty"`      // for update-tags; for create, replace and assign the new device's tags (before null)
+	Action    string `json:"action"`
+	Device    string `json:"device"`
+	Path      string `json:"path"`
+	Serial    string `json:"serial,omitempty"` // of the existing device
+	Bootstrap string `json:"bootstrap,omitempty"`
+	Outfile   string `json:"outfile,omitempty"`
+	// Store is the S3 store the outfile is written to (s3://BUCKET/PREFIX/),
+	// and KMSKeyID its SSE-KMS key; both absent for the folder beside the
+	// manifest. Where a secret goes is as much to review as who can read it.
+	Store    string      `json:"store,omitempty"`
+	KMSKeyID string      `json:"kms_key_id,omitempty"`
+	Reason   string      `json:"reason,omitempty"`
+	User     string      `json:"user,omitempty"`      // the existing device's user, if assigned
+	AssignTo string      `json:"assign_to,omitempty"` // the user apply enables the device for (create, replace, assign)
+	Tags     []TagChange `json:"tags,omitempty"`      // for update-tags; for create, replace and assign the new device's tags (before null)
 	// Recipients are who can decrypt the new secret of a create, replace
 	// or assign: every key in full, with its fingerprint.
 	Recipients []Recipient `json:"recipients,omitempty"`
@@ -122,6 +128,7 @@ func From(p plan.Plan, toolVersion, wd string) Doc {
 		jc := Change{Action: string(c.Action), Device: c.Name, Path: c.Path, Reason: c.Reason}
 		if c.Desired != nil && (c.Action == plan.Create || c.Action == plan.Replace || c.Action == plan.Assign) {
 			jc.Bootstrap, jc.Outfile = c.Desired.Bootstrap, Rel(wd, c.Desired.Outfile)
+			jc.Store, jc.KMSKeyID = c.Desired.Store.URL, c.Desired.Store.KMSKeyID
 		}
 		if c.EnablesUser() {
 			jc.AssignTo = c.Desired.User
@@ -151,7 +158,7 @@ func From(p plan.Plan, toolVersion, wd string) Doc {
 		d.Unlisted = append(d.Unlisted, Device{Device: o.Name, Path: o.Path, Serial: o.Serial})
 	}
 	for _, n := range p.Notices {
-		d.Notices = append(d.Notices, Notice{Device: n.Device, InProgress: n.InProgress, Local: n.Local, Message: n.Message})
+		d.Notices = append(d.Notices, Notice{Device: n.Device, InProgress: n.InProgress, Local: n.Local, Store: n.Store, Message: n.Message})
 	}
 	return d
 }

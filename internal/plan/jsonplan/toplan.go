@@ -20,7 +20,8 @@ func ToPlan(d Doc) plan.Plan {
 		}
 		reviewed := c.Action == plan.Create || c.Action == plan.Replace || c.Action == plan.Assign
 		if reviewed || c.Action == plan.Conflict || c.Action == plan.Mismatch || c.Action == plan.UpdateTags || c.Action == plan.Settle {
-			c.Desired = &manifest.Device{Name: jc.Device, Path: jc.Path, Bootstrap: jc.Bootstrap, Outfile: jc.Outfile, User: jc.AssignTo}
+			c.Desired = &manifest.Device{Name: jc.Device, Path: jc.Path, Bootstrap: jc.Bootstrap, Outfile: jc.Outfile, User: jc.AssignTo,
+				Store: manifest.Store{URL: jc.Store, KMSKeyID: jc.KMSKeyID}}
 		}
 		for _, t := range jc.Tags {
 			if reviewed && t.After != nil {
@@ -46,7 +47,7 @@ func ToPlan(d Doc) plan.Plan {
 		p.Unlisted = append(p.Unlisted, device.Observed{Serial: o.Serial, Name: o.Device, Path: o.Path})
 	}
 	for _, n := range d.Notices {
-		p.Notices = append(p.Notices, plan.Notice{Device: n.Device, InProgress: n.InProgress, Local: n.Local, Message: n.Message})
+		p.Notices = append(p.Notices, plan.Notice{Device: n.Device, InProgress: n.InProgress, Local: n.Local, Store: n.Store, Message: n.Message})
 	}
 	return p
 }
