@@ -141,7 +141,10 @@ func (b *Backend) status(g got, want journal.Key) journal.Status {
 
 // Owned returns, by serial, the files of every device of account whose
 // record is in one of the "folders" (key prefixes) of devices' outfiles,
-// as the folder's prune sees its folders.
+// as the folder's prune sees its folders. Unlike a folder, a bucket may be
+// written by other principals: prune moves aside the outfile a record
+// names, so only a record that proves its create ID and is bound to the
+// outfile beside it counts (a planted one would move a live device's).
 func (b *Backend) Owned(ctx context.Context, account string, devices []manifest.Device) (map[string]store.Files, error) {
 	dirs := map[string]bool{}
 	for _, d := range devices {
@@ -173,7 +176,18 @@ func (b *Backend) Owned(ctx context.Context, account string, devices []manifest.
 			if err != nil {
 				return fmt.Errorf("looking up the device of record %s: %w", "s3://"+b.st.Bucket+"/"+key, err)
 			}
-			found[i] = parseRecord(got)
+			r := parseRecord(got)
+			if r == nil || r.Account != account || !journal.Proves(r.Proof, r.CreateID) || r.OutfileSHA256 == "" {
+				return nil
+			}
+			dir, base := path.Split(key)
+			out, err := b.get(gctx, dir+strings.TrimSuffix(base[1:], ".id"), journal.MaxOutfileSize)
+			if err != nil {
+				return fmt.Errorf("looking up the device of record %s: %w", "s3://"+b.st.Bucket+"/"+key, err)
+			}
+			if out.found && !out.tooLarge && subtle.ConstantTimeCompare([]byte(sha256Hex(out.data)), []byte(r.OutfileSHA256)) == 1 {
+				found[i] = r
+			}
 			return nil
 		})
 	}
