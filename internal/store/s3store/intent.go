@@ -35,7 +35,7 @@ func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (
 		switch {
 		case perr == nil && prev.Key() != in.Key():
 			return nil, fmt.Errorf("intent %s belongs to device %q at %s in account %s, not to this plan: mfabulk acts on an intent only for what it names; run plan against that account, or remove the object", where, prev.Device, prev.Path, prev.Account)
-		case perr == nil && f.b.now().Before(prev.LeaseUntil):
+		case perr == nil && f.b.live(prev, g):
 			return nil, store.ErrBusy
 		case perr == nil && !seen.Present:
 			return nil, fmt.Errorf("intent %s: %w (it names create ID %s; the plan saw no intent)", where, store.ErrChanged, prev.CreateID)
@@ -71,6 +71,20 @@ func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (
 	go h.renewing(rctx)
 	f.b.hold(h)
 	return h, nil
+}
+
+// live reports whether in's lease (read in g) has not run out. The lease
+// is the holder's clock's; it is believed only up to twice the longest
+// lease after S3 last saw the object written (its Last-Modified), so that
+// a runner whose clock is far ahead, or an intent planted with a lease
+// until 9999, holds the device no longer than a killed run's lease would.
+// A live holder rewrites the object every third of its lease.
+func (b *Backend) live(in leased, g got) bool {
+	now := b.now()
+	if !now.Before(in.LeaseUntil) {
+		return false
+	}
+	return g.modified.IsZero() || now.Before(g.modified.Add(2*max(b.lease, DefaultLease)))
 }
 
 // held is an intent this run holds: it renews the lease every third of

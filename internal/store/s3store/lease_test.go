@@ -264,3 +264,33 @@ func TestIntentDeletedUnderTheHolder(t *testing.T) {
 		t.Fatal("a renewal recreated a deleted intent")
 	}
 }
+
+// A lease is a time the holder's clock wrote: one that ends further
+// ahead than any run's lease can (a runner's clock a year fast, or an
+// intent planted with a lease until 9999) must not hold the device busy
+// forever. It runs out a bounded time after the object was last written,
+// by S3's clock, and is then taken over as any expired lease.
+func TestFarFutureLeaseRunsOut(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	d := device(bucket, "erin")
+	in := leased{Intent: intentOf(d), Holder: "fast-clock", LeaseUntil: time.Now().AddDate(1, 0, 0)}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw(t, bucket, "mfa/out/.erin.png.age.intent", data)
+	if _, st := seenBy(t, open(t, bucket, Options{}), d); st != journal.Busy {
+		t.Fatalf("just written: %v, want Busy", st)
+	}
+	b := open(t, bucket, Options{Now: later(2*DefaultLease + time.Minute)})
+	seen, st := seenBy(t, b, d)
+	if st != journal.Pending {
+		t.Fatalf("a lease a year ahead, %v after it was written: %v, want Pending (it never runs out)", 2*DefaultLease+time.Minute, st)
+	}
+	h, err := filesOf(t, b, d).Begin(ctx, in.Intent, seen)
+	if err != nil {
+		t.Fatalf("Begin over the run-out lease the plan saw = %v", err)
+	}
+	h.Keep(ctx)
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -21,6 +22,7 @@ type got struct {
 	tooLarge bool // larger than the bound: data is nil
 	data     []byte
 	etag     string
+	modified time.Time // S3's Last-Modified (zero when not given)
 }
 
 // get reads key whole, up to max bytes; an absent key is found false.
@@ -41,7 +43,7 @@ func getObject(ctx context.Context, api API, opt func(*s3.Options), bucket, key 
 		return got{}, fmt.Errorf("reading s3://%s/%s: %w", bucket, key, err)
 	}
 	defer out.Body.Close()
-	g := got{found: true, etag: aws.ToString(out.ETag)}
+	g := got{found: true, etag: aws.ToString(out.ETag), modified: aws.ToTime(out.LastModified)}
 	if out.ContentLength != nil && *out.ContentLength > max {
 		g.tooLarge = true
 		return g, nil

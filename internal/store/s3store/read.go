@@ -133,7 +133,7 @@ func (b *Backend) status(g got, want journal.Key) journal.Status {
 	if in.Key() != want {
 		return journal.Status{State: journal.Foreign, Intent: &in.Intent, Reason: fmt.Sprintf("it names device %q at %q in account %q", in.Device, in.Path, in.Account)}
 	}
-	if b.now().Before(in.LeaseUntil) {
+	if b.live(in, g) {
 		return journal.Status{State: journal.Busy, Intent: &in.Intent}
 	}
 	return journal.Status{State: journal.Pending, Intent: &in.Intent}

@@ -23,7 +23,9 @@
 //
 // A lease is a time written by the holder's clock and read by another
 // runner's: runners' clocks must agree to well within a lease (two
-// minutes by default; NTP keeps them within a second).
+// minutes by default; NTP keeps them within a second). A lease is never
+// believed longer than twice the longest lease after S3's Last-Modified of
+// the intent, so a clock far ahead cannot hold a device for longer.
 //
 // S3 requests: a created device costs six (intent GET and PUT, outfile
 // PUT, record GET and PUT, intent DELETE) plus a renewal PUT every third
