@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -21,22 +22,33 @@ import (
 // readers bounds the GETs a plan has in flight.
 const readers = 16
 
-// list returns the keys under the prefix, with their ETags: one
-// ListObjectsV2 per 1,000 keys.
-func (b *Backend) list(ctx context.Context) (map[string]string, error) {
+// maxListed bounds the keys a plan lists under the prefix (a thousand
+// LISTs): a store holds a few keys a device, and a prefix flooded by
+// another principal must not make plan list, and wait, without end.
+var maxListed = 1_000_000
+
+// list returns the keys under the prefix that keep wants: one
+// ListObjectsV2 per 1,000 keys, at most maxListed keys in all.
+func (b *Backend) list(ctx context.Context, keep func(key string) bool) (map[string]bool, error) {
 	opt, err := b.locate(ctx)
 	if err != nil {
 		return nil, err
 	}
-	keys := map[string]string{}
+	keys := map[string]bool{}
+	listed := 0
 	p := s3.NewListObjectsV2Paginator(b.api, &s3.ListObjectsV2Input{Bucket: aws.String(b.st.Bucket), Prefix: aws.String(b.st.Prefix), MaxKeys: aws.Int32(1000)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx, opt)
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", b.url(), err)
 		}
+		if listed += len(page.Contents); listed > maxListed {
+			return nil, fmt.Errorf("listing %s: there are more than %d keys under the prefix, far more than mfabulk's devices need; remove what is not mfabulk's (or old NAME.replaced-STAMP outfiles), or give the store a prefix of its own", b.url(), maxListed)
+		}
 		for _, o := range page.Contents {
-			keys[aws.ToString(o.Key)] = aws.ToString(o.ETag)
+			if k := aws.ToString(o.Key); keep(k) {
+				keys[k] = true
+			}
 		}
 	}
 	return keys, nil
@@ -57,7 +69,11 @@ func (b *Backend) Read(ctx context.Context, account string, devices []manifest.D
 		}
 		objs[i] = o
 	}
-	keys, err := b.list(ctx)
+	wanted := make(map[string]bool, 3*len(objs))
+	for _, o := range objs {
+		wanted[o.key], wanted[o.record()], wanted[o.intent()] = true, true, true
+	}
+	keys, err := b.list(ctx, func(k string) bool { return wanted[k] })
 	if err != nil {
 		return nil, err
 	}
@@ -154,18 +170,15 @@ func (b *Backend) Owned(ctx context.Context, account string, devices []manifest.
 		}
 		dirs[o.dir()] = true
 	}
-	keys, err := b.list(ctx)
+	keys, err := b.list(ctx, func(key string) bool {
+		dir, base := path.Split(key)
+		name, ok := strings.CutSuffix(strings.TrimPrefix(base, "."), ".id")
+		return ok && strings.HasPrefix(base, ".") && name != "" && dirs[dir]
+	})
 	if err != nil {
 		return nil, err
 	}
-	var recs []string
-	for key := range keys {
-		dir, base := path.Split(key)
-		name, ok := strings.CutSuffix(strings.TrimPrefix(base, "."), ".id")
-		if ok && strings.HasPrefix(base, ".") && name != "" && dirs[dir] {
-			recs = append(recs, key)
-		}
-	}
+	recs := slices.Collect(maps.Keys(keys))
 	slices.Sort(recs)
 	found := make([]*journal.Record, len(recs))
 	g, gctx := errgroup.WithContext(ctx)
