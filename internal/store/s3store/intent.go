@@ -196,7 +196,7 @@ func (h *held) release() error {
 }
 
 // Done deletes the intent If-Match this run's last write: an intent
-// another run rewrote is never deleted.
+// another run rewrote is never deleted; one already gone is done.
 func (h *held) Done(ctx context.Context) error {
 	if err := h.release(); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -108,14 +109,19 @@ func putObject(ctx context.Context, api API, opt func(*s3.Options), bucket, kms,
 }
 
 // del deletes key only while its ETag is etag: never an object someone
-// wrote since it was read.
+// wrote since it was read. An object already gone is deleted: the SDK's
+// retry of a delete whose answer was lost finds it so (S3's 404), and
+// what a caller wants, no object at key, holds either way.
 func (b *Backend) del(ctx context.Context, key, etag string) error {
 	opt, err := b.locate(ctx)
 	if err != nil {
 		return err
 	}
 	_, err = b.api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.st.Bucket), Key: aws.String(key), IfMatch: aws.String(etag)}, opt)
-	if err = ifMatchErr(err); err != nil {
+	if err = ifMatchErr(err); errors.Is(err, errGone) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("removing s3://%s/%s: %w", b.st.Bucket, key, err)
 	}
 	return nil
