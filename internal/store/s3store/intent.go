@@ -1,6 +1,7 @@
 package s3store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -100,6 +101,36 @@ type held struct {
 	etag     string
 	lost     error // set once the lease is lost: every write refuses
 	released bool
+	// unsure are this run's writes of the intent whose answers never
+	// came (a timeout, a renewal cut short by release): S3 may hold one.
+	unsure []unsure
+}
+
+// unsure is a write of the intent that may or may not have been done.
+type unsure struct {
+	in   leased
+	data []byte
+}
+
+// adopt is called when a write If-Match h.etag failed: if the intent is
+// now one of this run's own writes whose answer was lost, that write was
+// done, and h follows it (true); otherwise another run wrote the intent.
+// h.mu is held, or the renewals have stopped.
+func (h *held) adopt(ctx context.Context) bool {
+	if len(h.unsure) == 0 {
+		return false
+	}
+	g, err := h.b.get(ctx, h.o.intent(), journal.MaxIntentSize)
+	if err != nil || !g.found || g.tooLarge {
+		return false
+	}
+	for _, u := range h.unsure {
+		if bytes.Equal(g.data, u.data) {
+			h.in, h.etag, h.unsure = u.in, g.etag, nil
+			return true
+		}
+	}
+	return false
 }
 
 func (h *held) renewing(ctx context.Context) {
@@ -135,11 +166,16 @@ func (h *held) renew(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, h.b.lease/3)
 	defer cancel()
 	etag, err := h.b.putOwn(cctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	if isPreconditionFailed(err) && h.adopt(cctx) {
+		etag, err = h.b.putOwn(cctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	}
 	switch {
 	case isPreconditionFailed(err):
 		h.lost = fmt.Errorf("the lease on intent %s was lost: another run rewrote or took over the intent; this run stopped working on the device (run plan again)", h.o.url(h.o.intent()))
 	case err == nil:
-		h.in, h.etag = in, etag
+		h.in, h.etag, h.unsure = in, etag, nil
+	default:
+		h.unsure = append(h.unsure, unsure{in: in, data: data})
 	}
 }
 
@@ -205,6 +241,9 @@ func (h *held) Done(ctx context.Context) error {
 		return h.lost
 	}
 	err := h.b.del(ctx, h.o.intent(), h.etag)
+	if isPreconditionFailed(err) && h.adopt(ctx) {
+		err = h.b.del(ctx, h.o.intent(), h.etag)
+	}
 	if isPreconditionFailed(err) {
 		return fmt.Errorf("removing intent %s: %w (another run rewrote it; it is left for the next plan)", h.o.url(h.o.intent()), store.ErrChanged)
 	}
@@ -231,6 +270,9 @@ func (h *held) Keep(ctx context.Context) error {
 		return fmt.Errorf("releasing intent %s: %w", h.o.url(h.o.intent()), err)
 	}
 	_, err = h.b.putOwn(ctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	if isPreconditionFailed(err) && h.adopt(ctx) {
+		_, err = h.b.putOwn(ctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	}
 	if err != nil && !isPreconditionFailed(err) {
 		return fmt.Errorf("releasing intent %s (its lease runs out by itself): %w", h.o.url(h.o.intent()), err)
 	}
