@@ -159,6 +159,10 @@ type leased struct {
 	// Holder is the token of the run that holds it ("" once released).
 	Holder     string    `json:"holder,omitempty"`
 	LeaseUntil time.Time `json:"lease_until"`
+	// Lease is the holder's lease, which it renews every third of: how
+	// long after its last write another run believes LeaseUntil (see
+	// Backend.live).
+	Lease time.Duration `json:"lease,omitempty"`
 }
 
 // parseIntent parses an intent strictly, as the folder's journal does:

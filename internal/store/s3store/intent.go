@@ -51,7 +51,7 @@ func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (
 		// at all (plan reported it and saw none): replaced only as read.
 		c = cond{ifMatch: g.etag}
 	}
-	h := &held{files: f, in: leased{Intent: in, Holder: f.b.holder}}
+	h := &held{files: f, in: leased{Intent: in, Holder: f.b.holder, Lease: f.b.lease}}
 	h.in.LeaseUntil = f.b.now().Add(f.b.lease)
 	data, err := json.Marshal(h.in)
 	if err != nil {
@@ -75,17 +75,22 @@ func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (
 }
 
 // live reports whether in's lease (read in g) has not run out. The lease
-// is the holder's clock's; it is believed only up to twice the longest
-// lease after S3 last saw the object written (its Last-Modified), so that
-// a runner whose clock is far ahead, or an intent planted with a lease
-// until 9999, holds the device no longer than a killed run's lease would.
-// A live holder rewrites the object every third of its lease.
+// is the holder's clock's; it is believed only up to twice its length (as
+// the intent says, at most MaxLease) after S3 last saw the object written
+// (its Last-Modified), so that a runner whose clock is far ahead, or an
+// intent planted with a lease until 9999, holds the device about as long
+// as a killed run's lease would. A live holder rewrites the object every
+// third of its lease.
 func (b *Backend) live(in leased, g got) bool {
 	now := b.now()
 	if !now.Before(in.LeaseUntil) {
 		return false
 	}
-	return g.modified.IsZero() || now.Before(g.modified.Add(2*max(b.lease, DefaultLease)))
+	span := in.Lease
+	if span <= 0 || span > MaxLease {
+		span = MaxLease
+	}
+	return g.modified.IsZero() || now.Before(g.modified.Add(2*span))
 }
 
 // held is an intent this run holds: it renews the lease every third of

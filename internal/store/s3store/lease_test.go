@@ -275,9 +275,22 @@ func TestFarFutureLeaseRunsOut(t *testing.T) {
 	ctx := context.Background()
 	bucket := newBucket(t, bucketOpt{})
 	d := device(bucket, "erin")
-	in := leased{Intent: intentOf(d), Holder: "fast-clock", LeaseUntil: time.Now().AddDate(1, 0, 0)}
+	// Planted without a lease's length: believed for at most 2*MaxLease.
+	in := leased{Intent: intentOf(d), Holder: "planted", LeaseUntil: time.Now().AddDate(1, 0, 0)}
 	data, err := json.Marshal(in)
 	if err != nil {
+		t.Fatal(err)
+	}
+	raw(t, bucket, "mfa/out/.erin.png.age.intent", data)
+	if _, st := seenBy(t, open(t, bucket, Options{Now: later(2*MaxLease - time.Minute)}), d); st != journal.Busy {
+		t.Fatalf("just written: %v, want Busy", st)
+	}
+	if _, st := seenBy(t, open(t, bucket, Options{Now: later(2*MaxLease + time.Minute)}), d); st != journal.Pending {
+		t.Fatalf("a planted lease a year ahead, %v after it was written: %v, want Pending (it never runs out)", 2*MaxLease+time.Minute, st)
+	}
+	// A runner's with the default lease and a clock a year fast.
+	in.Holder, in.Lease = "fast-clock", DefaultLease
+	if data, err = json.Marshal(in); err != nil {
 		t.Fatal(err)
 	}
 	raw(t, bucket, "mfa/out/.erin.png.age.intent", data)
@@ -294,4 +307,25 @@ func TestFarFutureLeaseRunsOut(t *testing.T) {
 		t.Fatalf("Begin over the run-out lease the plan saw = %v", err)
 	}
 	h.Keep(ctx)
+}
+
+// A run may hold a longer lease than the default (MFABULK_S3_LEASE): a
+// run with the default lease believes it for as long as it says, up to
+// MaxLease, and New refuses a longer one.
+func TestLongerLeaseIsBelieved(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	d := device(bucket, "erin")
+	a := open(t, bucket, Options{Lease: 6 * time.Minute})
+	h, err := filesOf(t, a, d).Begin(ctx, intentOf(d), store.Seen{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Keep(ctx)
+	if _, st := seenBy(t, open(t, bucket, Options{Now: later(5 * time.Minute)}), d); st != journal.Busy {
+		t.Fatalf("a live 6-minute lease, 5 minutes on: %v, want Busy", st)
+	}
+	if _, err := New(ctx, Options{Client: client(t, "us-east-1"), Store: storeOf(bucket), Lease: MaxLease + time.Second}); err == nil {
+		t.Fatal("New took a lease longer than MaxLease")
+	}
 }
