@@ -122,3 +122,19 @@ func TestHostileBucketContents(t *testing.T) {
 	}
 	h.Keep(ctx)
 }
+
+// An object that is no intent, planted at a device's intent key after
+// its plan saw none, is not replaced: the plan never reported it.
+func TestBeginKeepsAnObjectThePlanDidNotSee(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	b := open(t, bucket, Options{})
+	d := device(bucket, "mallory")
+	raw(t, bucket, "mfa/out/.mallory.png.age.intent", []byte("{not json"))
+	if _, err := filesOf(t, b, d).Begin(ctx, intentOf(d), store.Seen{}); !errors.Is(err, store.ErrChanged) {
+		t.Fatalf("Begin over an object the plan did not see = %v, want ErrChanged", err)
+	}
+	if data, _ := rawGet(t, bucket, "mfa/out/.mallory.png.age.intent"); string(data) != "{not json" {
+		t.Fatalf("the object was replaced by %q", data)
+	}
+}

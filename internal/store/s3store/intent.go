@@ -44,6 +44,8 @@ func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (
 			return nil, fmt.Errorf("intent %s: %w (it names create ID %s; the plan saw %s)", where, store.ErrChanged, prev.CreateID, seen.CreateID)
 		case perr != nil && seen.Present:
 			return nil, fmt.Errorf("intent %s: %w (%v)", where, store.ErrChanged, perr)
+		case perr != nil && seen.Version != g.etag:
+			return nil, fmt.Errorf("intent %s: %w (an object that is no intent is there, which plan did not report: %v)", where, store.ErrChanged, perr)
 		case seen.Version != "" && seen.Version != g.etag:
 			return nil, fmt.Errorf("intent %s: %w (it was rewritten since plan read it)", where, store.ErrChanged)
 		}
