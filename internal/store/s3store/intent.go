@@ -45,12 +45,15 @@ func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (
 		case perr != nil && seen.Present:
 			return nil, fmt.Errorf("intent %s: %w (%v)", where, store.ErrChanged, perr)
 		case perr != nil && seen.Version != g.etag:
-			return nil, fmt.Errorf("intent %s: %w (an object that is no intent is there, which plan did not report: %v)", where, store.ErrChanged, perr)
+			return nil, fmt.Errorf("intent %s: %w (an object that is no intent of mfabulk's is there: %v); mfabulk replaces none it did not read as plan did: remove it", where, store.ErrChanged, perr)
 		case seen.Version != "" && seen.Version != g.etag:
 			return nil, fmt.Errorf("intent %s: %w (it was rewritten since plan read it)", where, store.ErrChanged)
 		}
 		// An expired intent the plan saw, or an object that is no intent
-		// at all (plan reported it and saw none): replaced only as read.
+		// at all whose ETag plan read: replaced only as read. (A run
+		// killed while writing leaves no partial object in S3, as it can
+		// leave an empty file in a folder: an object that is no intent
+		// was put there by someone else.)
 		c = cond{ifMatch: g.etag}
 	}
 	h := &held{files: f, in: leased{Intent: in, Holder: f.b.holder, Lease: f.b.lease}}
