@@ -100,8 +100,14 @@ func (f *files) OutfileSHA256(ctx context.Context) (string, error) {
 	return sha256Hex(g.data), nil
 }
 
-func (f *files) writeOutfile(ctx context.Context, ciphertext []byte) (string, error) {
-	_, err := f.b.putOwn(ctx, f.o.key, ciphertext, create)
+// writeOutfile writes a new outfile, stamped with outfileMAC under the
+// intent's proof when there is one.
+func (f *files) writeOutfile(ctx context.Context, ciphertext []byte, proof string) (string, error) {
+	c := create
+	if proof != "" {
+		c.meta = map[string]string{macKey: outfileMAC(proof, sha256Hex(ciphertext))}
+	}
+	_, err := f.b.putOwn(ctx, f.o.key, ciphertext, c)
 	if isPreconditionFailed(err) {
 		return "", fmt.Errorf("writing outfile %s: %w", f.Where(), store.ErrExists)
 	}

@@ -3,6 +3,7 @@ package s3store
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -217,7 +218,24 @@ func (h *held) WriteOutfile(ctx context.Context, ciphertext []byte) (string, err
 	if err := h.usable(); err != nil {
 		return "", err
 	}
-	return h.writeOutfile(ctx, ciphertext)
+	return h.writeOutfile(ctx, ciphertext, h.in.Proof)
+}
+
+// OutfileSHA256 vouches, under a held intent, only for an outfile the
+// intent's run wrote (stamped with outfileMAC by its proof), since that
+// is what a record written next binds to the device: in a bucket, unlike
+// a folder, other principals may put an object at the outfile's key
+// while a killed run's intent waits, and its seed is not the device's.
+func (h *held) OutfileSHA256(ctx context.Context) (string, error) {
+	g, err := h.b.get(ctx, h.o.key, journal.MaxOutfileSize)
+	if err != nil || !g.found || g.tooLarge {
+		return "", err
+	}
+	sum := sha256Hex(g.data)
+	if h.in.Proof == "" || !hmac.Equal([]byte(g.meta[macKey]), []byte(outfileMAC(h.in.Proof, sum))) {
+		return "", fmt.Errorf("outfile %s was not written under this device's intent (another principal put it there, or an older mfabulk): it proves nothing about the device; move it elsewhere, then run plan", h.Where())
+	}
+	return sum, nil
 }
 
 func (h *held) WriteRecord(ctx context.Context, r journal.Record) error {

@@ -3,6 +3,7 @@ package s3store
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -23,7 +24,8 @@ type got struct {
 	tooLarge bool // larger than the bound: data is nil
 	data     []byte
 	etag     string
-	modified time.Time // S3's Last-Modified (zero when not given)
+	modified time.Time         // S3's Last-Modified (zero when not given)
+	meta     map[string]string // user metadata
 }
 
 // get reads key whole, up to max bytes; an absent key is found false.
@@ -44,7 +46,7 @@ func getObject(ctx context.Context, api API, opt func(*s3.Options), bucket, key 
 		return got{}, fmt.Errorf("reading s3://%s/%s: %w", bucket, key, err)
 	}
 	defer out.Body.Close()
-	g := got{found: true, etag: aws.ToString(out.ETag), modified: aws.ToTime(out.LastModified)}
+	g := got{found: true, etag: aws.ToString(out.ETag), modified: aws.ToTime(out.LastModified), meta: out.Metadata}
 	if out.ContentLength != nil && *out.ContentLength > max {
 		g.tooLarge = true
 		return g, nil
@@ -62,8 +64,12 @@ func getObject(ctx context.Context, api API, opt func(*s3.Options), bucket, key 
 }
 
 // cond is a write's condition: create only (ifMatch ""), or replace
-// exactly the object with ETag ifMatch.
-type cond struct{ ifMatch string }
+// exactly the object with ETag ifMatch; meta is the object's user
+// metadata (x-amz-meta-*).
+type cond struct {
+	ifMatch string
+	meta    map[string]string
+}
 
 var create = cond{}
 
@@ -93,6 +99,9 @@ func putObject(ctx context.Context, api API, opt func(*s3.Options), bucket, kms,
 		in.IfNoneMatch = aws.String("*")
 	} else {
 		in.IfMatch = aws.String(c.ifMatch)
+	}
+	if c.meta != nil {
+		in.Metadata = c.meta
 	}
 	if kms != "" {
 		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
@@ -125,6 +134,20 @@ func (b *Backend) del(ctx context.Context, key, etag string) error {
 		return fmt.Errorf("removing s3://%s/%s: %w", b.st.Bucket, key, err)
 	}
 	return nil
+}
+
+// macKey is the metadata an outfile is written with: outfileMAC of its
+// SHA-256 by the proof of the intent under which it was written.
+const macKey = "mfabulk-intent-mac"
+
+// outfileMAC binds an outfile's SHA-256 to the intent it was written
+// under: keyed by the intent's proof, which only the intent (and the
+// record) holds, so an object another principal put at an outfile's key
+// without reading them does not pass for the intent's run's outfile.
+func outfileMAC(proof, sum string) string {
+	m := hmac.New(sha256.New, []byte(proof))
+	m.Write([]byte("mfabulk outfile v1\x00" + sum))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func sha256Hex(data []byte) string {
