@@ -96,8 +96,13 @@ func (b *Backend) live(in leased, g got) bool {
 	if span <= 0 || span > MaxLease {
 		span = MaxLease
 	}
-	return g.modified.IsZero() || now.Before(g.modified.Add(2*span))
+	return g.modified.IsZero() || now.Before(g.modified.Add(2*span+modifiedSlack))
 }
+
+// modifiedSlack is added to the bound of live: S3's Last-Modified is to
+// the second (truncated), and a reader's clock may be a little ahead of
+// S3's; without it a short lease renewed on time looks run out.
+const modifiedSlack = 2 * time.Second
 
 // held is an intent this run holds: it renews the lease every third of
 // it, by a write If-Match the ETag of its last write, so that a run that

@@ -329,3 +329,25 @@ func TestLongerLeaseIsBelieved(t *testing.T) {
 		t.Fatal("New took a lease longer than MaxLease")
 	}
 }
+
+// S3's Last-Modified is to the second: the bound on a lease (see
+// Backend.live) must not make a short lease, renewed on time, look run
+// out to another run.
+func TestShortLiveLeaseIsBusy(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	d := device(bucket, "erin")
+	const lease = 150 * time.Millisecond
+	a := open(t, bucket, Options{Lease: lease})
+	h, err := filesOf(t, a, d).Begin(ctx, intentOf(d), store.Seen{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Keep(ctx)
+	b := open(t, bucket, Options{Lease: lease})
+	for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if _, st := seenBy(t, b, d); st != journal.Busy {
+			t.Fatalf("a live lease of %v, renewed every third of it: %v, want Busy", lease, st)
+		}
+	}
+}
