@@ -100,8 +100,14 @@ func (f *files) OutfileSHA256(ctx context.Context) (string, error) {
 	return sha256Hex(g.data), nil
 }
 
-func (f *files) writeOutfile(ctx context.Context, ciphertext []byte) (string, error) {
-	_, err := f.b.putOwn(ctx, f.o.key, ciphertext, create)
+// writeOutfile writes a new outfile, stamped with outfileMAC under the
+// intent's proof when there is one.
+func (f *files) writeOutfile(ctx context.Context, ciphertext []byte, proof string) (string, error) {
+	c := create
+	if proof != "" {
+		c.meta = map[string]string{macKey: outfileMAC(proof, sha256Hex(ciphertext))}
+	}
+	_, err := f.b.putOwn(ctx, f.o.key, ciphertext, c)
 	if isPreconditionFailed(err) {
 		return "", fmt.Errorf("writing outfile %s: %w", f.Where(), store.ErrExists)
 	}
@@ -159,6 +165,10 @@ type leased struct {
 	// Holder is the token of the run that holds it ("" once released).
 	Holder     string    `json:"holder,omitempty"`
 	LeaseUntil time.Time `json:"lease_until"`
+	// Lease is the holder's lease, which it renews every third of: how
+	// long after its last write another run believes LeaseUntil (see
+	// Backend.live).
+	Lease time.Duration `json:"lease,omitempty"`
 }
 
 // parseIntent parses an intent strictly, as the folder's journal does:

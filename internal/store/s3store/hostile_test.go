@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +122,61 @@ func TestHostileBucketContents(t *testing.T) {
 		t.Fatalf("Begin over the malformed intent plan saw = %v", err)
 	}
 	h.Keep(ctx)
+}
+
+// An object that is no intent, planted at a device's intent key after
+// its plan saw none, is not replaced: the plan never reported it.
+func TestBeginKeepsAnObjectThePlanDidNotSee(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	b := open(t, bucket, Options{})
+	d := device(bucket, "mallory")
+	raw(t, bucket, "mfa/out/.mallory.png.age.intent", []byte("{not json"))
+	if _, err := filesOf(t, b, d).Begin(ctx, intentOf(d), store.Seen{}); !errors.Is(err, store.ErrChanged) {
+		t.Fatalf("Begin over an object the plan did not see = %v, want ErrChanged", err)
+	}
+	if data, _ := rawGet(t, bucket, "mfa/out/.mallory.png.age.intent"); string(data) != "{not json" {
+		t.Fatalf("the object was replaced by %q", data)
+	}
+}
+
+// A run killed after IAM's create and before its outfile leaves an
+// intent; the next run records the outfile it finds there only if the
+// intent's run wrote it. An object another principal put at the key is
+// not bound to the device by a record: that would prove a seed the
+// device never had, and the next plan would stop saying it was lost.
+func TestSettleRecordsOnlyTheIntentsOutfile(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	const lease = 300 * time.Millisecond
+	for _, planted := range []bool{false, true} {
+		d := device(bucket, fmt.Sprintf("killed-%t", planted))
+		killed := intentOf(d)
+		a := open(t, bucket, Options{Lease: lease})
+		h, err := filesOf(t, a, d).Begin(ctx, killed, store.Seen{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, key, _ := ParseURL(d.Outfile)
+		if planted {
+			raw(t, bucket, key, []byte("planted"))
+		} else if _, err := h.WriteOutfile(ctx, []byte("ct")); err != nil {
+			t.Fatal(err)
+		}
+		a.Close() // killed: the lease runs out
+		b := open(t, bucket, Options{Lease: lease, Now: later(2 * lease)})
+		seen, _ := seenBy(t, b, d)
+		h2, err := filesOf(t, b, d).Begin(ctx, killed, seen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := h2.OutfileSHA256(ctx)
+		switch {
+		case !planted && (err != nil || sum != sha256Hex([]byte("ct"))):
+			t.Errorf("the killed run's own outfile: OutfileSHA256 = %q, %v", sum, err)
+		case planted && err == nil && sum != "":
+			t.Errorf("an object planted at the outfile's key: OutfileSHA256 = %q, want none to record", sum)
+		}
+		h2.Keep(ctx)
+	}
 }

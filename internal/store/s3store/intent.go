@@ -1,7 +1,9 @@
 package s3store
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -35,7 +37,7 @@ func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (
 		switch {
 		case perr == nil && prev.Key() != in.Key():
 			return nil, fmt.Errorf("intent %s belongs to device %q at %s in account %s, not to this plan: mfabulk acts on an intent only for what it names; run plan against that account, or remove the object", where, prev.Device, prev.Path, prev.Account)
-		case perr == nil && f.b.now().Before(prev.LeaseUntil):
+		case perr == nil && f.b.live(prev, g):
 			return nil, store.ErrBusy
 		case perr == nil && !seen.Present:
 			return nil, fmt.Errorf("intent %s: %w (it names create ID %s; the plan saw no intent)", where, store.ErrChanged, prev.CreateID)
@@ -43,14 +45,19 @@ func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (
 			return nil, fmt.Errorf("intent %s: %w (it names create ID %s; the plan saw %s)", where, store.ErrChanged, prev.CreateID, seen.CreateID)
 		case perr != nil && seen.Present:
 			return nil, fmt.Errorf("intent %s: %w (%v)", where, store.ErrChanged, perr)
+		case perr != nil && seen.Version != g.etag:
+			return nil, fmt.Errorf("intent %s: %w (an object that is no intent of mfabulk's is there: %v); mfabulk replaces none it did not read as plan did: remove it", where, store.ErrChanged, perr)
 		case seen.Version != "" && seen.Version != g.etag:
 			return nil, fmt.Errorf("intent %s: %w (it was rewritten since plan read it)", where, store.ErrChanged)
 		}
 		// An expired intent the plan saw, or an object that is no intent
-		// at all (plan reported it and saw none): replaced only as read.
+		// at all whose ETag plan read: replaced only as read. (A run
+		// killed while writing leaves no partial object in S3, as it can
+		// leave an empty file in a folder: an object that is no intent
+		// was put there by someone else.)
 		c = cond{ifMatch: g.etag}
 	}
-	h := &held{files: f, in: leased{Intent: in, Holder: f.b.holder}}
+	h := &held{files: f, in: leased{Intent: in, Holder: f.b.holder, Lease: f.b.lease}}
 	h.in.LeaseUntil = f.b.now().Add(f.b.lease)
 	data, err := json.Marshal(h.in)
 	if err != nil {
@@ -73,6 +80,30 @@ func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (
 	return h, nil
 }
 
+// live reports whether in's lease (read in g) has not run out. The lease
+// is the holder's clock's; it is believed only up to twice its length (as
+// the intent says, at most MaxLease) after S3 last saw the object written
+// (its Last-Modified), so that a runner whose clock is far ahead, or an
+// intent planted with a lease until 9999, holds the device about as long
+// as a killed run's lease would. A live holder rewrites the object every
+// third of its lease.
+func (b *Backend) live(in leased, g got) bool {
+	now := b.now()
+	if !now.Before(in.LeaseUntil) {
+		return false
+	}
+	span := in.Lease
+	if span <= 0 || span > MaxLease {
+		span = MaxLease
+	}
+	return g.modified.IsZero() || now.Before(g.modified.Add(2*span+modifiedSlack))
+}
+
+// modifiedSlack is added to the bound of live: S3's Last-Modified is to
+// the second (truncated), and a reader's clock may be a little ahead of
+// S3's; without it a short lease renewed on time looks run out.
+const modifiedSlack = 2 * time.Second
+
 // held is an intent this run holds: it renews the lease every third of
 // it, by a write If-Match the ETag of its last write, so that a run that
 // took the intent over is noticed, never overwritten.
@@ -86,6 +117,36 @@ type held struct {
 	etag     string
 	lost     error // set once the lease is lost: every write refuses
 	released bool
+	// unsure are this run's writes of the intent whose answers never
+	// came (a timeout, a renewal cut short by release): S3 may hold one.
+	unsure []unsure
+}
+
+// unsure is a write of the intent that may or may not have been done.
+type unsure struct {
+	in   leased
+	data []byte
+}
+
+// adopt is called when a write If-Match h.etag failed: if the intent is
+// now one of this run's own writes whose answer was lost, that write was
+// done, and h follows it (true); otherwise another run wrote the intent.
+// h.mu is held, or the renewals have stopped.
+func (h *held) adopt(ctx context.Context) bool {
+	if len(h.unsure) == 0 {
+		return false
+	}
+	g, err := h.b.get(ctx, h.o.intent(), journal.MaxIntentSize)
+	if err != nil || !g.found || g.tooLarge {
+		return false
+	}
+	for _, u := range h.unsure {
+		if bytes.Equal(g.data, u.data) {
+			h.in, h.etag, h.unsure = u.in, g.etag, nil
+			return true
+		}
+	}
+	return false
 }
 
 func (h *held) renewing(ctx context.Context) {
@@ -121,11 +182,16 @@ func (h *held) renew(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, h.b.lease/3)
 	defer cancel()
 	etag, err := h.b.putOwn(cctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	if isPreconditionFailed(err) && h.adopt(cctx) {
+		etag, err = h.b.putOwn(cctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	}
 	switch {
 	case isPreconditionFailed(err):
 		h.lost = fmt.Errorf("the lease on intent %s was lost: another run rewrote or took over the intent; this run stopped working on the device (run plan again)", h.o.url(h.o.intent()))
 	case err == nil:
-		h.in, h.etag = in, etag
+		h.in, h.etag, h.unsure = in, etag, nil
+	default:
+		h.unsure = append(h.unsure, unsure{in: in, data: data})
 	}
 }
 
@@ -157,7 +223,24 @@ func (h *held) WriteOutfile(ctx context.Context, ciphertext []byte) (string, err
 	if err := h.usable(); err != nil {
 		return "", err
 	}
-	return h.writeOutfile(ctx, ciphertext)
+	return h.writeOutfile(ctx, ciphertext, h.in.Proof)
+}
+
+// OutfileSHA256 vouches, under a held intent, only for an outfile the
+// intent's run wrote (stamped with outfileMAC by its proof), since that
+// is what a record written next binds to the device: in a bucket, unlike
+// a folder, other principals may put an object at the outfile's key
+// while a killed run's intent waits, and its seed is not the device's.
+func (h *held) OutfileSHA256(ctx context.Context) (string, error) {
+	g, err := h.b.get(ctx, h.o.key, journal.MaxOutfileSize)
+	if err != nil || !g.found || g.tooLarge {
+		return "", err
+	}
+	sum := sha256Hex(g.data)
+	if h.in.Proof == "" || !hmac.Equal([]byte(g.meta[macKey]), []byte(outfileMAC(h.in.Proof, sum))) {
+		return "", fmt.Errorf("outfile %s was not written under this device's intent (another principal put it there, or an older mfabulk): it proves nothing about the device; move it elsewhere, then run plan", h.Where())
+	}
+	return sum, nil
 }
 
 func (h *held) WriteRecord(ctx context.Context, r journal.Record) error {
@@ -182,7 +265,7 @@ func (h *held) release() error {
 }
 
 // Done deletes the intent If-Match this run's last write: an intent
-// another run rewrote is never deleted.
+// another run rewrote is never deleted; one already gone is done.
 func (h *held) Done(ctx context.Context) error {
 	if err := h.release(); err != nil {
 		return err
@@ -191,6 +274,9 @@ func (h *held) Done(ctx context.Context) error {
 		return h.lost
 	}
 	err := h.b.del(ctx, h.o.intent(), h.etag)
+	if isPreconditionFailed(err) && h.adopt(ctx) {
+		err = h.b.del(ctx, h.o.intent(), h.etag)
+	}
 	if isPreconditionFailed(err) {
 		return fmt.Errorf("removing intent %s: %w (another run rewrote it; it is left for the next plan)", h.o.url(h.o.intent()), store.ErrChanged)
 	}
@@ -217,6 +303,9 @@ func (h *held) Keep(ctx context.Context) error {
 		return fmt.Errorf("releasing intent %s: %w", h.o.url(h.o.intent()), err)
 	}
 	_, err = h.b.putOwn(ctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	if isPreconditionFailed(err) && h.adopt(ctx) {
+		_, err = h.b.putOwn(ctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	}
 	if err != nil && !isPreconditionFailed(err) {
 		return fmt.Errorf("releasing intent %s (its lease runs out by itself): %w", h.o.url(h.o.intent()), err)
 	}

@@ -254,13 +254,100 @@ func TestIntentDeletedUnderTheHolder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := h.Done(ctx); !errors.Is(err, store.ErrChanged) {
-		t.Fatalf("Done of a deleted intent = %v, want ErrChanged", err)
+	// Gone is what Done wants: as after a retry of a lost answer.
+	if err := h.Done(ctx); err != nil {
+		t.Fatalf("Done of a deleted intent = %v, want done", err)
 	}
 	time.Sleep(lease / 2)
 	_, err = h2.WriteOutfile(ctx, []byte("ct"))
 	mustContain(t, err, "lease", "lost")
 	if _, ok := rawGet(t, bucket, "mfa/out/.frank.png.age.intent"); ok {
 		t.Fatal("a renewal recreated a deleted intent")
+	}
+}
+
+// A lease is a time the holder's clock wrote: one that ends further
+// ahead than any run's lease can (a runner's clock a year fast, or an
+// intent planted with a lease until 9999) must not hold the device busy
+// forever. It runs out a bounded time after the object was last written,
+// by S3's clock, and is then taken over as any expired lease.
+func TestFarFutureLeaseRunsOut(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	d := device(bucket, "erin")
+	// Planted without a lease's length: believed for at most 2*MaxLease.
+	in := leased{Intent: intentOf(d), Holder: "planted", LeaseUntil: time.Now().AddDate(1, 0, 0)}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw(t, bucket, "mfa/out/.erin.png.age.intent", data)
+	if _, st := seenBy(t, open(t, bucket, Options{Now: later(2*MaxLease - time.Minute)}), d); st != journal.Busy {
+		t.Fatalf("just written: %v, want Busy", st)
+	}
+	if _, st := seenBy(t, open(t, bucket, Options{Now: later(2*MaxLease + time.Minute)}), d); st != journal.Pending {
+		t.Fatalf("a planted lease a year ahead, %v after it was written: %v, want Pending (it never runs out)", 2*MaxLease+time.Minute, st)
+	}
+	// A runner's with the default lease and a clock a year fast.
+	in.Holder, in.Lease = "fast-clock", DefaultLease
+	if data, err = json.Marshal(in); err != nil {
+		t.Fatal(err)
+	}
+	raw(t, bucket, "mfa/out/.erin.png.age.intent", data)
+	if _, st := seenBy(t, open(t, bucket, Options{}), d); st != journal.Busy {
+		t.Fatalf("just written: %v, want Busy", st)
+	}
+	b := open(t, bucket, Options{Now: later(2*DefaultLease + time.Minute)})
+	seen, st := seenBy(t, b, d)
+	if st != journal.Pending {
+		t.Fatalf("a lease a year ahead, %v after it was written: %v, want Pending (it never runs out)", 2*DefaultLease+time.Minute, st)
+	}
+	h, err := filesOf(t, b, d).Begin(ctx, in.Intent, seen)
+	if err != nil {
+		t.Fatalf("Begin over the run-out lease the plan saw = %v", err)
+	}
+	h.Keep(ctx)
+}
+
+// A run may hold a longer lease than the default (MFABULK_S3_LEASE): a
+// run with the default lease believes it for as long as it says, up to
+// MaxLease, and New refuses a longer one.
+func TestLongerLeaseIsBelieved(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	d := device(bucket, "erin")
+	a := open(t, bucket, Options{Lease: 6 * time.Minute})
+	h, err := filesOf(t, a, d).Begin(ctx, intentOf(d), store.Seen{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Keep(ctx)
+	if _, st := seenBy(t, open(t, bucket, Options{Now: later(5 * time.Minute)}), d); st != journal.Busy {
+		t.Fatalf("a live 6-minute lease, 5 minutes on: %v, want Busy", st)
+	}
+	if _, err := New(ctx, Options{Client: client(t, "us-east-1"), Store: storeOf(bucket), Lease: MaxLease + time.Second}); err == nil {
+		t.Fatal("New took a lease longer than MaxLease")
+	}
+}
+
+// S3's Last-Modified is to the second: the bound on a lease (see
+// Backend.live) must not make a short lease, renewed on time, look run
+// out to another run.
+func TestShortLiveLeaseIsBusy(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	d := device(bucket, "erin")
+	const lease = 150 * time.Millisecond
+	a := open(t, bucket, Options{Lease: lease})
+	h, err := filesOf(t, a, d).Begin(ctx, intentOf(d), store.Seen{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Keep(ctx)
+	b := open(t, bucket, Options{Lease: lease})
+	for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if _, st := seenBy(t, b, d); st != journal.Busy {
+			t.Fatalf("a live lease of %v, renewed every third of it: %v, want Busy", lease, st)
+		}
 	}
 }

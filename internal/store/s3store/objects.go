@@ -3,12 +3,15 @@ package s3store
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -21,6 +24,8 @@ type got struct {
 	tooLarge bool // larger than the bound: data is nil
 	data     []byte
 	etag     string
+	modified time.Time         // S3's Last-Modified (zero when not given)
+	meta     map[string]string // user metadata
 }
 
 // get reads key whole, up to max bytes; an absent key is found false.
@@ -41,7 +46,7 @@ func getObject(ctx context.Context, api API, opt func(*s3.Options), bucket, key 
 		return got{}, fmt.Errorf("reading s3://%s/%s: %w", bucket, key, err)
 	}
 	defer out.Body.Close()
-	g := got{found: true, etag: aws.ToString(out.ETag)}
+	g := got{found: true, etag: aws.ToString(out.ETag), modified: aws.ToTime(out.LastModified), meta: out.Metadata}
 	if out.ContentLength != nil && *out.ContentLength > max {
 		g.tooLarge = true
 		return g, nil
@@ -59,8 +64,12 @@ func getObject(ctx context.Context, api API, opt func(*s3.Options), bucket, key 
 }
 
 // cond is a write's condition: create only (ifMatch ""), or replace
-// exactly the object with ETag ifMatch.
-type cond struct{ ifMatch string }
+// exactly the object with ETag ifMatch; meta is the object's user
+// metadata (x-amz-meta-*).
+type cond struct {
+	ifMatch string
+	meta    map[string]string
+}
 
 var create = cond{}
 
@@ -91,6 +100,9 @@ func putObject(ctx context.Context, api API, opt func(*s3.Options), bucket, kms,
 	} else {
 		in.IfMatch = aws.String(c.ifMatch)
 	}
+	if c.meta != nil {
+		in.Metadata = c.meta
+	}
 	if kms != "" {
 		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
 		in.SSEKMSKeyId = aws.String(kms)
@@ -106,17 +118,36 @@ func putObject(ctx context.Context, api API, opt func(*s3.Options), bucket, kms,
 }
 
 // del deletes key only while its ETag is etag: never an object someone
-// wrote since it was read.
+// wrote since it was read. An object already gone is deleted: the SDK's
+// retry of a delete whose answer was lost finds it so (S3's 404), and
+// what a caller wants, no object at key, holds either way.
 func (b *Backend) del(ctx context.Context, key, etag string) error {
 	opt, err := b.locate(ctx)
 	if err != nil {
 		return err
 	}
 	_, err = b.api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.st.Bucket), Key: aws.String(key), IfMatch: aws.String(etag)}, opt)
-	if err = ifMatchErr(err); err != nil {
+	if err = ifMatchErr(err); errors.Is(err, errGone) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("removing s3://%s/%s: %w", b.st.Bucket, key, err)
 	}
 	return nil
+}
+
+// macKey is the metadata an outfile is written with: outfileMAC of its
+// SHA-256 by the proof of the intent under which it was written.
+const macKey = "mfabulk-intent-mac"
+
+// outfileMAC binds an outfile's SHA-256 to the intent it was written
+// under: keyed by the intent's proof, which only the intent (and the
+// record) holds, so an object another principal put at an outfile's key
+// without reading them does not pass for the intent's run's outfile.
+func outfileMAC(proof, sum string) string {
+	m := hmac.New(sha256.New, []byte(proof))
+	m.Write([]byte("mfabulk outfile v1\x00" + sum))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func sha256Hex(data []byte) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -21,22 +22,33 @@ import (
 // readers bounds the GETs a plan has in flight.
 const readers = 16
 
-// list returns the keys under the prefix, with their ETags: one
-// ListObjectsV2 per 1,000 keys.
-func (b *Backend) list(ctx context.Context) (map[string]string, error) {
+// maxListed bounds the keys a plan lists under the prefix (a thousand
+// LISTs): a store holds a few keys a device, and a prefix flooded by
+// another principal must not make plan list, and wait, without end.
+var maxListed = 1_000_000
+
+// list returns the keys under the prefix that keep wants: one
+// ListObjectsV2 per 1,000 keys, at most maxListed keys in all.
+func (b *Backend) list(ctx context.Context, keep func(key string) bool) (map[string]bool, error) {
 	opt, err := b.locate(ctx)
 	if err != nil {
 		return nil, err
 	}
-	keys := map[string]string{}
+	keys := map[string]bool{}
+	listed := 0
 	p := s3.NewListObjectsV2Paginator(b.api, &s3.ListObjectsV2Input{Bucket: aws.String(b.st.Bucket), Prefix: aws.String(b.st.Prefix), MaxKeys: aws.Int32(1000)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx, opt)
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", b.url(), err)
 		}
+		if listed += len(page.Contents); listed > maxListed {
+			return nil, fmt.Errorf("listing %s: there are more than %d keys under the prefix, far more than mfabulk's devices need; remove what is not mfabulk's (or old NAME.replaced-STAMP outfiles), or give the store a prefix of its own", b.url(), maxListed)
+		}
 		for _, o := range page.Contents {
-			keys[aws.ToString(o.Key)] = aws.ToString(o.ETag)
+			if k := aws.ToString(o.Key); keep(k) {
+				keys[k] = true
+			}
 		}
 	}
 	return keys, nil
@@ -57,7 +69,11 @@ func (b *Backend) Read(ctx context.Context, account string, devices []manifest.D
 		}
 		objs[i] = o
 	}
-	keys, err := b.list(ctx)
+	wanted := make(map[string]bool, 3*len(objs))
+	for _, o := range objs {
+		wanted[o.key], wanted[o.record()], wanted[o.intent()] = true, true, true
+	}
+	keys, err := b.list(ctx, func(k string) bool { return wanted[k] })
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +149,7 @@ func (b *Backend) status(g got, want journal.Key) journal.Status {
 	if in.Key() != want {
 		return journal.Status{State: journal.Foreign, Intent: &in.Intent, Reason: fmt.Sprintf("it names device %q at %q in account %q", in.Device, in.Path, in.Account)}
 	}
-	if b.now().Before(in.LeaseUntil) {
+	if b.live(in, g) {
 		return journal.Status{State: journal.Busy, Intent: &in.Intent}
 	}
 	return journal.Status{State: journal.Pending, Intent: &in.Intent}
@@ -141,7 +157,10 @@ func (b *Backend) status(g got, want journal.Key) journal.Status {
 
 // Owned returns, by serial, the files of every device of account whose
 // record is in one of the "folders" (key prefixes) of devices' outfiles,
-// as the folder's prune sees its folders.
+// as the folder's prune sees its folders. Unlike a folder, a bucket may be
+// written by other principals: prune moves aside the outfile a record
+// names, so only a record that proves its create ID and is bound to the
+// outfile beside it counts (a planted one would move a live device's).
 func (b *Backend) Owned(ctx context.Context, account string, devices []manifest.Device) (map[string]store.Files, error) {
 	dirs := map[string]bool{}
 	for _, d := range devices {
@@ -151,18 +170,15 @@ func (b *Backend) Owned(ctx context.Context, account string, devices []manifest.
 		}
 		dirs[o.dir()] = true
 	}
-	keys, err := b.list(ctx)
+	keys, err := b.list(ctx, func(key string) bool {
+		dir, base := path.Split(key)
+		name, ok := strings.CutSuffix(strings.TrimPrefix(base, "."), ".id")
+		return ok && strings.HasPrefix(base, ".") && name != "" && dirs[dir]
+	})
 	if err != nil {
 		return nil, err
 	}
-	var recs []string
-	for key := range keys {
-		dir, base := path.Split(key)
-		name, ok := strings.CutSuffix(strings.TrimPrefix(base, "."), ".id")
-		if ok && strings.HasPrefix(base, ".") && name != "" && dirs[dir] {
-			recs = append(recs, key)
-		}
-	}
+	recs := slices.Collect(maps.Keys(keys))
 	slices.Sort(recs)
 	found := make([]*journal.Record, len(recs))
 	g, gctx := errgroup.WithContext(ctx)
@@ -173,7 +189,18 @@ func (b *Backend) Owned(ctx context.Context, account string, devices []manifest.
 			if err != nil {
 				return fmt.Errorf("looking up the device of record %s: %w", "s3://"+b.st.Bucket+"/"+key, err)
 			}
-			found[i] = parseRecord(got)
+			r := parseRecord(got)
+			if r == nil || r.Account != account || !journal.Proves(r.Proof, r.CreateID) || r.OutfileSHA256 == "" {
+				return nil
+			}
+			dir, base := path.Split(key)
+			out, err := b.get(gctx, dir+strings.TrimSuffix(base[1:], ".id"), journal.MaxOutfileSize)
+			if err != nil {
+				return fmt.Errorf("looking up the device of record %s: %w", "s3://"+b.st.Bucket+"/"+key, err)
+			}
+			if out.found && !out.tooLarge && subtle.ConstantTimeCompare([]byte(sha256Hex(out.data)), []byte(r.OutfileSHA256)) == 1 {
+				found[i] = r
+			}
 			return nil
 		})
 	}

@@ -23,7 +23,10 @@
 //
 // A lease is a time written by the holder's clock and read by another
 // runner's: runners' clocks must agree to well within a lease (two
-// minutes by default; NTP keeps them within a second).
+// minutes by default; NTP keeps them within a second). A lease is never
+// believed longer than twice its length (at most MaxLease) after S3's
+// Last-Modified of the intent, so a clock far ahead cannot hold a device
+// for longer.
 //
 // S3 requests: a created device costs six (intent GET and PUT, outfile
 // PUT, record GET and PUT, intent DELETE) plus a renewal PUT every third
@@ -54,6 +57,9 @@ import (
 // DefaultLease is how long an intent's lease lasts unless renewed; the
 // holder renews it every third of it.
 const DefaultLease = 2 * time.Minute
+
+// MaxLease bounds a lease; see [Backend.live].
+const MaxLease = 10 * time.Minute
 
 // Options configure a store.
 type Options struct {
@@ -107,6 +113,8 @@ func New(ctx context.Context, o Options) (*Backend, error) {
 		b.lease = DefaultLease
 	case b.lease < 30*time.Millisecond:
 		return nil, fmt.Errorf("opening the S3 store %q: a lease of %v is too short to renew", o.Store.URL, o.Lease)
+	case b.lease > MaxLease:
+		return nil, fmt.Errorf("opening the S3 store %q: a lease of %v is longer than the %v other runs believe", o.Store.URL, o.Lease, MaxLease)
 	}
 	if b.now == nil {
 		b.now = time.Now

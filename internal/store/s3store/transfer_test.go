@@ -168,3 +168,21 @@ func TestReadOutfileWithAPersonsPolicy(t *testing.T) {
 		mustContain(t, err, "access denied", "s3:GetObject on arn:aws:s3:::"+bucket+"/mfa/out/alice.png.age", "arn:aws:s3:::"+bucket+"/mfa/out/.alice.png.age.id")
 	}
 }
+
+// A prefix another principal flooded with keys is not listed without
+// end: past maxListed keys, plan stops with an error that says so.
+func TestListIsBounded(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	b := open(t, bucket, Options{})
+	defer func(n int) { maxListed = n }(maxListed)
+	maxListed = 5
+	for i := range 8 {
+		raw(t, bucket, fmt.Sprintf("mfa/flood/%d", i), []byte("x"))
+	}
+	d := device(bucket, "alice")
+	_, err := b.Read(ctx, account, []manifest.Device{d})
+	mustContain(t, err, "more than 5 keys")
+	_, err = b.Owned(ctx, account, []manifest.Device{d})
+	mustContain(t, err, "more than 5 keys")
+}
