@@ -233,8 +233,8 @@ func TestStoreLease(t *testing.T) {
 	t.Run("live", func(t *testing.T) {
 		s := m.scenario(t, iamlocal.Options{}, 1)
 		t.Setenv("AWS_MAX_ATTEMPTS", "1")
-		t.Setenv("MFABULK_READ_TIMEOUT", "12s")
-		t.Setenv("MFABULK_CALL_TIMEOUT", "30s")
+		t.Setenv("MFABULK_READ_TIMEOUT", (2*storeLease + 8*time.Second).String())
+		t.Setenv("MFABULK_CALL_TIMEOUT", "60s")
 		s.srv.SetFaults(iamlocal.Faults{Hang: 1, HangActions: []string{"CreateVirtualMFADevice"}})
 		a, out := startChildEnv(t, []string{"AWS_ACCESS_KEY_ID=AKIDLIVE"}, "apply", "-f", "m.yaml", "--auto-approve")
 		if !waitFor(20*time.Second, func() bool { return s.srv.Requests()["CreateVirtualMFADevice"] == 1 }) {
@@ -251,7 +251,7 @@ func TestStoreLease(t *testing.T) {
 		if !regexp.MustCompile(`(?i)in progress|working on it`).MatchString(second) {
 			t.Errorf("the second apply does not say d000 is being worked on:\n%s", lastLines(second, 10))
 		}
-		codeA, _ := waitExit(t, a, 40*time.Second)
+		codeA, _ := waitExit(t, a, 60*time.Second)
 		s.record([]byte(out.String()))
 		t.Logf("the live run, its create held by IAM: exit %d: %s", codeA, lastLines(out.String(), 1))
 		s.srv.SetFaults(iamlocal.Faults{})

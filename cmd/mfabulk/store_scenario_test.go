@@ -24,7 +24,7 @@ import (
 // storeLease is the intent lease the store scenarios' runs take
 // (MFABULK_S3_LEASE): short, so that a killed run's intents can be taken
 // over seconds after the kill instead of minutes.
-const storeLease = 3 * time.Second
+const storeLease = 5 * time.Second
 
 // motoS3 is one moto_server that serves the S3 stores of a test and its
 // subtests, one bucket each (moto takes seconds to start on a loaded
