@@ -122,7 +122,9 @@ func TestThreeRunners(t *testing.T) {
 	}
 	t.Logf("three-runner transcript:%s", transcript.String())
 	s.checkSettled()
-	s.leakScan()
+	for _, f := range []*folder{a, b, c} {
+		f.leakScan() // its folder (A's is gone), its output, every object version
+	}
 }
 
 // checkOnlyManifest asserts that a runner's folder holds its manifest and

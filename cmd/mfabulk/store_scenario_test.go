@@ -76,7 +76,8 @@ type bucket struct {
 	prefix string
 }
 
-// bucket creates a bucket with versioning enabled, as mfabulk requires.
+// bucket creates a bucket as mfabulk wants one: versioning enabled (it
+// refuses a bucket without), public access blocked (it warns).
 func (m *motoS3) bucket(t *testing.T, name, prefix string) *bucket {
 	t.Helper()
 	ctx := context.Background()
@@ -88,6 +89,15 @@ func (m *motoS3) bucket(t *testing.T, name, prefix string) *bucket {
 		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
 	}); err != nil {
 		t.Fatalf("enable versioning on %s: %v", name, err)
+	}
+	block := true
+	if _, err := m.client.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{
+		Bucket: aws.String(name),
+		PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
+			BlockPublicAcls: &block, IgnorePublicAcls: &block, BlockPublicPolicy: &block, RestrictPublicBuckets: &block,
+		},
+	}); err != nil {
+		t.Fatalf("block public access to %s: %v", name, err)
 	}
 	return &bucket{client: m.client, name: name, prefix: prefix}
 }
