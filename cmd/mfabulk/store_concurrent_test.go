@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,7 +99,7 @@ func concurrentStore(t *testing.T, m *motoS3, k int, seed int64, n int) storeCou
 		go func() {
 			defer wg.Done()
 			out, code := f.run("apply", "-f", "m.yaml", "--auto-approve")
-			t.Logf("%s: apply exited %d: %s", f.key, code, lastLines(out, 1))
+			t.Logf("%s: apply exited %d: %s", f.key, code, applySummary(out))
 		}()
 	}
 	wg.Wait()
@@ -164,6 +165,16 @@ func concurrentStore(t *testing.T, m *motoS3, k int, seed int64, n int) storeCou
 		f.leakScan()
 	}
 	return c
+}
+
+// applySummary is apply's closing line, "Apply complete: …", or its last
+// line when it has none.
+func applySummary(out string) string {
+	if i := strings.LastIndex(out, "Apply "); i >= 0 {
+		line, _, _ := strings.Cut(out[i:], "\n")
+		return line
+	}
+	return lastLines(out, 1)
 }
 
 // countDeletedSeeds counts the outfile objects of the store (not moved
