@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -265,9 +266,14 @@ func (s *scenario) killAfterFirstCreate(delay time.Duration, args ...string) boo
 	return ok && ee.ProcessState.Sys().(syscall.WaitStatus).Signaled()
 }
 
+// anotherRunRE is how apply says another run holds or changed a device's
+// intent.
+var anotherRunRE = regexp.MustCompile(`another (mfabulk )?run [^\n]*`)
+
 // TestStoreFaultStorm applies 300 devices into the store (40 with -short)
 // while iamlocal injects every fault IAM can produce, 20 % each, plus
-// throttling and latency; then a second apply only reads.
+// throttling and latency; then a second apply only reads. Runs one after
+// another never say that another run worked on a device.
 func TestStoreFaultStorm(t *testing.T) {
 	n := 300
 	if testing.Short() {
@@ -283,6 +289,13 @@ func TestStoreFaultStorm(t *testing.T) {
 	t.Logf("%d devices into the store converged in %d apply run(s), %v; faults injected: %v; requests: %v", n, runs, time.Since(start), s.srv.Injected(), s.srv.Requests())
 	s.checkDurable()
 	s.checkSettled()
+	// One run at a time: none may take its own writes for another run's.
+	s.mu.Lock()
+	accused := anotherRunRE.FindAllString(s.captured.String(), -1)
+	s.mu.Unlock()
+	if len(accused) > 0 {
+		t.Errorf("with one run at a time, applies said %d time(s) that another run worked on a device: %q", len(accused), accused[0])
+	}
 
 	s.srv.SetFaults(iamlocal.Faults{})
 	before := s.srv.Requests()
