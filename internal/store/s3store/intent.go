@@ -1,6 +1,7 @@
 package s3store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -86,6 +87,10 @@ type held struct {
 	etag     string
 	lost     error // set once the lease is lost: every write refuses
 	released bool
+	// unsure is a renewal whose answer never came (cancelled in flight by
+	// release, or timed out): S3 may have written it, and then the
+	// intent's ETag is no longer etag though no other run touched it.
+	unsure []byte
 }
 
 func (h *held) renewing(ctx context.Context) {
@@ -122,11 +127,36 @@ func (h *held) renew(ctx context.Context) {
 	defer cancel()
 	etag, err := h.b.putOwn(cctx, h.o.intent(), data, cond{ifMatch: h.etag})
 	switch {
+	case isPreconditionFailed(err) && h.adopt(ctx):
+		// An earlier renewal was written after all; the next tick renews.
 	case isPreconditionFailed(err):
 		h.lost = fmt.Errorf("the lease on intent %s was lost: another run rewrote or took over the intent; this run stopped working on the device (run plan again)", h.o.url(h.o.intent()))
 	case err == nil:
-		h.in, h.etag = in, etag
+		h.in, h.etag, h.unsure = in, etag, nil
+	default:
+		h.unsure = data
 	}
+}
+
+// adopt tells whether the intent is, byte for byte, the renewal whose
+// answer this run never got: then it is this run's own write, and its
+// ETag and lease become the held ones. Anything else (another run's
+// takeover, a rewrite) is not adopted. Called with h.mu held, or after
+// release.
+func (h *held) adopt(ctx context.Context) bool {
+	if h.unsure == nil {
+		return false
+	}
+	g, err := h.b.get(ctx, h.o.intent(), journal.MaxIntentSize)
+	if err != nil || !g.found || g.tooLarge || !bytes.Equal(g.data, h.unsure) {
+		return false
+	}
+	var in leased
+	if json.Unmarshal(g.data, &in) != nil {
+		return false
+	}
+	h.in, h.etag, h.unsure = in, g.etag, nil
+	return true
 }
 
 // usable refuses a write once the lease is lost, or when less than a
@@ -191,6 +221,9 @@ func (h *held) Done(ctx context.Context) error {
 		return h.lost
 	}
 	err := h.b.del(ctx, h.o.intent(), h.etag)
+	if isPreconditionFailed(err) && h.adopt(ctx) {
+		err = h.b.del(ctx, h.o.intent(), h.etag)
+	}
 	if isPreconditionFailed(err) {
 		return fmt.Errorf("removing intent %s: %w (another run rewrote it; it is left for the next plan)", h.o.url(h.o.intent()), store.ErrChanged)
 	}
@@ -217,6 +250,9 @@ func (h *held) Keep(ctx context.Context) error {
 		return fmt.Errorf("releasing intent %s: %w", h.o.url(h.o.intent()), err)
 	}
 	_, err = h.b.putOwn(ctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	if isPreconditionFailed(err) && h.adopt(ctx) {
+		_, err = h.b.putOwn(ctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	}
 	if err != nil && !isPreconditionFailed(err) {
 		return fmt.Errorf("releasing intent %s (its lease runs out by itself): %w", h.o.url(h.o.intent()), err)
 	}
