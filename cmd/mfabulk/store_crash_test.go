@@ -20,9 +20,10 @@ import (
 // iamlocal. A killed run's intents carry a lease (MFABULK_S3_LEASE, 3 s
 // here) instead of a flock that ends with the process, so each check
 // after a kill waits for the lease to expire (scenario.afterKill). The
-// failpoints are apply's own (create, replace, prune steps); the folder's
-// OutfileLinked and IntentRewritten are the folder's mechanism, not
-// the store's.
+// failpoints are apply's own (create, replace, prune steps) and the
+// store's (an outfile copied to its aside key, not yet deleted; an
+// intent taken over, not yet renewed); the folder's OutfileLinked is the
+// folder's mechanism, not the store's.
 
 // TestStoreCreateKilledAtEachStep SIGKILLs the first apply into the store
 // once a device is created and again once its outfile object is written
@@ -54,8 +55,9 @@ func TestStoreCreateKilledAtEachStep(t *testing.T) {
 }
 
 // TestStoreReplaceKilledAtEachStep SIGKILLs apply --replace at each step
-// of a replace into the store (old outfile copied aside and deleted; old
-// device deleted; new device created; new outfile written). The next
+// of a replace into the store (old outfile copied aside, not yet deleted;
+// moved aside; old device deleted; new device created; new outfile
+// written). The next
 // plain apply finishes the replace, every other device is untouched, and
 // the old outfile is kept under its aside key, byte for byte, decrypting
 // to the old secret. With -short, the QR device only.
@@ -65,7 +67,7 @@ func TestStoreReplaceKilledAtEachStep(t *testing.T) {
 		targets = targets[:1]
 	}
 	m := startMotoS3(t)
-	for _, fp := range []string{failpoint.ReplaceMovedAside, failpoint.ReplaceDeleted, failpoint.Created, failpoint.OutfileWritten} {
+	for _, fp := range []string{failpoint.AsideCopied, failpoint.ReplaceMovedAside, failpoint.ReplaceDeleted, failpoint.Created, failpoint.OutfileWritten} {
 		for _, target := range targets {
 			t.Run(fp+"/"+target, func(t *testing.T) {
 				s := m.scenario(t, iamlocal.Options{}, 4)
@@ -108,62 +110,94 @@ func TestStoreReplaceKilledAtEachStep(t *testing.T) {
 }
 
 // TestStorePruneKilledAfterMoveAside removes a device from a scoped
-// manifest and SIGKILLs apply --prune once its outfile object is moved
-// aside, before the device is deleted: the next apply --prune finishes,
-// and the aside object still decrypts to the pruned device's secret.
-// With -short, the QR device only.
+// manifest and SIGKILLs apply --prune once its outfile object is copied
+// to its aside key, and once it is moved aside, before the device is
+// deleted: the next apply --prune finishes, and the aside object still
+// decrypts to the pruned device's secret. With -short, the QR device
+// only.
 func TestStorePruneKilledAfterMoveAside(t *testing.T) {
 	targets := []string{"d000", "d001"}
 	if testing.Short() {
 		targets = targets[:1]
 	}
 	m := startMotoS3(t)
-	for _, target := range targets {
-		t.Run(target, func(t *testing.T) {
-			s := m.scenario(t, iamlocal.Options{}, 4)
-			full := strings.Replace(string(mustRead(t, "m.yaml")), "version: 1\n", "version: 1\nscope: {paths: [/faults/]}\n", 1)
-			writeFile(t, "m.yaml", full, 0o644)
-			s.converge(1)
-			old, _ := s.srv.Device(target)
-			outfile := s.outfile(target)
-			ciphertext, _ := s.outfileBytes(target)
-
-			var without []string
-			for _, l := range strings.SplitAfter(full, "\n") {
-				if !strings.Contains(l, "name: "+target+",") {
-					without = append(without, l)
-				}
-			}
-			writeFile(t, "m.yaml", strings.Join(without, ""), 0o644)
-			var names []string
-			for _, n := range s.names {
-				if n != target {
-					names = append(names, n)
-				}
-			}
-			s.names = names
-
-			if s.killedAt(failpoint.PruneMovedAside, "apply", "-f", "m.yaml", "--prune", "--auto-approve") {
-				if _, ok := s.srv.Device(target); !ok {
-					t.Errorf("%s was deleted before the kill at %s", target, failpoint.PruneMovedAside)
-				}
-				s.afterKill()
-			}
-			if out, code := s.mfabulk("apply", "-f", "m.yaml", "--prune", "--auto-approve"); code != 0 {
-				t.Errorf("apply --prune after the kill exited %d:\n%s", code, lastLines(out, 10))
-			}
-			if out, code := s.mfabulk("plan", "-f", "m.yaml", "--prune", "--detailed-exitcode"); code != 0 {
-				t.Errorf("plan --prune after the prune exited %d:\n%s", code, lastLines(out, 10))
-			}
-			if _, ok := s.srv.Device(target); ok {
-				t.Errorf("%s was not pruned", target)
-			}
-			s.checkDurable()
-			s.checkKept(outfile, old, ciphertext)
-			s.checkSettled()
-			s.leakScan()
-		})
+	for _, fp := range []string{failpoint.AsideCopied, failpoint.PruneMovedAside} {
+		for _, target := range targets {
+			t.Run(fp+"/"+target, func(t *testing.T) {
+				prunedKilledAt(t, m, fp, target)
+			})
+		}
 	}
+}
+
+func prunedKilledAt(t *testing.T, m *motoS3, fp, target string) {
+	s := m.scenario(t, iamlocal.Options{}, 4)
+	full := strings.Replace(string(mustRead(t, "m.yaml")), "version: 1\n", "version: 1\nscope: {paths: [/faults/]}\n", 1)
+	writeFile(t, "m.yaml", full, 0o644)
+	s.converge(1)
+	old, _ := s.srv.Device(target)
+	outfile := s.outfile(target)
+	ciphertext, _ := s.outfileBytes(target)
+
+	var without []string
+	for _, l := range strings.SplitAfter(full, "\n") {
+		if !strings.Contains(l, "name: "+target+",") {
+			without = append(without, l)
+		}
+	}
+	writeFile(t, "m.yaml", strings.Join(without, ""), 0o644)
+	var names []string
+	for _, n := range s.names {
+		if n != target {
+			names = append(names, n)
+		}
+	}
+	s.names = names
+
+	if s.killedAt(fp, "apply", "-f", "m.yaml", "--prune", "--auto-approve") {
+		if _, ok := s.srv.Device(target); !ok {
+			t.Errorf("%s was deleted before the kill at %s", target, fp)
+		}
+		s.afterKill()
+	}
+	if out, code := s.mfabulk("apply", "-f", "m.yaml", "--prune", "--auto-approve"); code != 0 {
+		t.Errorf("apply --prune after the kill exited %d:\n%s", code, lastLines(out, 10))
+	}
+	if out, code := s.mfabulk("plan", "-f", "m.yaml", "--prune", "--detailed-exitcode"); code != 0 {
+		t.Errorf("plan --prune after the prune exited %d:\n%s", code, lastLines(out, 10))
+	}
+	if _, ok := s.srv.Device(target); ok {
+		t.Errorf("%s was not pruned", target)
+	}
+	s.checkDurable()
+	s.checkKept(outfile, old, ciphertext)
+	s.checkSettled()
+	s.leakScan()
+}
+
+// TestStoreTakeoverKilledWhileRewritingIntent: a run killed after its
+// create leaves an intent that is the only evidence of its device; once
+// its lease has expired, the next apply takes it over and is killed as it
+// has rewritten it, before its first renewal. The intent names one create
+// or the other, and after that lease too, plan needs no person and
+// applies converge.
+func TestStoreTakeoverKilledWhileRewritingIntent(t *testing.T) {
+	s := newStoreScenario(t, iamlocal.Options{}, 2)
+	for _, fp := range []string{failpoint.Created, failpoint.IntentRewritten} {
+		if !s.killedAt(fp, "apply", "-f", "m.yaml", "--auto-approve", "--parallelism", "1") {
+			t.Fatalf("apply was not killed at %s", fp)
+		}
+		s.afterKill()
+	}
+	for name, a := range s.planJSON() {
+		if strings.HasPrefix(a, "mismatch") || strings.HasPrefix(a, "conflict") {
+			t.Errorf("after a kill while taking over an intent, plan needs a person for %s (%s)", name, a)
+		}
+	}
+	s.converge(2)
+	s.checkDurable()
+	s.checkSettled()
+	s.leakScan()
 }
 
 // TestStoreKillAtRandomMoments SIGKILLs applies into the store at seeded

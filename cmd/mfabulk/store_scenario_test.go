@@ -19,6 +19,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
+	"github.com/mfabulk/mfabulk/internal/store/s3store/s3test"
 )
 
 // storeLease is the intent lease the store scenarios' runs take
@@ -28,7 +29,7 @@ const storeLease = 5 * time.Second
 
 // motoS3 is one moto_server that serves the S3 stores of a test and its
 // subtests, one bucket each (moto takes seconds to start on a loaded
-// machine). IAM stays the in-process iamlocal, with its fault injection
+// machine), behind a proxy that passes it one request at a time. IAM stays the in-process iamlocal, with its fault injection
 // and its audit of who deleted whose device.
 type motoS3 struct {
 	url     string
@@ -38,7 +39,13 @@ type motoS3 struct {
 
 func startMotoS3(t *testing.T) *motoS3 {
 	t.Helper()
-	url := startMoto(t)
+	// moto checks a conditional write, then stores it, in a threaded
+	// server: concurrent runs go through s3test.Serial, as S3 is atomic.
+	url, stop, err := s3test.Serial(startMoto(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 	client := s3.New(s3.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(url),
