@@ -235,7 +235,7 @@ func TestStoreLease(t *testing.T) {
 	t.Run("live", func(t *testing.T) {
 		s := m.scenario(t, iamlocal.Options{}, 1)
 		t.Setenv("AWS_MAX_ATTEMPTS", "1")
-		t.Setenv("MFABULK_READ_TIMEOUT", (2*storeLease + 8*time.Second).String())
+		t.Setenv("MFABULK_READ_TIMEOUT", (2*testLease + 8*time.Second).String())
 		t.Setenv("MFABULK_CALL_TIMEOUT", "60s")
 		s.srv.SetFaults(iamlocal.Faults{Hang: 1, HangActions: []string{"CreateVirtualMFADevice"}})
 		a, out := startChildEnv(t, []string{"AWS_ACCESS_KEY_ID=AKIDLIVE"}, "apply", "-f", "m.yaml", "--auto-approve")
@@ -245,7 +245,7 @@ func TestStoreLease(t *testing.T) {
 		}
 		// Two leases later, the live run is still waiting for IAM, and has
 		// renewed its lease all along.
-		time.Sleep(2 * storeLease)
+		time.Sleep(2 * testLease)
 		second, code := s.mfabulk("apply", "-f", "m.yaml", "--auto-approve")
 		if n := s.srv.Requests()["CreateVirtualMFADevice"]; n != 1 {
 			t.Errorf("an apply during a live run's create took its intent over: %d creates (exit %d):\n%s", n, code, lastLines(second, 10))

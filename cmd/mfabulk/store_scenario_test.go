@@ -22,10 +22,10 @@ import (
 	"github.com/mfabulk/mfabulk/internal/store/s3store/s3test"
 )
 
-// storeLease is the intent lease the store scenarios' runs take
+// testLease is the intent lease the store scenarios' runs take
 // (MFABULK_S3_LEASE): short, so that a killed run's intents can be taken
 // over seconds after the kill instead of minutes.
-const storeLease = 5 * time.Second
+const testLease = 5 * time.Second
 
 // motoS3 is one moto_server that serves the S3 stores of a test and its
 // subtests, one bucket each (moto takes seconds to start on a loaded
@@ -69,7 +69,7 @@ func (m *motoS3) scenario(t *testing.T, opts iamlocal.Options, n int) *scenario 
 	s := newScenario(t, opts, n)
 	s.store = m.bucket(t, fmt.Sprintf("mfabulk-store-%03d", m.buckets.Add(1)), "p/")
 	t.Setenv("AWS_ENDPOINT_URL_S3", m.url)
-	t.Setenv("MFABULK_S3_LEASE", storeLease.String())
+	t.Setenv("MFABULK_S3_LEASE", testLease.String())
 	manifest := strings.Replace(string(mustRead(t, "m.yaml")), "version: 1\n", "version: 1\nstore: s3://"+s.store.name+"/"+s.store.prefix+"\n", 1)
 	writeFile(t, "m.yaml", manifest, 0o644)
 	return s
@@ -229,7 +229,7 @@ func (s *scenario) checkSettled() {
 // (a folder's flock ends with the process).
 func (s *scenario) afterKill() {
 	if s.store != nil {
-		time.Sleep(storeLease + storeLease/4)
+		time.Sleep(testLease + testLease/4)
 	}
 }
 
