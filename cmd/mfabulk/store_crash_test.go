@@ -60,14 +60,18 @@ func TestStoreCreateKilledAtEachStep(t *testing.T) {
 // written). The next
 // plain apply finishes the replace, every other device is untouched, and
 // the old outfile is kept under its aside key, byte for byte, decrypting
-// to the old secret. With -short, the QR device only.
+// to the old secret. With -short, the QR device only, and only the steps
+// where the store differs from a folder (the aside copy and move) and the
+// old device's delete: TestStoreCreateKilledAtEachStep kills at the
+// create's steps.
 func TestStoreReplaceKilledAtEachStep(t *testing.T) {
 	targets := []string{"d000", "d001"}
+	steps := []string{failpoint.AsideCopied, failpoint.ReplaceMovedAside, failpoint.ReplaceDeleted, failpoint.Created, failpoint.OutfileWritten}
 	if testing.Short() {
-		targets = targets[:1]
+		targets, steps = targets[:1], steps[:3]
 	}
 	m := startMotoS3(t)
-	for _, fp := range []string{failpoint.AsideCopied, failpoint.ReplaceMovedAside, failpoint.ReplaceDeleted, failpoint.Created, failpoint.OutfileWritten} {
+	for _, fp := range steps {
 		for _, target := range targets {
 			t.Run(fp+"/"+target, func(t *testing.T) {
 				s := m.scenario(t, iamlocal.Options{}, 4)
@@ -114,14 +118,15 @@ func TestStoreReplaceKilledAtEachStep(t *testing.T) {
 // to its aside key, and once it is moved aside, before the device is
 // deleted: the next apply --prune finishes, and the aside object still
 // decrypts to the pruned device's secret. With -short, the QR device
-// only.
+// killed with its outfile copied aside only.
 func TestStorePruneKilledAfterMoveAside(t *testing.T) {
 	targets := []string{"d000", "d001"}
+	steps := []string{failpoint.AsideCopied, failpoint.PruneMovedAside}
 	if testing.Short() {
-		targets = targets[:1]
+		targets, steps = targets[:1], steps[:1]
 	}
 	m := startMotoS3(t)
-	for _, fp := range []string{failpoint.AsideCopied, failpoint.PruneMovedAside} {
+	for _, fp := range steps {
 		for _, target := range targets {
 			t.Run(fp+"/"+target, func(t *testing.T) {
 				prunedKilledAt(t, m, fp, target)

@@ -235,7 +235,7 @@ func TestStoreLease(t *testing.T) {
 	t.Run("live", func(t *testing.T) {
 		s := m.scenario(t, iamlocal.Options{}, 1)
 		t.Setenv("AWS_MAX_ATTEMPTS", "1")
-		t.Setenv("MFABULK_READ_TIMEOUT", (2*testLease + 8*time.Second).String())
+		t.Setenv("MFABULK_READ_TIMEOUT", (2*testLease + 4*time.Second).String())
 		t.Setenv("MFABULK_CALL_TIMEOUT", "60s")
 		s.srv.SetFaults(iamlocal.Faults{Hang: 1, HangActions: []string{"CreateVirtualMFADevice"}})
 		a, out := startChildEnv(t, []string{"AWS_ACCESS_KEY_ID=AKIDLIVE"}, "apply", "-f", "m.yaml", "--auto-approve")
