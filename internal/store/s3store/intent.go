@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -87,10 +88,12 @@ type held struct {
 	etag     string
 	lost     error // set once the lease is lost: every write refuses
 	released bool
-	// unsure is a renewal whose answer never came (cancelled in flight by
-	// release, or timed out): S3 may have written it, and then the
-	// intent's ETag is no longer etag though no other run touched it.
-	unsure []byte
+	// unsure are the renewals since the last one answered whose answer
+	// never came (cancelled in flight by release, or timed out): S3 may
+	// have written one of them (each was If-Match etag: at most one), and
+	// then the intent's ETag is no longer etag though no other run
+	// touched it.
+	unsure [][]byte
 }
 
 func (h *held) renewing(ctx context.Context) {
@@ -134,11 +137,11 @@ func (h *held) renew(ctx context.Context) {
 	case err == nil:
 		h.in, h.etag, h.unsure = in, etag, nil
 	default:
-		h.unsure = data
+		h.unsure = append(h.unsure, data)
 	}
 }
 
-// adopt tells whether the intent is, byte for byte, the renewal whose
+// adopt tells whether the intent is, byte for byte, a renewal whose
 // answer this run never got: then it is this run's own write, and its
 // ETag and lease become the held ones. Anything else (another run's
 // takeover, a rewrite) is not adopted. Called with h.mu held, or after
@@ -148,7 +151,7 @@ func (h *held) adopt(ctx context.Context) bool {
 		return false
 	}
 	g, err := h.b.get(ctx, h.o.intent(), journal.MaxIntentSize)
-	if err != nil || !g.found || g.tooLarge || !bytes.Equal(g.data, h.unsure) {
+	if err != nil || !g.found || g.tooLarge || !slices.ContainsFunc(h.unsure, func(u []byte) bool { return bytes.Equal(g.data, u) }) {
 		return false
 	}
 	var in leased
