@@ -65,10 +65,7 @@ func (c storeCounts) String() string {
 // secret, and once converged every outfile decrypts to its live device's
 // secret. Seeds 1–3 of 40 devices; seed 1 of 20 with -short.
 func TestStoreConcurrentApplies(t *testing.T) {
-	seeds, devices := []int64{1, 2, 3}, 40
-	if testing.Short() {
-		seeds, devices = seeds[:1], 20
-	}
+	seeds, devices := []int64{1, 2, 3}[:sample(3, 1)], sample(40, 20)
 	m := startMotoS3(t)
 	var total storeCounts
 	trials := 0

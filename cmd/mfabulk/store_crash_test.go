@@ -67,9 +67,7 @@ func TestStoreCreateKilledAtEachStep(t *testing.T) {
 func TestStoreReplaceKilledAtEachStep(t *testing.T) {
 	targets := []string{"d000", "d001"}
 	steps := []string{failpoint.AsideCopied, failpoint.ReplaceMovedAside, failpoint.ReplaceDeleted, failpoint.Created, failpoint.OutfileWritten}
-	if testing.Short() {
-		targets, steps = targets[:1], steps[:3]
-	}
+	targets, steps = targets[:sample(2, 1)], steps[:sample(5, 3)]
 	m := startMotoS3(t)
 	for _, fp := range steps {
 		for _, target := range targets {
@@ -122,9 +120,7 @@ func TestStoreReplaceKilledAtEachStep(t *testing.T) {
 func TestStorePruneKilledAfterMoveAside(t *testing.T) {
 	targets := []string{"d000", "d001"}
 	steps := []string{failpoint.AsideCopied, failpoint.PruneMovedAside}
-	if testing.Short() {
-		targets, steps = targets[:1], steps[:1]
-	}
+	targets, steps = targets[:sample(2, 1)], steps[:sample(2, 1)]
 	m := startMotoS3(t)
 	for _, fp := range steps {
 		for _, target := range targets {
@@ -316,10 +312,7 @@ var anotherRunRE = regexp.MustCompile(`another (mfabulk )?run [^\n]*`)
 // throttling and latency; then a second apply only reads. Runs one after
 // another never say that another run worked on a device.
 func TestStoreFaultStorm(t *testing.T) {
-	n := 300
-	if testing.Short() {
-		n = 40
-	}
+	n := sample(300, 40)
 	s := newStoreScenario(t, iamlocal.Options{Faults: iamlocal.Faults{
 		Seed: 42, Latency: time.Millisecond, Jitter: 3 * time.Millisecond,
 		RateLimit: 250, Burst: 10,
