@@ -164,12 +164,14 @@ func concurrentStore(t *testing.T, m *motoS3, k int, seed int64, n int) storeCou
 	return c
 }
 
-// applySummary is apply's closing line, "Apply complete: …", or its last
-// line when it has none.
+// applySummary is apply's closing line, "Apply complete: …", or its
+// error, or its last line.
 func applySummary(out string) string {
-	if i := strings.LastIndex(out, "Apply "); i >= 0 {
-		line, _, _ := strings.Cut(out[i:], "\n")
-		return line
+	for _, mark := range []string{"Apply ", "mfabulk: error: "} {
+		if i := strings.LastIndex(out, mark); i >= 0 {
+			line, _, _ := strings.Cut(out[i:], "\n")
+			return line
+		}
 	}
 	return lastLines(out, 1)
 }
