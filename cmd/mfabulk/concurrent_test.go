@@ -16,7 +16,6 @@ import (
 	"filippo.io/age"
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
-	"github.com/mfabulk/mfabulk/internal/reftools"
 )
 
 // A folder is one working copy of the manifest, as another machine or
@@ -126,19 +125,15 @@ func (f *folder) plan() jsonPlan {
 	return p
 }
 
-// holds reports whether the folder's outfile for d decrypts, with the
-// reference age CLI, to the secret IAM issued for d.
+// holds reports whether the folder's outfile for d (its store's, when it
+// has one) decrypts, with the reference age CLI, to the secret IAM issued
+// for d.
 func (f *folder) holds(d iamlocal.Device) (exists, matches bool) {
-	file := filepath.Join(f.dir, f.outfile(d.Name))
-	if _, err := os.Stat(file); err != nil {
+	ciphertext, ok := f.outfileBytes(d.Name)
+	if !ok {
 		return false, false
 	}
-	want := d.QRCodePNG
-	if strings.HasSuffix(file, ".txt.age") {
-		want = d.Seed
-	}
-	got := reftools.AgeDecrypt(f.t, filepath.Join(f.dir, "identity.txt"), file)
-	return true, bytes.Equal(got, want)
+	return true, bytes.Equal(f.decrypt(ciphertext), f.secretOf(d))
 }
 
 // TestConcurrentFoldersFaultStorm runs two, then three applies of one

@@ -16,7 +16,6 @@ import (
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 	"github.com/mfabulk/mfabulk/internal/failpoint"
-	"github.com/mfabulk/mfabulk/internal/reftools"
 )
 
 // killedAt runs mfabulk as a subprocess with the failpoint armed and
@@ -87,7 +86,7 @@ func asideFiles(t *testing.T, outfile string) []string {
 // secret the old device was issued.
 func (s *scenario) checkKept(outfile string, old iamlocal.Device, ciphertext []byte) {
 	s.t.Helper()
-	aside := asideFiles(s.t, outfile)
+	aside := s.asides(outfile)
 	if len(aside) == 0 {
 		s.t.Errorf("the old outfile of %s is gone: nothing was moved aside from %s", old.Name, outfile)
 		return
@@ -97,17 +96,33 @@ func (s *scenario) checkKept(outfile string, old iamlocal.Device, ciphertext []b
 		want = old.Seed
 	}
 	kept := false
-	for _, a := range aside {
-		if n := len(filepath.Base(a)); n > 255 {
+	var names []string
+	for a, b := range aside {
+		names = append(names, a)
+		if n := len(filepath.Base(a)); s.store == nil && n > 255 {
 			s.t.Errorf("moved-aside name is %d bytes, more than 255: %s", n, a)
 		}
-		if bytes.Equal(mustRead(s.t, a), ciphertext) && bytes.Equal(reftools.AgeDecrypt(s.t, "identity.txt", a), want) {
+		if bytes.Equal(b, ciphertext) && bytes.Equal(s.decrypt(b), want) {
 			kept = true
 		}
 	}
 	if !kept {
-		s.t.Errorf("none of %q is the old outfile of %s decrypting to its old secret", aside, old.Name)
+		s.t.Errorf("none of %q is the old outfile of %s decrypting to its old secret", names, old.Name)
 	}
+}
+
+// asides is the moved-aside copies of an outfile, by path (or
+// s3://BUCKET/KEY), in the folder or the store.
+func (s *scenario) asides(outfile string) map[string][]byte {
+	s.t.Helper()
+	if s.store != nil {
+		return s.store.asides(s.t, s.store.key(outfile))
+	}
+	out := map[string][]byte{}
+	for _, a := range asideFiles(s.t, outfile) {
+		out[a] = mustRead(s.t, a)
+	}
+	return out
 }
 
 // checkSettled asserts that no intent is left once apply converged: each

@@ -30,6 +30,7 @@ type scenario struct {
 	srv      *iamlocal.Server
 	dir      string
 	names    []string
+	store    *bucket // the S3 store the manifest names (newStoreScenario); nil: the folder
 	mu       sync.Mutex
 	captured bytes.Buffer // stdout and stderr of every run
 }
@@ -115,25 +116,75 @@ func (s *scenario) checkDurable() {
 
 func (s *scenario) checkOutfile(d iamlocal.Device) bool {
 	s.t.Helper()
-	file := s.outfile(d.Name)
-	if _, err := os.Stat(file); err != nil {
-		s.t.Errorf("device %s has no outfile: %v", d.Name, err)
+	ciphertext, ok := s.outfileBytes(d.Name)
+	if !ok {
+		s.t.Errorf("device %s has no outfile at %s", d.Name, s.where(d.Name))
 		return false
 	}
-	want := d.QRCodePNG
-	if strings.HasSuffix(file, ".txt.age") {
-		want = d.Seed
-	}
-	if got := reftools.AgeDecrypt(s.t, "identity.txt", file); !bytes.Equal(got, want) {
-		s.t.Errorf("%s does not decrypt to the secret issued for %s", file, d.Name)
+	if got := s.decrypt(ciphertext); !bytes.Equal(got, s.secretOf(d)) {
+		s.t.Errorf("%s does not decrypt to the secret issued for %s", s.where(d.Name), d.Name)
 		return false
 	}
 	return true
 }
 
+// secretOf is what a device's outfile holds: the Base32 seed in a .txt.age
+// outfile (the manifest's odd devices), else the QR code PNG.
+func (s *scenario) secretOf(d iamlocal.Device) []byte {
+	if strings.HasSuffix(s.outfile(d.Name), ".txt.age") {
+		return d.Seed
+	}
+	return d.QRCodePNG
+}
+
+// where is the device's outfile for messages: a path, or s3://BUCKET/KEY.
+func (s *scenario) where(name string) string {
+	if s.store != nil {
+		return "s3://" + s.store.name + "/" + s.store.key(s.outfile(name))
+	}
+	return filepath.Join(s.dir, s.outfile(name))
+}
+
+// outfileBytes is the device's outfile as it is now, in the folder or the
+// store, and whether there is one.
+func (s *scenario) outfileBytes(name string) ([]byte, bool) {
+	s.t.Helper()
+	if s.store != nil {
+		return s.store.get(s.t, s.store.key(s.outfile(name)))
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir, s.outfile(name)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false
+	}
+	if err != nil {
+		s.t.Fatalf("read the outfile of %s: %v", name, err)
+	}
+	return b, true
+}
+
+// decrypt decrypts an outfile's bytes with the scenario's identity and
+// the reference age CLI. The ciphertext goes through a file of the test's
+// own (age reads its input from a file); the plaintext only through a pipe.
+func (s *scenario) decrypt(ciphertext []byte) []byte {
+	s.t.Helper()
+	f, err := os.CreateTemp(s.t.TempDir(), "outfile-*.age")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	_, err = f.Write(ciphertext)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return reftools.AgeDecrypt(s.t, filepath.Join(s.dir, "identity.txt"), f.Name())
+}
+
 // leakScan is invariant 2: no secret ever issued, in any encoding, is in
 // any file of the scenario's folder other than age ciphertext, nor in
-// anything mfabulk printed (--debug was on throughout).
+// any version of any object of its store's bucket other than age
+// ciphertext, nor in anything mfabulk printed (--debug was on throughout).
 func (s *scenario) leakScan() {
 	s.t.Helper()
 	var needles [][]byte
@@ -185,12 +236,24 @@ func (s *scenario) leakScan() {
 	if err != nil {
 		s.t.Errorf("leak scan of %s: %v", s.dir, err)
 	}
+	versions := 0
+	if s.store != nil {
+		versions = s.store.scanVersions(s.t, func(where string, data []byte) {
+			if !bytes.HasPrefix(data, []byte("age-encryption.org/v1\n")) {
+				files++
+				scan(where, data)
+			}
+		})
+	}
 	s.mu.Lock()
 	scan("mfabulk's output", s.captured.Bytes())
 	outBytes := s.captured.Len()
 	s.mu.Unlock()
 	summary := fmt.Sprintf("leak scan: %d secrets × %d encodings over %d plaintext files and %d bytes of output",
 		len(s.srv.Issued()), len(needles)/max(len(s.srv.Issued()), 1), files, outBytes)
+	if s.store != nil {
+		summary += fmt.Sprintf(" (%d object versions in s3://%s, plaintext ones among the files)", versions, s.store.name)
+	}
 	if len(leaks) > 0 {
 		s.t.Errorf("%s: %d LEAK(S), in %s", summary, len(leaks), strings.Join(leaks, ", "))
 		return

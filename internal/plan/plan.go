@@ -163,10 +163,11 @@ type Local struct {
 	// before records existed).
 	OutfileID string
 	// Pending is set when an earlier run of this account meant to create
-	// (or replace) the device, did not settle it, and left no outfile.
+	// (or replace) the device, did not settle it, and left no outfile of
+	// its own (a replace's old outfile, not yet moved aside, is not).
 	Pending bool
-	// Unsettled is set when such an intent is there beside an outfile:
-	// the run stopped after writing it, or before moving an old one aside.
+	// Unsettled is set when such an intent is there beside the outfile
+	// its run wrote: the run stopped after writing it, before recording.
 	Unsettled bool
 	// IntentAction, IntentID and IntentReplaces are the intent's action
 	// ("create" or "replace"), the create ID it sent, and the create ID of

@@ -292,13 +292,18 @@ func local(obs *plan.Observed, d manifest.Device, ev store.Evidence) plan.Local 
 	case journal.Foreign:
 		obs.Untrusted[d.Name] = st.Reason
 	case journal.Pending:
+		in := st.Intent
+		// A replace stopped before its old outfile was moved aside (S3:
+		// copied to the aside key, not yet deleted): the outfile is the
+		// replaced device's, by its record, and the replace is still to
+		// be done, not a new outfile to record.
+		replaced := in.Action == string(plan.Replace) && in.Replaces != "" && l.OutfileID == in.Replaces
 		if l.Outfile && l.OutfileID == "" {
 			// Killed after the outfile was durable and before its
 			// record: the intent says which create the outfile is.
-			l.OutfileID = st.Intent.CreateID
+			l.OutfileID = in.CreateID
 		}
-		l.Pending, l.Unsettled = !l.Outfile, l.Outfile
-		in := st.Intent
+		l.Pending, l.Unsettled = !l.Outfile || replaced, l.Outfile && !replaced
 		l.IntentAction, l.IntentID, l.IntentReplaces = in.Action, in.CreateID, in.Replaces
 		l.IntentVersion = ev.IntentVersion
 		if journal.Proves(in.Proof, in.CreateID) {
