@@ -53,8 +53,8 @@ FULL ?=
 TESTFLAGS := -race$(if $(filter 1 true yes,$(FULL)),, -short)
 
 test: vet
-	@echo "== go test $(TESTFLAGS) ./... (one line per package as each finishes; cmd/mfabulk takes the longest)"
-	$(GO) test $(TESTFLAGS) -count=1 -timeout 40m ./... 2>&1
+	@echo "== go test $(TESTFLAGS) ./... (four processes: the packages, and cmd/mfabulk in three shards; each one's lines when it finishes)"
+	./scripts/gotest.sh $(GO) $(TESTFLAGS) -count=1 -timeout 40m
 	@echo "== fuzz targets, 5s each"
 	$(MAKE) --no-print-directory fuzz-short
 	@echo "== make test: all passed$(if $(findstring -short,$(TESTFLAGS)), (the long matrices on a sample; make test-full runs them all))"

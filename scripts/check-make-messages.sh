@@ -10,6 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 cp "$root/Makefile" "$tmp/"
 mkdir -p "$tmp/scripts" "$tmp/examples/ci"
 printf '#!/bin/sh\n' > "$tmp/scripts/demo.sh"
+cp "$root/scripts/gotest.sh" "$tmp/scripts/"
 chmod +x "$tmp/scripts/demo.sh"
 cd "$tmp"
 git init -q .
