@@ -19,6 +19,23 @@ import (
 // has had time to run out.
 func later(d time.Duration) func() time.Time { return func() time.Time { return time.Now().Add(d) } }
 
+// waitLost waits until h's renewals have found its lease lost: a renewal
+// is due every third of the lease, but a loaded machine may run it late,
+// and a test that slept a fixed time would then see a write go through.
+func waitLost(t *testing.T, h store.Held) {
+	t.Helper()
+	hd := h.(*held)
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		hd.mu.Lock()
+		lost := hd.lost != nil
+		hd.mu.Unlock()
+		if lost {
+			return
+		}
+	}
+	t.Fatal("no renewal found the lease lost within 30 s")
+}
+
 // seenBy is what b's plan sees of d's intent.
 func seenBy(t *testing.T, b *Backend, d manifest.Device) (store.Seen, journal.State) {
 	t.Helper()
@@ -117,7 +134,9 @@ func TestLiveLeaseIsNeverTaken(t *testing.T) {
 	ctx := context.Background()
 	bucket := newBucket(t, bucketOpt{})
 	d := device(bucket, "erin")
-	const lease = 900 * time.Millisecond
+	// Renewed every second: a renewal may come two seconds late on a
+	// loaded machine before the lease really runs out.
+	const lease = 3 * time.Second
 	a := open(t, bucket, Options{Lease: lease})
 	h, err := filesOf(t, a, d).Begin(ctx, intentOf(d), store.Seen{})
 	if err != nil {
@@ -175,7 +194,7 @@ func TestLostLeaseStopsWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	h2.(*held).abandon()
-	time.Sleep(lease / 2) // a renewal meets the takeover
+	waitLost(t, h) // a renewal meets the takeover
 	_, err = h.WriteOutfile(ctx, []byte("ct"))
 	mustContain(t, err, "lease", "lost")
 	if ok, _ := filesOf(t, a, d).Exists(ctx); ok {
@@ -258,7 +277,7 @@ func TestIntentDeletedUnderTheHolder(t *testing.T) {
 	if err := h.Done(ctx); err != nil {
 		t.Fatalf("Done of a deleted intent = %v, want done", err)
 	}
-	time.Sleep(lease / 2)
+	waitLost(t, h2)
 	_, err = h2.WriteOutfile(ctx, []byte("ct"))
 	mustContain(t, err, "lease", "lost")
 	if _, ok := rawGet(t, bucket, "mfa/out/.frank.png.age.intent"); ok {

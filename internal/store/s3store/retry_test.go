@@ -70,7 +70,9 @@ func TestLostRenewalAnswerKeepsTheLease(t *testing.T) {
 	ctx := context.Background()
 	bucket := newBucket(t, bucketOpt{})
 	d := device(bucket, "erin")
-	const lease = 600 * time.Millisecond
+	// Renewed every second: long enough that a loaded machine's late
+	// renewal does not run the lease out before the write.
+	const lease = 3 * time.Second
 	api := &lostPut{API: client(t, "us-east-1"), key: "mfa/out/.erin.png.age.intent", n: 2}
 	a := open(t, bucket, Options{Client: api, Lease: lease})
 	h, err := filesOf(t, a, d).Begin(ctx, intentOf(d), store.Seen{})
