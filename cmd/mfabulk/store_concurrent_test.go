@@ -86,6 +86,10 @@ func concurrentStore(t *testing.T, m *motoS3, k int, seed int64, n int) storeCou
 		Seed: seed, Latency: time.Millisecond, Jitter: 2 * time.Millisecond,
 		ServiceFailure: 0.3, ConcurrentModification: 0.2, DropAfterCommit: 0.1,
 	}}, k, n)
+	// No run here is killed: a lease long enough that a loaded machine's
+	// late renewals (moto one request at a time, CI's four test
+	// processes) never run it out under a live run.
+	t.Setenv("MFABULK_S3_LEASE", "1m")
 	s := folders[0].scenario
 	srv := s.srv
 

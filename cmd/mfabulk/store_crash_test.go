@@ -318,6 +318,7 @@ func TestStoreFaultStorm(t *testing.T) {
 		RateLimit: 250, Burst: 10,
 		ServiceFailure: 0.2, ConcurrentModification: 0.2, DropAfterCommit: 0.2,
 	}}, n)
+	t.Setenv("MFABULK_S3_LEASE", "1m") // no run is killed: see concurrentStore
 	start := time.Now()
 	runs := s.converge(4)
 	t.Logf("%d devices into the store converged in %d apply run(s), %v; faults injected: %v; requests: %v", n, runs, time.Since(start), s.srv.Injected(), s.srv.Requests())

@@ -133,20 +133,30 @@ type unsure struct {
 // done, and h follows it (true); otherwise another run wrote the intent.
 // h.mu is held, or the renewals have stopped.
 func (h *held) adopt(ctx context.Context) bool {
+	adopted, _ := h.tryAdopt(ctx)
+	return adopted
+}
+
+// tryAdopt is adopt, with the error of the read that was to tell: then
+// whose write the intent is cannot be told yet.
+func (h *held) tryAdopt(ctx context.Context) (bool, error) {
 	if len(h.unsure) == 0 {
-		return false
+		return false, nil
 	}
 	g, err := h.b.get(ctx, h.o.intent(), journal.MaxIntentSize)
-	if err != nil || !g.found || g.tooLarge {
-		return false
+	if err != nil {
+		return false, err
+	}
+	if !g.found || g.tooLarge {
+		return false, nil
 	}
 	for _, u := range h.unsure {
 		if bytes.Equal(g.data, u.data) {
 			h.in, h.etag, h.unsure = u.in, g.etag, nil
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 func (h *held) renewing(ctx context.Context) {
@@ -182,8 +192,20 @@ func (h *held) renew(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, h.b.lease/3)
 	defer cancel()
 	etag, err := h.b.putOwn(cctx, h.o.intent(), data, cond{ifMatch: h.etag})
-	if isPreconditionFailed(err) && h.adopt(cctx) {
-		etag, err = h.b.putOwn(cctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	if isPreconditionFailed(err) {
+		// Told on a context of its own: a renewal that took most of
+		// its time (a loaded endpoint) must not leave none to read
+		// whether the intent is an earlier renewal of this run's, and
+		// take its own write for another run's.
+		actx, acancel := context.WithTimeout(ctx, h.b.lease/3)
+		adopted, aerr := h.tryAdopt(actx)
+		acancel()
+		switch {
+		case aerr != nil:
+			return // cannot tell yet: the next tick asks again
+		case adopted:
+			etag, err = h.b.putOwn(cctx, h.o.intent(), data, cond{ifMatch: h.etag})
+		}
 	}
 	switch {
 	case isPreconditionFailed(err):

@@ -90,3 +90,54 @@ func TestLostRenewalAnswerKeepsTheLease(t *testing.T) {
 		t.Fatalf("plan after Keep: %v, want Pending", state)
 	}
 }
+
+// slowFailedPut is lostPut whose next put of key after the lost one
+// answers its failed condition only when the call's time is all but
+// spent, as a loaded endpoint does.
+type slowFailedPut struct {
+	lostPut
+	slow bool
+}
+
+func (s *slowFailedPut) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	out, err := s.lostPut.PutObject(ctx, in, opts...)
+	s.mu.Lock()
+	slow := s.slow && aws.ToString(in.Key) == s.key && isPreconditionFailed(err)
+	if slow {
+		s.slow = false
+	}
+	if aws.ToString(in.Key) == s.key && s.n == 0 && err != nil && !isPreconditionFailed(err) {
+		s.slow = true // the lost answer: the next failed condition is slow
+	}
+	s.mu.Unlock()
+	if deadline, ok := ctx.Deadline(); ok && slow {
+		time.Sleep(time.Until(deadline))
+	}
+	return out, err
+}
+
+// A renewal that meets the earlier, lost renewal's write with its time
+// all but spent still tells its own write from another run's: reading
+// the intent to tell is given time of its own. On the renewal's
+// context, the read failed and the run took its own write for another
+// run's takeover ("the lease ... was lost"), as in make test's store
+// fault storm on a loaded machine.
+func TestSlowFailedRenewalStillAdopts(t *testing.T) {
+	ctx := context.Background()
+	bucket := newBucket(t, bucketOpt{})
+	d := device(bucket, "erin")
+	const lease = 3 * time.Second
+	api := &slowFailedPut{lostPut: lostPut{API: client(t, "us-east-1"), key: "mfa/out/.erin.png.age.intent", n: 2}}
+	a := open(t, bucket, Options{Client: api, Lease: lease})
+	h, err := filesOf(t, a, d).Begin(ctx, intentOf(d), store.Seen{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(lease + lease/3) // the lost renewal, then the slow one
+	if _, err := h.WriteOutfile(ctx, []byte("ct")); err != nil {
+		t.Fatalf("WriteOutfile after a slow renewal = %v", err)
+	}
+	if err := h.Done(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
