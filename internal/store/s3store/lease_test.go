@@ -258,11 +258,15 @@ func TestIntentDeletedUnderTheHolder(t *testing.T) {
 	bucket := newBucket(t, bucketOpt{})
 	d := device(bucket, "erin")
 	const lease = 600 * time.Millisecond
-	a := open(t, bucket, Options{Lease: lease})
-	h, err := filesOf(t, a, d).Begin(ctx, intentOf(d), store.Seen{})
+	// erin's holder renews only every 10 s, so that no renewal meets her
+	// intent gone before Done does (that renewal rightly loses the
+	// lease, as frank's shows); frank's renews every 200 ms.
+	slow := open(t, bucket, Options{Lease: 30 * time.Second})
+	h, err := filesOf(t, slow, d).Begin(ctx, intentOf(d), store.Seen{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	a := open(t, bucket, Options{Lease: lease})
 	h2, err := filesOf(t, a, device(bucket, "frank")).Begin(ctx, intentOf(device(bucket, "frank")), store.Seen{})
 	if err != nil {
 		t.Fatal(err)
