@@ -46,8 +46,9 @@ func TestOutfileBounded(t *testing.T) {
 			n++
 		}
 	}
-	if n != 3 || took > 2*time.Second {
-		t.Errorf("want outfile-length at most 4096 for each of 3 devices, at once; took %v, got:\n%v", took, ds)
+	t.Logf("checked in %v", took) // logged, not asserted: see TestDeepOutfileQuick
+	if n != 3 {
+		t.Errorf("want outfile-length at most 4096 for each of 3 devices, at once; got:\n%v", ds)
 	}
 }
 
