@@ -25,23 +25,6 @@ import (
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
-	// copied, when set (onTerminal), is closed once the copy from the
-	// terminal has ended: after the program exited and the pty said so.
-	copied chan struct{}
-}
-
-// drained waits, up to d, for the copy from the terminal to end: read
-// right after the program exits, the output may still lack its last
-// lines, still in the pty (TestEnrollUnprovenOnATerminal failed so,
-// under make test's load, without "enroll cancelled").
-func (b *syncBuffer) drained(d time.Duration) {
-	if b.copied == nil {
-		return
-	}
-	select {
-	case <-b.copied:
-	case <-time.After(d):
-	}
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
