@@ -109,6 +109,9 @@ type planFlags struct {
 	Prune   bool
 	Targets []string
 	Replace []string
+	// AllowDeactivate lets --replace and --prune deactivate a device a
+	// user has (a lost phone, a leaver); command line only.
+	AllowDeactivate bool
 	paceFlags
 	// Quiet prints nothing on stdout when the account matches, for
 	// scheduled jobs whose output is mailed.
@@ -141,6 +144,7 @@ func addPlanFlags(cmd *cobra.Command, o *planFlags) {
 	f.BoolVar(&o.Prune, "prune", false, "delete devices inside the manifest's scope.paths that it does not list")
 	f.StringArrayVar(&o.Targets, "target", nil, "limit the plan to the device `name`, or ACCOUNT/NAME (repeatable)")
 	f.StringArrayVar(&o.Replace, "replace", nil, "recreate the device `name` (or ACCOUNT/NAME) with a new secret; its old outfile is kept, renamed (repeatable)")
+	f.BoolVar(&o.AllowDeactivate, "allow-deactivate", false, "let --replace and --prune deactivate a device enabled for a user, then delete it (a lost phone, a leaver; the plan says who loses MFA; command line only)")
 	f.IntVar(&o.Parallelism, "parallelism", iamclient.DefaultParallelism, "most AWS calls in flight at once, per account: the ceiling of the adaptive limit, which backs off when IAM throttles")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print nothing on standard output when nothing changes (for cron)")
 	f.StringVar(&o.Role, "role", "", "role `template` to assume in each account whose manifests name no role:, e.g. arn:aws:iam::{{.Account}}:role/mfabulk")
@@ -153,7 +157,7 @@ func addPlanFlags(cmd *cobra.Command, o *planFlags) {
 
 // planOptions are the plan options the flags ask for.
 func (o planFlags) planOptions() plan.Options {
-	return plan.Options{Prune: o.Prune, Targets: o.Targets, Replace: o.Replace}
+	return plan.Options{Prune: o.Prune, Targets: o.Targets, Replace: o.Replace, AllowDeactivate: o.AllowDeactivate}
 }
 
 // debugOut is where the --debug lines of a view go: standard error, or

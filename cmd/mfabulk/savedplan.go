@@ -99,7 +99,7 @@ func checkSavedInputs(opts *applyOpts, f planfile.File) error {
 			"name it as the plan was made: %s", cmdline)
 	}
 	given := opts.Plan.planOptions()
-	if !opts.namedFiles && !given.Prune && len(given.Targets)+len(given.Replace) == 0 {
+	if !opts.namedFiles && !given.Prune && !given.AllowDeactivate && len(given.Targets)+len(given.Replace) == 0 {
 		return nil
 	}
 	if d := optionsDiff(f.Options, given); d != "" {
@@ -119,6 +119,12 @@ func optionsDiff(saved, given plan.Options) string {
 		d = append(d, "with --prune, which the command line does not name")
 	case !saved.Prune && given.Prune:
 		d = append(d, "without --prune")
+	}
+	switch {
+	case saved.AllowDeactivate && !given.AllowDeactivate:
+		d = append(d, "with --allow-deactivate, which the command line does not name")
+	case !saved.AllowDeactivate && given.AllowDeactivate:
+		d = append(d, "without --allow-deactivate")
 	}
 	for _, o := range []struct {
 		flag         string
@@ -143,6 +149,9 @@ func optionFlags(o plan.Options) string {
 	var parts []string
 	if o.Prune {
 		parts = append(parts, "--prune")
+	}
+	if o.AllowDeactivate {
+		parts = append(parts, "--allow-deactivate")
 	}
 	for _, f := range []struct {
 		flag string

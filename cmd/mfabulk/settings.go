@@ -61,6 +61,8 @@ var safetySwitches = map[string]safety{
 	"auto-approve":     notFromFile, // apply without asking
 	// plan, apply: a bucket whose overwrites and deletes cannot be undone
 	"allow-unversioned-store": flagOnly,
+	// plan, apply: replace or prune a device a user has, deactivating it
+	"allow-deactivate": flagOnly,
 }
 
 // safetyError refuses a safety switch from a layer it may not come from.

@@ -41,6 +41,10 @@ type API interface {
 	// user, virtual, hardware or FIDO (ListMFADevices); NoSuchEntity when
 	// the user does not exist.
 	UserDevices(ctx context.Context, user string) ([]string, error)
+	// Deactivate removes a device from the user it is enabled for
+	// (DeactivateMFADevice), the step before deleting it; NoSuchEntity
+	// when it is not enabled for that user.
+	Deactivate(ctx context.Context, user, serial string) error
 }
 
 // Options tune a run.
@@ -115,6 +119,9 @@ type Outcome struct {
 	// its intent stays in the journal and the next plan proposes to
 	// replace it.
 	SeedLost bool
+	// Deactivated is the user the old device was deactivated for, once
+	// it was (a replace of a lost phone, the prune of a leaver's device).
+	Deactivated string
 	// User is the IAM user the device was to be enabled for, and Enabled
 	// when that succeeded; a failed enable leaves the device with its
 	// durable outfile, Err set, and the next plan proposing assign.

@@ -90,6 +90,13 @@ func (r *runner) delete(ctx context.Context, j job) Outcome {
 			failpoint.Hit(failpoint.PruneMovedAside)
 		}
 	}
+	if c.Deactivate != "" {
+		if err := r.deactivate(ctx, &o, c.Deactivate, c.Existing.Serial); err != nil {
+			o.Err, o.Code = fmt.Errorf("pruning device %q: %w", c.Name, err), device.ErrorCode(err)
+			return o
+		}
+		failpoint.Hit(failpoint.PruneDeactivated)
+	}
 	if err := r.api.Delete(ctx, c.Existing.Serial); err != nil && device.ErrorCode(err) != "NoSuchEntity" {
 		o.Err, o.Code = fmt.Errorf("deleting device %q: %w", c.Name, err), device.ErrorCode(err)
 	}
@@ -165,6 +172,16 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		}
 		return r.settle(ctx, o, held)
 	}
+	if j.change.Action == plan.Replace && j.change.Deactivate != "" {
+		// A lost phone: the person asked for it with --allow-deactivate.
+		// The old outfile is aside and the intent held, so a run dying
+		// from here leaves a device the next plan replaces unassigned.
+		if err := r.deactivate(ctx, &o, j.change.Deactivate, j.change.Existing.Serial); err != nil {
+			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), device.ErrorCode(err)
+			return r.keep(ctx, o, held)
+		}
+		failpoint.Hit(failpoint.ReplaceDeactivated)
+	}
 	if j.change.Action == plan.Replace || j.change.Action == plan.Assign {
 		if err := r.api.Delete(ctx, j.change.Existing.Serial); err != nil && device.ErrorCode(err) != "NoSuchEntity" {
 			o.Err, o.Code = fmt.Errorf("replacing device %q: %w", d.Name, err), device.ErrorCode(err)
@@ -200,6 +217,23 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		return o
 	}
 	return r.enable(ctx, o, d.User, created)
+}
+
+// deactivate takes the device serial away from user, the step IAM needs
+// before it deletes an assigned device. NoSuchEntity means the device is
+// not enabled for that user (any more): an earlier attempt whose answer
+// was lost, or a person who deactivated it since plan. The delete that
+// follows is then IAM's check, refused (DeleteConflict) for a device
+// another user has meanwhile, never a device deleted from under a user.
+func (r *runner) deactivate(ctx context.Context, o *Outcome, user, serial string) error {
+	err := r.api.Deactivate(ctx, user, serial)
+	switch {
+	case err == nil:
+		o.Deactivated = user
+	case device.ErrorCode(err) != "NoSuchEntity":
+		return fmt.Errorf("deactivating it for user %s: %w", user, err)
+	}
+	return nil
 }
 
 // errUserFull: the user has IAM's limit of MFA devices.

@@ -12,14 +12,16 @@ import "os"
 
 // Names of the failpoints, in the order a replace or a prune reaches them.
 const (
-	ReplaceMovedAside = "replace:moved-aside" // old outfile moved aside, old device not yet deleted
-	ReplaceDeleted    = "replace:deleted"     // old device deleted, new one not yet created
-	Created           = "create:created"      // device created, outfile not yet written
-	OutfileLinked     = "create:linked"       // outfile linked to its name, its temporary name not yet removed
-	OutfileWritten    = "create:outfile"      // outfile durable, record and intent not yet settled
-	PruneMovedAside   = "prune:moved-aside"   // pruned device's outfile moved aside, device not yet deleted
-	IntentRewritten   = "intent:rewritten"    // an earlier run's intent being taken over: its file changed, not yet synced
-	AsideCopied       = "aside:copied"        // S3: an outfile copied to its aside key, the outfile not yet deleted
+	ReplaceMovedAside  = "replace:moved-aside" // old outfile moved aside, old device not yet deleted
+	ReplaceDeactivated = "replace:deactivated" // old device deactivated for its user, not yet deleted
+	ReplaceDeleted     = "replace:deleted"     // old device deleted, new one not yet created
+	Created            = "create:created"      // device created, outfile not yet written
+	OutfileLinked      = "create:linked"       // outfile linked to its name, its temporary name not yet removed
+	OutfileWritten     = "create:outfile"      // outfile durable, record and intent not yet settled
+	PruneMovedAside    = "prune:moved-aside"   // pruned device's outfile moved aside, device not yet deleted
+	PruneDeactivated   = "prune:deactivated"   // pruned device deactivated for its user, not yet deleted
+	IntentRewritten    = "intent:rewritten"    // an earlier run's intent being taken over: its file changed, not yet synced
+	AsideCopied        = "aside:copied"        // S3: an outfile copied to its aside key, the outfile not yet deleted
 )
 
 // env names the failpoint to trigger; read once, at start.

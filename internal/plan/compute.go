@@ -51,17 +51,26 @@ func lowerSet(names []string) map[string]bool {
 	return m
 }
 
-// checkNames refuses --target and --replace names that name nothing.
+// checkNames refuses --target and --replace names that name nothing, and
+// a --target that names a device no manifest lists outside the scope: no
+// plan could act on it, and "No changes" would not say why.
 func (c *computation) checkNames() error {
-	for _, list := range []struct {
-		flag  string
-		names []string
-	}{{"--target", c.opts.Targets}, {"--replace", c.opts.Replace}} {
-		for _, n := range list.names {
-			l := strings.ToLower(n)
-			if _, inAccount := c.observed[l]; !c.desired[l] && !(list.flag == "--target" && inAccount) {
-				return fmt.Errorf("%s %s: no such device in the manifest", list.flag, n)
-			}
+	for _, n := range c.opts.Replace {
+		if !c.desired[strings.ToLower(n)] {
+			return fmt.Errorf("--replace %s: no such device in the manifest", n)
+		}
+	}
+	for _, n := range c.opts.Targets {
+		l := strings.ToLower(n)
+		o, inAccount := c.observed[l]
+		switch {
+		case c.desired[l]:
+		case !inAccount:
+			return fmt.Errorf("--target %s: no such device in the manifest, nor in account %s", n, c.obs.Account)
+		case len(c.opts.Scopes) == 0:
+			return fmt.Errorf("--target %s: %s%s is in account %s but not in the manifest, which declares no scope.paths: mfabulk acts only on the devices a manifest lists and, with --prune, on those inside its scope", n, o.Path, o.Name, c.obs.Account)
+		case scopeOf(o.Path, c.opts.Scopes) == "":
+			return fmt.Errorf("--target %s: %s%s is not in the manifest and lies outside its scope.paths (%s): mfabulk prunes only inside the scope", n, o.Path, o.Name, strings.Join(c.opts.Scopes, ", "))
 		}
 	}
 	return nil
@@ -96,7 +105,7 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 	case o.Path != d.Path:
 		ch.Action, ch.Reason = Conflict, "it exists at path "+o.Path+"; IAM cannot move a device"
 	case c.replace[strings.ToLower(d.Name)]:
-		ch.Action, ch.Reason = replaceOr(o, "replacement requested with --replace")
+		ch.Action, ch.Reason = c.replaceOr(o, "replacement requested with --replace")
 	default:
 		ch.Action, ch.Reason = c.ownership(d, o)
 		if ch.Action == Unchanged && c.opts.ManageTags {
@@ -104,6 +113,9 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 				ch.Action = UpdateTags
 			}
 		}
+	}
+	if ch.Action == Replace && o.Assigned() {
+		ch.Deactivate = o.User
 	}
 	return c.assignment(ch)
 }
@@ -120,7 +132,7 @@ func (c *computation) assignment(ch Change) Change {
 	}
 	if o := ch.Existing; o != nil && o.User != "" {
 		if !strings.EqualFold(o.User, d.User) {
-			ch.Action, ch.Reason = Conflict, "it is assigned to "+o.User+", but the manifest names user "+d.User+"; mfabulk never deactivates a device: a person does (iam deactivate-mfa-device)"
+			ch.Action, ch.Reason, ch.Deactivate = Conflict, "it is assigned to "+o.User+", but the manifest names user "+d.User+"; mfabulk never moves a device from one user to another: a person deactivates it (aws iam deactivate-mfa-device)", ""
 		}
 		return ch
 	}
@@ -172,9 +184,9 @@ func (c *computation) ownership(d *manifest.Device, o device.Observed) (Action, 
 		// writes one: the outfile is this device's.
 		return Settle, "an earlier run was stopped after writing its outfile and before recording it; the record is written"
 	case l.Pending && known && l.IntentProof != "" && live == l.IntentID:
-		return replaceOr(o, "seed lost: an earlier run created it but never wrote its outfile")
+		return c.replaceOr(o, "seed lost: an earlier run created it but never wrote its outfile")
 	case l.Pending && known && l.IntentAction == string(Replace) && l.ReplacesProof != "" && live == l.IntentReplaces:
-		return replaceOr(o, "an earlier replace was interrupted; its old outfile is moved aside")
+		return c.replaceOr(o, "an earlier replace was interrupted; its old outfile is moved aside")
 	case l.Pending && known && (live == l.IntentID || live == l.IntentReplaces):
 		return Mismatch, "an intent names it, but " + unproven(l) + "; mfabulk never deletes a device on such evidence: check it, then run apply --replace " + d.Name
 	case l.Pending && !known:
@@ -234,13 +246,27 @@ func (c *computation) notices(desired []manifest.Device) []Notice {
 	return out
 }
 
-// replaceOr replaces an unassigned device; an assigned one has a user,
-// and only a person may take it away.
-func replaceOr(o device.Observed, reason string) (Action, string) {
-	if o.Assigned() {
-		return Conflict, reason + ", but it is assigned to " + userOr(o.User) + ": mfabulk never deletes an assigned device"
+// replaceOr replaces an unassigned device. An assigned one has a user,
+// and only a person may take it away: with --allow-deactivate it is
+// replaced too (deactivated first: forDesired sets Change.Deactivate),
+// else it is a conflict whose reason names the flag.
+func (c *computation) replaceOr(o device.Observed, reason string) (Action, string) {
+	switch {
+	case !o.Assigned():
+		return Replace, reason
+	case c.opts.AllowDeactivate && o.User != "":
+		return Replace, reason + "; assigned to " + o.User + ", so it is deactivated first (--allow-deactivate)"
 	}
-	return Replace, reason
+	return Conflict, reason + ", but it is assigned to " + userOr(o.User) + ": " + deactivateHint(o)
+}
+
+// deactivateHint says what it takes to delete an assigned device: the
+// person's explicit --allow-deactivate, and a user IAM names.
+func deactivateHint(o device.Observed) string {
+	if o.User == "" {
+		return "mfabulk deletes an assigned device only once it is deactivated, and IAM does not say for which user; a person deactivates it (aws iam deactivate-mfa-device)"
+	}
+	return "mfabulk deletes an assigned device only with --allow-deactivate, which deactivates it first (" + o.User + " then cannot sign in with MFA until a new device is enabled)"
 }
 
 // unlistedInScope returns the observed devices inside the scope that no

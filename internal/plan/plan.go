@@ -109,6 +109,26 @@ type Change struct {
 	// plan and apply another run may have left its own, naming a device
 	// whose seed only it can tell is lost.
 	Intent IntentSeen
+	// Deactivate is the IAM user the existing device is enabled for, when
+	// apply deactivates it before deleting it: a replace of an assigned
+	// device (a lost phone) or the prune of an assigned device no manifest
+	// lists (a leaver), both only with --allow-deactivate. From then until
+	// a new device is enabled, the user cannot sign in with MFA.
+	Deactivate string
+}
+
+// Consequence says what a change that deactivates a device costs its
+// user, for every view to show beside it; "" for any other change.
+func (c Change) Consequence() string {
+	switch {
+	case c.Deactivate == "":
+		return ""
+	case c.Action == Delete:
+		return c.Deactivate + " loses this MFA device: deactivated, then deleted"
+	case c.EnablesUser():
+		return c.Deactivate + " cannot sign in with MFA until the new device is enabled (apply enables it at once)"
+	}
+	return c.Deactivate + " cannot sign in with MFA until the new device is enabled (the person enrolls it: mfabulk enroll)"
 }
 
 // IntentSeen is a device's intent as a plan found it: whether this plan's
@@ -200,6 +220,11 @@ type Options struct {
 	Prune      bool     `json:"prune"`   // delete devices in scope that the manifest omits
 	Targets    []string `json:"targets"` // limit the plan to these device names
 	Replace    []string `json:"replace"` // recreate these devices with new secrets
+	// AllowDeactivate lets a replace (--replace) or a prune (--prune)
+	// deactivate a device enabled for a user before deleting it: a lost
+	// phone, a leaver. A flag only, never from a config file or the
+	// environment: it takes a person's MFA away.
+	AllowDeactivate bool `json:"allow_deactivate,omitempty"`
 }
 
 // MaxUserDevices is IAM's limit of MFA devices per user.
@@ -267,9 +292,12 @@ func Compute(desired []manifest.Device, obs Observed, opts Options) (Plan, error
 		case !c.targeted(o.Name):
 		case !opts.Prune:
 			p.Unlisted = append(p.Unlisted, o)
-		case o.Assigned():
+		case o.Assigned() && (!opts.AllowDeactivate || o.User == ""):
 			p.Changes = append(p.Changes, Change{Action: Refused, Name: o.Name, Path: o.Path, Existing: ptr(o),
-				Reason: "not in the manifest, but assigned to " + userOr(o.User) + ": mfabulk never deletes an assigned device"})
+				Reason: "not in the manifest, but assigned to " + userOr(o.User) + ": " + deactivateHint(o)})
+		case o.Assigned():
+			p.Changes = append(p.Changes, Change{Action: Delete, Name: o.Name, Path: o.Path, Existing: ptr(o), Deactivate: o.User,
+				Reason: "in scope " + scopeOf(o.Path, opts.Scopes) + " but not in the manifest, and assigned to " + o.User + " (--allow-deactivate): deactivated, then deleted"})
 		default:
 			p.Changes = append(p.Changes, Change{Action: Delete, Name: o.Name, Path: o.Path, Existing: ptr(o),
 				Reason: "in scope " + scopeOf(o.Path, opts.Scopes) + " but not in the manifest"})

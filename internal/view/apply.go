@@ -136,11 +136,11 @@ func Event(w io.Writer, e apply.Event) {
 		if o.OldOutfile != "" {
 			old = " (old outfile kept as " + value(rel(o.OldOutfile)) + ")"
 		}
-		fmt.Fprintf(w, "%s: replaced, now %s, secret sealed to %s%s%s\n", device, serial, value(rel(o.Outfile)), old, enabledFor(o))
+		fmt.Fprintf(w, "%s: %sreplaced, now %s, secret sealed to %s%s%s\n", device, deactivatedFor(o), serial, value(rel(o.Outfile)), old, enabledFor(o))
 	case plan.UpdateTags:
 		fmt.Fprintf(w, "%s: tags updated\n", device)
 	case plan.Delete:
-		fmt.Fprintf(w, "%s: deleted %s\n", device, serial)
+		fmt.Fprintf(w, "%s: %sdeleted %s\n", device, deactivatedFor(o), serial)
 	case plan.Settle:
 		fmt.Fprintf(w, "%s: outfile %s recorded as %s's\n", device, value(rel(o.Outfile)), serial)
 	}
@@ -310,6 +310,14 @@ func (r *RefreshProgress) Done() {
 	if r.shown {
 		fmt.Fprint(r.w, "\r\x1b[K")
 	}
+}
+
+// deactivatedFor says whom the old device was deactivated for, if anyone.
+func deactivatedFor(o apply.Outcome) string {
+	if o.Deactivated == "" {
+		return ""
+	}
+	return "deactivated for user " + value(o.Deactivated) + ", "
 }
 
 // enabledFor says whom a device was enabled for, if anyone.

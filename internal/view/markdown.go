@@ -48,6 +48,7 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) omitted {
 	title := fmt.Sprintf("### mfabulk plan for account %s\n\n", mdCode(account(p.Account)))
 	var head strings.Builder
 	entries := mdWarnings(&head, p)
+	mdDeactivations(&head, p)
 	if !p.HasChanges() {
 		fmt.Fprintf(&head, "**No changes.** %d device(s) match the manifest.\n\n", p.Count(plan.Unchanged)+p.Count(plan.Refused))
 	}
@@ -194,6 +195,9 @@ func mdChange(c plan.Change, shared review) string {
 		b.WriteString(" — " + d)
 	}
 	b.WriteString("\n")
+	if s := consequence(c); s != "" {
+		fmt.Fprintf(&b, "  - ⚠ **deactivated first:** %s\n", mdCode(cut(s, maxItemText)))
+	}
 	if c.Action == plan.UpdateTags {
 		size := 0
 		for i, t := range c.Tags {
@@ -291,4 +295,29 @@ func mdAssign(c plan.Change) string {
 		return "; enabled for user " + mdCode(cut(user(c), maxItemText))
 	}
 	return ""
+}
+
+// mdDeactivations is a caution block in the head when apply deactivates
+// devices that users sign in with (a lost phone replaced, a leaver
+// pruned): who loses MFA and until when, at most maxListed, each bounded;
+// the changes below list every one.
+func mdDeactivations(b *strings.Builder, p plan.Plan) {
+	n := Deactivations(p)
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(b, "> [!CAUTION]\n> **Apply deactivates %d device(s) that users sign in with.** Until a new device is enabled, each user cannot sign in with MFA:\n>\n", n)
+	i := 0
+	for _, c := range p.Changes {
+		if c.Consequence() == "" {
+			continue
+		}
+		if i == maxListed {
+			fmt.Fprintf(b, "> - … and %d more (listed below)\n", n-i)
+			break
+		}
+		fmt.Fprintf(b, "> - %s: %s\n", mdCode(clip(c.Path+c.Name, maxHeadValue)), mdCode(cut(consequence(c), maxHeadValue)))
+		i++
+	}
+	b.WriteString("\n")
 }

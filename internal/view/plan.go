@@ -45,6 +45,9 @@ func Summary(p plan.Plan) string {
 	if n := p.Count(plan.Settle); n > 0 {
 		s += fmt.Sprintf(" %d outfile(s) to record.", n)
 	}
+	if n := Deactivations(p); n > 0 {
+		s += fmt.Sprintf(" %d device(s) to deactivate: their users cannot sign in with MFA until a new device is enabled.", n)
+	}
 	if n := p.Count(plan.Mismatch); n > 0 {
 		s += fmt.Sprintf(" %d device(s) need a person: their secret is not provably in this folder.", n)
 	}
@@ -273,6 +276,21 @@ func writeChange(w io.Writer, c plan.Change, st Style) {
 	default:
 		fmt.Fprintf(w, "%s: %s\n", head, reason(c))
 	}
+	if s := consequence(c); s != "" {
+		// Loud: a person loses their MFA sign-in for a while.
+		fmt.Fprintf(w, "        %s\n", st.paint("1;31", "! deactivates the device first: "+s))
+	}
+}
+
+// Deactivations counts the changes that deactivate a device a user has.
+func Deactivations(p plan.Plan) int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Consequence() != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func tagValue(v *string) string {

@@ -43,6 +43,10 @@ func bootstrap(c plan.Change) string { return clip(c.Desired.Bootstrap, maxValue
 // user is the IAM user a change enables its device for.
 func user(c plan.Change) string { return clip(c.Desired.User, maxValue) }
 
+// consequence is what a change that deactivates a device costs its user
+// ("" for any other change); the user's name came from IAM.
+func consequence(c plan.Change) string { return clip(c.Consequence(), maxValue) }
+
 // account is an account ID (or a saved plan's claim of one).
 func account(s string) string { return clip(s, maxAccount) }
 

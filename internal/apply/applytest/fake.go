@@ -196,7 +196,24 @@ func (f *Fake) UserDevices(_ context.Context, user string) ([]string, error) {
 	return out, nil
 }
 
-// Delete deletes a device; a missing one is NoSuchEntity.
+// Deactivate takes a device away from user; one not enabled for that
+// user is NoSuchEntity, as IAM answers.
+func (f *Fake) Deactivate(_ context.Context, user, serial string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fault, failed := f.call("Deactivate"); failed {
+		return fault.Err
+	}
+	d := f.bySerial(serial)
+	if d == nil || !strings.EqualFold(d.User, user) {
+		return noSuchEntity(serial)
+	}
+	d.User = ""
+	return nil
+}
+
+// Delete deletes a device; a missing one is NoSuchEntity, an assigned one
+// DeleteConflict, as IAM answers.
 func (f *Fake) Delete(_ context.Context, serial string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -206,6 +223,9 @@ func (f *Fake) Delete(_ context.Context, serial string) error {
 	d := f.bySerial(serial)
 	if d == nil {
 		return noSuchEntity(serial)
+	}
+	if d.User != "" {
+		return Refusal("DeleteConflict", "MFA Device is in use by user "+d.User+" and cannot be deleted.")
 	}
 	delete(f.devices, strings.ToLower(d.Name))
 	return nil

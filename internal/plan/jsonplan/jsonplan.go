@@ -62,12 +62,17 @@ type Change struct {
 	// Store is the S3 store the outfile is written to (s3://BUCKET/PREFIX/),
 	// and KMSKeyID its SSE-KMS key; both absent for the folder beside the
 	// manifest. Where a secret goes is as much to review as who can read it.
-	Store    string      `json:"store,omitempty"`
-	KMSKeyID string      `json:"kms_key_id,omitempty"`
-	Reason   string      `json:"reason,omitempty"`
-	User     string      `json:"user,omitempty"`      // the existing device's user, if assigned
-	AssignTo string      `json:"assign_to,omitempty"` // the user apply enables the device for (create, replace, assign)
-	Tags     []TagChange `json:"tags,omitempty"`      // for update-tags; for create, replace and assign the new device's tags (before null)
+	Store    string `json:"store,omitempty"`
+	KMSKeyID string `json:"kms_key_id,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	User     string `json:"user,omitempty"`      // the existing device's user, if assigned
+	AssignTo string `json:"assign_to,omitempty"` // the user apply enables the device for (create, replace, assign)
+	// Deactivate is the user apply deactivates the existing device for
+	// before deleting it (a replace or a prune with --allow-deactivate),
+	// and Consequence what that costs them, in words.
+	Deactivate  string      `json:"deactivate,omitempty"`
+	Consequence string      `json:"consequence,omitempty"`
+	Tags        []TagChange `json:"tags,omitempty"` // for update-tags; for create, replace and assign the new device's tags (before null)
 	// Recipients are who can decrypt the new secret of a create, replace
 	// or assign: every key in full, with its fingerprint.
 	Recipients []Recipient `json:"recipients,omitempty"`
@@ -136,6 +141,7 @@ func From(p plan.Plan, toolVersion, wd string) Doc {
 		if c.Existing != nil {
 			jc.Serial, jc.User = c.Existing.Serial, c.Existing.User
 		}
+		jc.Deactivate, jc.Consequence = c.Deactivate, c.Consequence()
 		for _, t := range c.Tags {
 			jc.Tags = append(jc.Tags, TagChange{Key: t.Key, Before: t.Before, After: t.After})
 		}

@@ -14,7 +14,7 @@ import (
 func ToPlan(d Doc) plan.Plan {
 	p := plan.Plan{Account: d.Account}
 	for _, jc := range d.Changes {
-		c := plan.Change{Action: plan.Action(jc.Action), Name: jc.Device, Path: jc.Path, Reason: jc.Reason}
+		c := plan.Change{Action: plan.Action(jc.Action), Name: jc.Device, Path: jc.Path, Reason: jc.Reason, Deactivate: jc.Deactivate}
 		if jc.Serial != "" {
 			c.Existing = &device.Observed{Serial: jc.Serial, Name: jc.Device, Path: jc.Path, User: jc.User}
 		}

@@ -64,6 +64,9 @@ func Components(in Inputs) map[string]string {
 	}
 	c[compOptions] = fmt.Sprintf("manage-tags=%t prune=%t scopes=%v targets=%v replace=%v",
 		opts.ManageTags, opts.Prune, sorted(opts.Scopes), sorted(opts.Targets), sorted(opts.Replace))
+	if opts.AllowDeactivate { // takes a person's MFA away: part of what was reviewed
+		c[compOptions] += " allow-deactivate=true"
+	}
 	c[compTagsUnsup] = fmt.Sprintf("unsupported=%t", obs.TagsUnsupported)
 	for i, f := range m.Files {
 		c["manifest "+filepath.ToSlash(f)] = m.Digests[i]

@@ -55,13 +55,14 @@ func TestFingerprint(t *testing.T) {
 		"assignment": func(in *Inputs) {
 			in.Observed.Devices = []device.Observed{{Serial: "arn:aws:iam::1:mfa/a", User: "u"}, in.Observed.Devices[1]}
 		},
-		"a tag":         func(in *Inputs) { in.Observed.Tags = map[string]map[string]string{"a": {"k": "w"}} },
-		"seed lost":     func(in *Inputs) { in.Observed.Local = map[string]plan.Local{"a": {Pending: true, IntentID: "x"}} },
-		"a create ID":   func(in *Inputs) { in.Observed.CreateIDs = map[string]string{"a": "other"} },
-		"account":       func(in *Inputs) { in.Observed.Account = "2" },
-		"role template": func(in *Inputs) { in.RoleTemplate = "arn:aws:iam::{{.Account}}:role/x" },
-		"--prune":       func(in *Inputs) { in.Options = plan.Options{Prune: true} },
-		"--target":      func(in *Inputs) { in.Options = plan.Options{Targets: []string{"a"}} },
+		"a tag":              func(in *Inputs) { in.Observed.Tags = map[string]map[string]string{"a": {"k": "w"}} },
+		"seed lost":          func(in *Inputs) { in.Observed.Local = map[string]plan.Local{"a": {Pending: true, IntentID: "x"}} },
+		"a create ID":        func(in *Inputs) { in.Observed.CreateIDs = map[string]string{"a": "other"} },
+		"account":            func(in *Inputs) { in.Observed.Account = "2" },
+		"role template":      func(in *Inputs) { in.RoleTemplate = "arn:aws:iam::{{.Account}}:role/x" },
+		"--prune":            func(in *Inputs) { in.Options = plan.Options{Prune: true} },
+		"--target":           func(in *Inputs) { in.Options = plan.Options{Targets: []string{"a"}} },
+		"--allow-deactivate": func(in *Inputs) { in.Options = plan.Options{AllowDeactivate: true} },
 	}
 	for what, change := range changes {
 		x := inputs()
