@@ -102,6 +102,8 @@ func setupScript(env *testscript.Env) error {
 //	iamlocal showtags NAME      prints a device's tags, K=V a line
 //	iamlocal mutations N        asserts N requests that change something
 //	iamlocal devices            prints PATH+NAME of every device
+//	iamlocal mfa USER           prints the serials of USER's MFA devices,
+//	                            as ListMFADevices lists them
 //	iamlocal codes NAME         prints two consecutive codes of the
 //	                            device's seed, one a line, as an
 //	                            authenticator app shows them now
@@ -190,6 +192,19 @@ func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 		first, second, err := totp.Pair(d.Seed, time.Now())
 		ts.Check(err)
 		fmt.Fprintf(ts.Stdout(), "%s\n%s\n", first, second)
+	case args[0] == "mfa" && len(args) == 2: // mfa USER: the serials ListMFADevices lists for USER, one a line
+		u, ok := srv.User(args[1])
+		if !ok {
+			ts.Fatalf("no user %s", args[1])
+		}
+		for _, d := range srv.Devices() {
+			if strings.EqualFold(d.User, u.Name) {
+				fmt.Fprintln(ts.Stdout(), d.Serial)
+			}
+		}
+		for _, serial := range u.Hardware {
+			fmt.Fprintln(ts.Stdout(), serial)
+		}
 	case args[0] == "devices" && len(args) == 1:
 		for _, d := range srv.Devices() {
 			fmt.Fprintln(ts.Stdout(), d.Path+d.Name)

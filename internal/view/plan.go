@@ -46,7 +46,7 @@ func Summary(p plan.Plan) string {
 		s += fmt.Sprintf(" %d outfile(s) to record.", n)
 	}
 	if n := Deactivations(p); n > 0 {
-		s += fmt.Sprintf(" %d device(s) to deactivate: their users cannot sign in with MFA until a new device is enabled.", n)
+		s += fmt.Sprintf(" %d device(s) that users sign in with to deactivate first.", n)
 	}
 	if n := p.Count(plan.Mismatch); n > 0 {
 		s += fmt.Sprintf(" %d device(s) need a person: their secret is not provably in this folder.", n)
