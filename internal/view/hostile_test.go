@@ -66,10 +66,10 @@ func hostilePlan(v string, sharedKeys bool) plan.Plan {
 	old := "old" + v
 	return plan.Plan{Account: "1234" + v, Changes: []plan.Change{
 		{Action: plan.Create, Name: "c" + v, Path: "/p" + v + "/", Desired: dev(0)},
-		{Action: plan.Replace, Name: "r" + v, Path: "/", Desired: dev(1), Existing: ex, Reason: "why" + v},
+		{Action: plan.Replace, Name: "r" + v, Path: "/", Desired: dev(1), Existing: ex, Reason: "why" + v, Deactivate: "lost" + v},
 		{Action: plan.Assign, Name: "a" + v, Path: "/", Desired: dev(2), Existing: ex, Reason: "why" + v},
 		{Action: plan.UpdateTags, Name: "t" + v, Path: "/", Existing: ex, Tags: []plan.TagChange{{Key: "k" + v, Before: &old, After: &old}}},
-		{Action: plan.Delete, Name: "d" + v, Path: "/", Existing: ex, Reason: "why" + v},
+		{Action: plan.Delete, Name: "d" + v, Path: "/", Existing: ex, Reason: "why" + v, Deactivate: "left" + v},
 		{Action: plan.Conflict, Name: "x" + v, Path: "/", Desired: dev(3), Existing: ex, Reason: "why" + v},
 		{Action: plan.Mismatch, Name: "m" + v, Path: "/", Existing: ex, Reason: "why" + v},
 		{Action: plan.Refused, Name: "f" + v, Path: "/", Existing: ex, Reason: "why" + v},
@@ -113,7 +113,7 @@ func inlineText(n ast.Node, src []byte) string {
 
 // ours are the only strong texts the Markdown view writes: a value must
 // never make one.
-var ours = regexp.MustCompile(`^([-+~!] (create|replace|assign|update-tags|delete|settle|conflict|mismatch|refused)|⚠? ?(journal|in progress|outfile)|Sealed to|Stored in|Tagged|Enabled for user\(s\)|No changes\.|Apply would refuse this plan: \d+ device\(s\) in conflict\.|Apply would leave \d+ device\(s\) undone: .*\.|… and \d+ more change\(s\) or notice\(s\) not shown:|Account .*:|total)$`)
+var ours = regexp.MustCompile(`^([-+~!] (create|replace|assign|update-tags|delete|settle|conflict|mismatch|refused)|⚠? ?(journal|in progress|outfile)|Sealed to|Stored in|Tagged|Enabled for user\(s\)|No changes\.|Apply would refuse this plan: \d+ device\(s\) in conflict\.|Apply would leave \d+ device\(s\) undone: .*\.|… and \d+ more change\(s\) or notice\(s\) not shown:|Account .*:|total|deactivated first:|Apply deactivates \d+ device\(s\) that users sign in with\.)$`)
 
 // checkStructure asserts that src, parsed as GFM, has the structure the
 // Markdown view means for p: one heading (ours), one warning block, the
@@ -314,6 +314,7 @@ func TestTextViewsPrintNoControlCharacters(t *testing.T) {
 			PlansText(&b, []AccountPlan{{Account: "1" + v, Role: "arn:" + v, Err: errors.New("denied" + v)}, {Account: "2" + v, Plan: &p}}, st)
 			r := apply.Result{Outcomes: []apply.Outcome{
 				{Device: "c" + v, Action: plan.Create, Serial: "s" + v, Outfile: "/o" + v, User: "u" + v},
+				{Device: "r" + v, Action: plan.Replace, Serial: "s" + v, Outfile: "/o" + v, User: "u" + v, Deactivated: "lost" + v},
 				{Device: "f" + v, Action: plan.Create, Code: "Code" + v, Err: errors.New("AWS said: " + v)},
 				{Device: "n" + v, Action: plan.Delete, Err: apply.ErrNotStarted},
 			}}
