@@ -38,6 +38,9 @@ type Entry struct {
 	CiphertextSHA256 string   `json:"ciphertext_sha256,omitempty"`
 	OldOutfile       string   `json:"old_outfile,omitempty"`
 	Recipients       []string `json:"recipients,omitempty"` // fingerprints
+	// Deactivated is the user the old device was deactivated for (a lost
+	// phone replaced, a leaver's device pruned), once it was.
+	Deactivated string `json:"deactivated,omitempty"`
 	// User is the IAM user the device was to be enabled for; Enabled is
 	// when that succeeded (absent when it did not).
 	User      string     `json:"user,omitempty"`
@@ -67,7 +70,7 @@ func Build(p plan.Plan, r apply.Result, toolVersion string, started, finished ti
 		if o.OldOutfile != "" {
 			e.OldOutfile = jsonplan.Rel(wd, o.OldOutfile)
 		}
-		e.User = o.User
+		e.User, e.Deactivated = o.User, o.Deactivated
 		if !o.Enabled.IsZero() {
 			t := o.Enabled.UTC()
 			e.Enabled = &t
