@@ -257,16 +257,17 @@ func (c *computation) replaceOr(o device.Observed, reason string) (Action, strin
 	case c.opts.AllowDeactivate && o.User != "":
 		return Replace, reason + "; assigned to " + o.User + ", so it is deactivated first (--allow-deactivate)"
 	}
-	return Conflict, reason + ", but it is assigned to " + userOr(o.User) + ": " + deactivateHint(o)
+	return Conflict, reason + ", but it is assigned to " + userOr(o.User) + ": " + deactivateHint(o, "cannot sign in with MFA until a new device is enabled")
 }
 
 // deactivateHint says what it takes to delete an assigned device: the
-// person's explicit --allow-deactivate, and a user IAM names.
-func deactivateHint(o device.Observed) string {
+// person's explicit --allow-deactivate, and a user IAM names; cost is
+// what deactivating it costs the user.
+func deactivateHint(o device.Observed, cost string) string {
 	if o.User == "" {
 		return "mfabulk deletes an assigned device only once it is deactivated, and IAM does not say for which user; a person deactivates it (aws iam deactivate-mfa-device)"
 	}
-	return "mfabulk deletes an assigned device only with --allow-deactivate, which deactivates it first (" + o.User + " then cannot sign in with MFA until a new device is enabled)"
+	return "mfabulk deletes an assigned device only with --allow-deactivate, which deactivates it first (" + o.User + " then " + cost + ")"
 }
 
 // unlistedInScope returns the observed devices inside the scope that no

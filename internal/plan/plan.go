@@ -294,7 +294,7 @@ func Compute(desired []manifest.Device, obs Observed, opts Options) (Plan, error
 			p.Unlisted = append(p.Unlisted, o)
 		case o.Assigned() && (!opts.AllowDeactivate || o.User == ""):
 			p.Changes = append(p.Changes, Change{Action: Refused, Name: o.Name, Path: o.Path, Existing: ptr(o),
-				Reason: "not in the manifest, but assigned to " + userOr(o.User) + ": " + deactivateHint(o)})
+				Reason: "not in the manifest, but assigned to " + userOr(o.User) + ": " + deactivateHint(o, "loses this MFA device")})
 		case o.Assigned():
 			p.Changes = append(p.Changes, Change{Action: Delete, Name: o.Name, Path: o.Path, Existing: ptr(o), Deactivate: o.User,
 				Reason: "in scope " + scopeOf(o.Path, opts.Scopes) + " but not in the manifest, and assigned to " + o.User + " (--allow-deactivate): deactivated, then deleted"})

@@ -140,7 +140,11 @@ func Event(w io.Writer, e apply.Event) {
 	case plan.UpdateTags:
 		fmt.Fprintf(w, "%s: tags updated\n", device)
 	case plan.Delete:
-		fmt.Fprintf(w, "%s: %sdeleted %s\n", device, deactivatedFor(o), serial)
+		kept := ""
+		if o.OldOutfile != "" {
+			kept = " (its outfile kept as " + value(rel(o.OldOutfile)) + ")"
+		}
+		fmt.Fprintf(w, "%s: %sdeleted %s%s\n", device, deactivatedFor(o), serial, kept)
 	case plan.Settle:
 		fmt.Fprintf(w, "%s: outfile %s recorded as %s's\n", device, value(rel(o.Outfile)), serial)
 	}

@@ -29,7 +29,7 @@ func TestDeactivationIsLoud(t *testing.T) {
 	}
 	var md bytes.Buffer
 	PlanMarkdown(&md, p)
-	if !strings.Contains(md.String(), "> [!CAUTION]\n> **Apply deactivates 1 device(s) that users sign in with.**") ||
+	if !strings.Contains(md.String(), "> [!CAUTION]\n> **Apply deactivates 1 device(s) that users sign in with:**") ||
 		!strings.Contains(md.String(), "> - `/bob`: `bob cannot sign in with MFA until the new device is enabled") {
 		t.Errorf("Markdown:\n%s", md.String())
 	}

@@ -113,7 +113,7 @@ func inlineText(n ast.Node, src []byte) string {
 
 // ours are the only strong texts the Markdown view writes: a value must
 // never make one.
-var ours = regexp.MustCompile(`^([-+~!] (create|replace|assign|update-tags|delete|settle|conflict|mismatch|refused)|⚠? ?(journal|in progress|outfile)|Sealed to|Stored in|Tagged|Enabled for user\(s\)|No changes\.|Apply would refuse this plan: \d+ device\(s\) in conflict\.|Apply would leave \d+ device\(s\) undone: .*\.|… and \d+ more change\(s\) or notice\(s\) not shown:|Account .*:|total|deactivated first:|Apply deactivates \d+ device\(s\) that users sign in with\.)$`)
+var ours = regexp.MustCompile(`^([-+~!] (create|replace|assign|update-tags|delete|settle|conflict|mismatch|refused)|⚠? ?(journal|in progress|outfile)|Sealed to|Stored in|Tagged|Enabled for user\(s\)|No changes\.|Apply would refuse this plan: \d+ device\(s\) in conflict\.|Apply would leave \d+ device\(s\) undone: .*\.|… and \d+ more change\(s\) or notice\(s\) not shown:|Account .*:|total|deactivated first:|Apply deactivates \d+ device\(s\) that users sign in with:)$`)
 
 // checkStructure asserts that src, parsed as GFM, has the structure the
 // Markdown view means for p: one heading (ours), one warning block, the

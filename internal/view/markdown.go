@@ -306,7 +306,7 @@ func mdDeactivations(b *strings.Builder, p plan.Plan) {
 	if n == 0 {
 		return
 	}
-	fmt.Fprintf(b, "> [!CAUTION]\n> **Apply deactivates %d device(s) that users sign in with.** Until a new device is enabled, each user cannot sign in with MFA:\n>\n", n)
+	fmt.Fprintf(b, "> [!CAUTION]\n> **Apply deactivates %d device(s) that users sign in with:**\n>\n", n)
 	i := 0
 	for _, c := range p.Changes {
 		if c.Consequence() == "" {
