@@ -52,7 +52,7 @@ overwritten; a device whose outfile cannot be written is deleted again.
 
 Given a plan saved with "plan --out FILE" and the manifests, role and
 options it was made from ("apply FILE -f MANIFEST… [--role R] [--prune]
-[--target N] [--replace N]", as plan was given them, relative to the
+[--allow-deactivate] [--target N] [--replace N]", as plan was given them, relative to the
 working folder; show-plan prints the command), apply recomputes it from
 them and applies it without asking; it refuses, before any AWS call, a
 saved plan made from other manifests, role or options, and, as stale, one
