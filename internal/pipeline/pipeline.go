@@ -169,6 +169,10 @@ func CheckNames(ms []*manifest.Manifest, po plan.Options) error {
 		for _, n := range list.names {
 			a, name, ok := strings.Cut(n, "/")
 			switch {
+			case !ok && len(ms) > 1 && list.flag == "--target" && !all[strings.ToLower(n)]:
+				// Which account's device the manifests omit, only its
+				// account can say: every account would skip it.
+				return fmt.Errorf("--target %s: no manifest lists it; a device the manifests omit is named with its account, --target ACCOUNT/%s", n, n)
 			case !ok:
 				// A bare name may also be a device in the account that
 				// the manifests omit (--target): Compute decides.
