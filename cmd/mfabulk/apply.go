@@ -138,6 +138,9 @@ func applyRun(ctx context.Context, opts *applyOpts) (err error) {
 		return writeReport(opts, v, p, apply.Result{}, time.Now())
 	}
 	if err := p.Applyable(); err != nil {
+		if n := p.NeedsAllowDeactivate(); n == p.Count(plan.Conflict) {
+			return withHint(err, "a device its user has is replaced only with --allow-deactivate, which deactivates it first: the user cannot sign in with MFA until the new device is enabled")
+		}
 		return withHint(err, "rename the device in the manifest, or delete the existing device, then run apply again")
 	}
 	if err := approve(ctx, opts, savedPlan); err != nil {

@@ -27,6 +27,9 @@ func TestReplaceAssignedNeedsAllowDeactivate(t *testing.T) {
 			t.Errorf("%s without --allow-deactivate: %s: %s (deactivate %q)", n, c.Action, c.Reason, c.Deactivate)
 		}
 	}
+	if p, _ := Compute(desired, obs, Options{Replace: []string{"bob", "kim"}}); p.NeedsAllowDeactivate() != 2 {
+		t.Errorf("NeedsAllowDeactivate = %d, want 2", p.NeedsAllowDeactivate())
+	}
 	got = compute(t, desired, obs, Options{Replace: []string{"bob", "kim"}, AllowDeactivate: true})
 	bob, kim := got["bob"], got["kim"]
 	if bob.Action != Replace || bob.Deactivate != "bob" || !bob.EnablesUser() {
@@ -53,8 +56,11 @@ func TestDeactivateOnlyTheManifestsUser(t *testing.T) {
 		{Name: "dave", Path: "/", User: "erin", EnableDate: time.Now()},
 		{Name: "root", Path: "/", EnableDate: time.Now()},
 	}
-	got := compute(t, desired, Observed{Account: "1", Devices: observed, Local: held("dave", "root"), Users: map[string]string{"dave": "dave", "erin": "erin"}},
-		Options{Replace: []string{"dave", "root"}, AllowDeactivate: true})
+	obs := Observed{Account: "1", Devices: observed, Local: held("dave", "root"), Users: map[string]string{"dave": "dave", "erin": "erin"}}
+	got := compute(t, desired, obs, Options{Replace: []string{"dave", "root"}, AllowDeactivate: true})
+	if p, _ := Compute(desired, obs, Options{Replace: []string{"dave", "root"}}); p.NeedsAllowDeactivate() != 0 {
+		t.Errorf("NeedsAllowDeactivate = %d, want 0: the flag resolves neither", p.NeedsAllowDeactivate())
+	}
 	for _, n := range []string{"dave", "root"} {
 		if c := got[n]; c.Action != Conflict || c.Deactivate != "" {
 			t.Errorf("%s: %s: %s (deactivate %q)", n, c.Action, c.Reason, c.Deactivate)

@@ -398,3 +398,19 @@ func (p Plan) Refusals() []string {
 func (c Change) Reviewed() bool {
 	return c.Desired != nil && (c.Action == Create || c.Action == Replace || c.Action == Assign)
 }
+
+// NeedsAllowDeactivate counts the conflicts that --allow-deactivate would
+// turn into replaces: a device enabled for its own user (or for a user
+// when the manifest names none) that must be replaced, at the manifest's
+// name and path. A device another user has stays a conflict either way.
+func (p Plan) NeedsAllowDeactivate() int {
+	n := 0
+	for _, c := range p.Filter(Conflict) {
+		o, d := c.Existing, c.Desired
+		if o != nil && d != nil && o.User != "" && o.Name == d.Name && o.Path == d.Path &&
+			(d.User == "" || strings.EqualFold(d.User, o.User)) {
+			n++
+		}
+	}
+	return n
+}
