@@ -90,3 +90,41 @@ func TestLostPhoneDeactivateFirst(t *testing.T) {
 		t.Errorf("an intent was left: %s", got)
 	}
 }
+
+// deactivateAnswerLost commits the deactivate, then answers as IAM
+// answers the SDK's retry of it: NoSuchEntity, the device no longer being
+// the user's.
+type deactivateAnswerLost struct{ *iamclient.Client }
+
+func (c deactivateAnswerLost) Deactivate(ctx context.Context, user, serial string) error {
+	if err := c.Client.Deactivate(ctx, user, serial); err != nil {
+		return err
+	}
+	return c.Client.Deactivate(ctx, user, serial)
+}
+
+// A deactivate whose answer was lost (the retry meets NoSuchEntity) goes
+// on: the delete that follows is IAM's own check that nobody has the
+// device.
+func TestLostPhoneDeactivateAnswerLost(t *testing.T) {
+	srv, client := newAccount(t)
+	if err := srv.CreateUser("frank", "/"); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := age.GenerateX25519Identity()
+	dir := filepath.Join(t.TempDir(), "out")
+	devs := devices(t, dir, id.Recipient().String(), "frank")
+	devs[0].User = "frank"
+	if res, err := apply.Run(context.Background(), client, observedPlan(t, client, devs, plan.Options{}), apply.Options{}); err != nil || len(res.Failed()) > 0 {
+		t.Fatalf("first apply: %v %v", err, res.Failed())
+	}
+	before, _ := srv.Device("frank")
+	p := observedPlan(t, client, devs, plan.Options{Replace: []string{"frank"}, AllowDeactivate: true})
+	res, err := apply.Run(context.Background(), deactivateAnswerLost{client}, p, apply.Options{})
+	if err != nil || len(res.Failed()) > 0 {
+		t.Fatalf("apply: %v %v", err, res.Failed())
+	}
+	if after, _ := srv.Device("frank"); after.User != "frank" || string(after.Seed) == string(before.Seed) {
+		t.Errorf("device after the replace: user %q, new seed %v", after.User, string(after.Seed) != string(before.Seed))
+	}
+}
