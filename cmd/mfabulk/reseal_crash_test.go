@@ -111,3 +111,59 @@ func TestResealKilledBetweenOutfileAndRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestResealKilledBeforeReplacing SIGKILLs apply -i OLD after a re-seal's
+// intent is durable and before any outfile is replaced. The outfiles and
+// records stand as they were: the next plan re-seals them again, taking
+// the intent over; and if the manifest goes back to the old key
+// meanwhile, the intent is cleared without an identity (settle), never
+// left to block the device.
+func TestResealKilledBeforeReplacing(t *testing.T) {
+	for _, revert := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reseal", true: "reverted"}[revert], func(t *testing.T) {
+			s := newScenario(t, iamlocal.Options{}, 2)
+			s.converge(1)
+			manifest := mustRead(t, "m.yaml")
+			s.rotateEscrow()
+			if !s.killedAt(failpoint.ResealBegun, "apply", "-f", "m.yaml", "--auto-approve", "--parallelism", "1", "-i", "old.txt") {
+				return
+			}
+			want := "reseal: its recipients are not the manifest's"
+			if revert {
+				writeFile(t, "m.yaml", string(manifest), 0o644)
+				writeFile(t, "identity.txt", string(mustRead(t, "old.txt")), 0o600)
+				want = "settle: an earlier re-seal was stopped before it replaced the outfile"
+			}
+			listed := s.planJSON()
+			begun := 0
+			for _, name := range s.names {
+				switch a := listed[name]; {
+				case strings.HasPrefix(a, want):
+					begun++
+				case !revert && strings.HasPrefix(a, "reseal: "), revert && a == "": // not started
+				default:
+					t.Errorf("after a kill before a re-seal replaced its outfile, plan lists %s as %q, want %q", name, a, want)
+				}
+			}
+			if begun == 0 {
+				t.Errorf("plan lists no device as %q: %v", want, listed)
+			}
+			args := []string{"apply", "-f", "m.yaml", "--auto-approve"}
+			if !revert {
+				args = append(args, "-i", "old.txt")
+			}
+			if out, code := s.mfabulk(args...); code != 0 {
+				t.Fatalf("%v exited %d:\n%s", args, code, lastLines(out, 10))
+			}
+			if out, code := s.mfabulk("plan", "-f", "m.yaml", "--detailed-exitcode"); code != 0 {
+				t.Errorf("plan after it exited %d:\n%s", code, lastLines(out, 10))
+			}
+			s.checkDurable()
+			if !revert {
+				s.checkNotOld()
+			}
+			s.checkSettled()
+			s.leakScan()
+		})
+	}
+}

@@ -52,6 +52,7 @@ func (r *runner) reseal(ctx context.Context, j job) Outcome {
 		o.Err = fmt.Errorf("recording the intent of device %q: %w", c.Name, err)
 		return o
 	}
+	failpoint.Hit(failpoint.ResealBegun)
 	old, err := held.ReadOutfile(ctx)
 	if err == nil && sha256Hex(old) != c.OutfileSHA256 {
 		err = errors.New("it changed since plan (another run or a person wrote it); run plan again")

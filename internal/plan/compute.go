@@ -79,7 +79,7 @@ func (c *computation) targeted(name string) bool {
 // forDesired plans one device of the manifest.
 func (c *computation) forDesired(d *manifest.Device) Change {
 	ch := Change{Action: Create, Name: d.Name, Path: d.Path, Desired: d}
-	if l := c.obs.Local[d.Name]; l.Pending || l.Unsettled {
+	if l := c.obs.Local[d.Name]; l.Pending || l.Unsettled || l.IntentAction == string(Reseal) {
 		ch.Intent = IntentSeen{Present: true, CreateID: l.IntentID, Version: l.IntentVersion}
 	}
 	o, ok := c.observed[strings.ToLower(d.Name)]
@@ -137,9 +137,6 @@ func (c *computation) reseal(ch Change) Change {
 	if !l.Outfile || l.Pending || l.Unsettled || !c.provenOurs(*d, *o, Unchanged) {
 		return ch
 	}
-	if l.IntentAction == string(Reseal) { // an earlier re-seal's, stopped before it replaced the outfile
-		ch.Intent = IntentSeen{Present: true, CreateID: l.IntentID, Version: l.IntentVersion}
-	}
 	want, ok := c.recipientsOf(d.Recipients)
 	if !ok {
 		return ch // the manifest's validation reports them
@@ -157,6 +154,13 @@ func (c *computation) reseal(ch Change) Change {
 		return ch
 	}
 	ch.OutfileSHA256 = ""
+	if l.IntentAction == string(Reseal) {
+		// An earlier re-seal stopped before it replaced the outfile, and
+		// the recipients are the recorded ones again: its intent is
+		// settled, the record written again as it is.
+		ch.Action, ch.Tags, ch.SealedTo = Settle, nil, l.Recipients
+		ch.Reason = "an earlier re-seal was stopped before it replaced the outfile, which is still sealed to the manifest's recipients; its intent is cleared"
+	}
 	return ch
 }
 
