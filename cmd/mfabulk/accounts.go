@@ -279,11 +279,14 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 			r.Err = fmt.Errorf("plan refused: %w", err)
 			continue
 		}
+		n := r.Plan.Pending()
 		if len(ids) == 0 {
 			resealsLeft += r.Plan.Count(plan.Reseal)
-			pending -= r.Plan.Count(plan.Reseal)
+			if n -= r.Plan.Count(plan.Reseal); n == 0 && view.InProgress(*r.Plan) == 0 {
+				continue // only re-seals, left pending: nothing to ask about
+			}
 		}
-		pending += r.Plan.Pending()
+		pending += n
 		work = true
 	}
 	if work {
@@ -296,6 +299,9 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 		stop, endSoft := opts.IO.Interrupts.softPhase(func() { progress.Interrupted(opts.IO.Err) })
 		eachAccount(runs, opts.Plan.AccountsParallelism, func(r *accountRun) {
 			if r.Err != nil || r.Plan == nil || !r.Plan.HasChanges() {
+				return
+			}
+			if len(ids) == 0 && r.Plan.Pending() == r.Plan.Count(plan.Reseal) && view.InProgress(*r.Plan) == 0 {
 				return
 			}
 			res, err := apply.Run(ctx, r.client, *r.Plan, apply.Options{Parallelism: opts.Plan.Parallelism, OnEvent: event, Stop: stop, Store: st, Identities: ids})
