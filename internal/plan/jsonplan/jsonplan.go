@@ -140,6 +140,7 @@ func From(p plan.Plan, toolVersion, wd string) Doc {
 		}
 		if c.Action == plan.Reseal {
 			jc.Outfile, jc.Gains, jc.Loses = Rel(wd, c.Desired.Outfile), c.Gains, c.Loses
+			jc.Store, jc.KMSKeyID = c.Desired.Store.URL, c.Desired.Store.KMSKeyID
 		}
 		if c.Existing != nil {
 			jc.Serial, jc.User = c.Existing.Serial, c.Existing.User
