@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"filippo.io/age"
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/manifest"
@@ -239,7 +240,7 @@ func fingerprints(runs []*accountRun) map[string]string {
 // own, concurrently. An account that failed to plan, or whose plan apply
 // refuses, is left out; the others go on. One progress bar counts every
 // account's changes.
-func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*manifest.Manifest, po plan.Options, saved *planfile.File, st *stores.Set) error {
+func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*manifest.Manifest, po plan.Options, saved *planfile.File, st *stores.Set, ids []age.Identity) error {
 	if opts.Report != "" || opts.Output == "json" {
 		return withHint(errors.New("--report and --output json record one account's apply, and the manifests are for several"), "apply each account's manifests in a run of its own for its record (a CI matrix: see README)")
 	}
@@ -269,7 +270,7 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 	if !quiet {
 		v.Plans(accountPlans(runs))
 	}
-	pending, work := 0, false
+	pending, work, resealsLeft := 0, false, 0
 	for _, r := range runs {
 		if r.Plan == nil || !r.Plan.HasChanges() {
 			continue
@@ -278,7 +279,14 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 			r.Err = fmt.Errorf("plan refused: %w", err)
 			continue
 		}
-		pending += r.Plan.Pending()
+		n := r.Plan.Pending()
+		if len(ids) == 0 {
+			resealsLeft += r.Plan.Count(plan.Reseal)
+			if n -= r.Plan.Count(plan.Reseal); n == 0 && view.InProgress(*r.Plan) == 0 {
+				continue // only re-seals, left pending: nothing to ask about
+			}
+		}
+		pending += n
 		work = true
 	}
 	if work {
@@ -293,7 +301,10 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 			if r.Err != nil || r.Plan == nil || !r.Plan.HasChanges() {
 				return
 			}
-			res, err := apply.Run(ctx, r.client, *r.Plan, apply.Options{Parallelism: opts.Plan.Parallelism, OnEvent: event, Stop: stop, Store: st})
+			if len(ids) == 0 && r.Plan.Pending() == r.Plan.Count(plan.Reseal) && view.InProgress(*r.Plan) == 0 {
+				return
+			}
+			res, err := apply.Run(ctx, r.client, *r.Plan, apply.Options{Parallelism: opts.Plan.Parallelism, OnEvent: event, Stop: stop, Store: st, Identities: ids})
 			if err != nil {
 				r.Err = err
 				return
@@ -312,6 +323,9 @@ func applyAccountsRun(ctx context.Context, opts *applyOpts, v view.Apply, ms []*
 	}
 	if !quiet || work {
 		v.Summaries(results)
+	}
+	if resealsLeft > 0 {
+		fmt.Fprintln(opts.IO.Err, view.ResealsPending(resealsLeft))
 	}
 	switch {
 	case interrupted:

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"filippo.io/age"
 	"github.com/spf13/cobra"
 
 	"github.com/mfabulk/mfabulk/internal/apply"
@@ -18,6 +19,7 @@ import (
 	"github.com/mfabulk/mfabulk/internal/aws/iamclient"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/plan/planfile"
+	"github.com/mfabulk/mfabulk/internal/seal"
 	"github.com/mfabulk/mfabulk/internal/view"
 )
 
@@ -32,6 +34,9 @@ type applyOpts struct {
 	Output      string
 	// SavedPlan is the file of a plan saved with plan --out, if given.
 	SavedPlan string
+	// Identities are the -i files: keys that decrypt the outfiles the
+	// plan re-seals. Without any, re-seals are left pending.
+	Identities []string
 	// namedFiles is set when -f came from the command line or
 	// MFABULK_FILE, not from a config file.
 	namedFiles bool
@@ -58,7 +63,17 @@ them and applies it without asking; it refuses, before any AWS call, a
 saved plan made from other manifests, role or options, and, as stale, one
 whose plan is not the plan computed now, saying what changed. Without -f, on a terminal, it shows the
 manifests the saved plan names and asks; otherwise it refuses. Exit status
-is 1 if any change failed or a device was left alone ("! mismatch").`,
+is 1 if any change failed or a device was left alone ("! mismatch").
+
+An outfile whose recipients are not the manifest's any more ("~ reseal":
+an escrow key rotated, a person's SSH key changed) is re-encrypted to them
+when apply is given, with -i (repeatable), an identity that can decrypt it
+now; a passphrase-protected one is asked for on the terminal, as show does.
+The secret is decrypted in memory only, and the outfile and its record are
+replaced under the device's intent. Without -i, re-seals are left pending
+and apply says so (exit status 0). Re-sealing does not revoke: a removed
+recipient may have kept a copy, and older versions (a versioned bucket's,
+NAME.replaced-* files) stay; to revoke, replace the device.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.AWS.load(cmd); err != nil {
@@ -90,6 +105,7 @@ is 1 if any change failed or a device was left alone ("! mismatch").`,
 	cmd.Flags().BoolVar(&opts.AutoApprove, "auto-approve", false, "apply without asking for confirmation")
 	cmd.Flags().StringVar(&opts.Report, "report", "", "write a JSON audit record of the apply to `file`")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "summary `format`: text, or json (the audit record)")
+	cmd.Flags().StringArrayVarP(&opts.Identities, "identity", "i", nil, "age identity `file` or SSH private key that decrypts the outfiles to re-seal; repeatable (a passphrase is asked on the terminal)")
 	return cmd
 }
 
@@ -111,8 +127,13 @@ func applyRun(ctx context.Context, opts *applyOpts) (err error) {
 		return err
 	}
 	defer closeStores(st, &err)
+	// Read before any plan or change: a wrong path fails at once.
+	ids, err := readIdentities(opts.Identities)
+	if err != nil {
+		return err
+	}
 	if len(ms) > 1 {
-		return applyAccountsRun(ctx, opts, v, ms, po, savedPlan, st)
+		return applyAccountsRun(ctx, opts, v, ms, po, savedPlan, st, ids)
 	}
 	pl, client, err := computePlan(ctx, opts.IO, opts.AWS, ms[0], po, opts.Plan, st)
 	if err != nil {
@@ -143,11 +164,24 @@ func applyRun(ctx context.Context, opts *applyOpts) (err error) {
 		}
 		return withHint(err, "rename the device in the manifest, or delete the existing device, then run apply again")
 	}
+	resealsLeft := 0
+	if len(ids) == 0 {
+		resealsLeft = p.Count(plan.Reseal)
+	}
+	if resealsLeft > 0 && p.Pending() == resealsLeft && view.InProgress(p) == 0 {
+		// Nothing else to do: no prompt, and no failure. The nightly
+		// run has no identity, and a pending re-seal is not its error.
+		fmt.Fprintln(opts.IO.Err, view.ResealsPending(resealsLeft))
+		if err := writeReport(opts, v, p, apply.Result{}, time.Now()); err != nil {
+			return err
+		}
+		return mismatchError(p)
+	}
 	if err := approve(ctx, opts, savedPlan); err != nil {
 		return err
 	}
 	started := time.Now()
-	progress := v.Progress(p.Pending())
+	progress := v.Progress(p.Pending() - resealsLeft)
 	var paced atomic.Pointer[iamclient.Client]
 	paced.Store(client)
 	progress.Watch(pacing(&paced), opts.AWS.debugOut(opts.IO))
@@ -159,6 +193,7 @@ func applyRun(ctx context.Context, opts *applyOpts) (err error) {
 		OnEvent:     progress.Event,
 		Stop:        stop,
 		Store:       st,
+		Identities:  ids,
 	})
 	endSoft()
 	progress.Done()
@@ -169,17 +204,41 @@ func applyRun(ctx context.Context, opts *applyOpts) (err error) {
 	if err := writeReport(opts, v, p, res, started); err != nil {
 		return err
 	}
+	if resealsLeft > 0 {
+		fmt.Fprintln(opts.IO.Err, view.ResealsPending(resealsLeft))
+	}
 	if res.Interrupted {
 		return exitCodeError{exitInterrupted}
 	}
 	if len(res.Failed()) > 0 {
 		return exitCodeError{exitError}
 	}
+	return mismatchError(p)
+}
+
+// mismatchError is apply's error when it left devices alone that need a
+// person ("! mismatch"); nil when there are none.
+func mismatchError(p plan.Plan) error {
 	if n := p.Count(plan.Mismatch); n > 0 {
 		return withHint(fmt.Errorf("%d device(s) left alone: their secret is not provably in this folder (see \"! mismatch\" above)", n),
 			"check each one, then run apply --replace NAME to issue a new secret here, or remove it from the manifest")
 	}
 	return nil
+}
+
+// readIdentities reads apply's -i files as show reads its one: a
+// passphrase-protected identity is asked for on the terminal, when an
+// outfile sealed to it is first decrypted.
+func readIdentities(paths []string) ([]age.Identity, error) {
+	var ids []age.Identity
+	for _, path := range paths {
+		got, err := seal.ReadIdentities(path, seal.TerminalPassphrase)
+		if err != nil {
+			return nil, fmt.Errorf("reading identity: %w", err)
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
 }
 
 // applyInputs picks the manifests and options: from the flags, or, for a

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
@@ -63,6 +65,9 @@ type Options struct {
 	// Store keeps the devices' outfiles, records and intents
 	// (internal/store/stores); nil: the folders next to the manifests.
 	Store Store
+	// Identities open the outfiles of the plan's re-seals (apply -i);
+	// without any, re-seals are left pending (ErrNoIdentity).
+	Identities []age.Identity
 }
 
 // Store is what apply needs of the devices' store (see store.Backend):
@@ -185,6 +190,9 @@ func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error
 		defer func() { _ = set.Close() }()
 		st = set
 	}
+	if len(opts.Identities) == 0 {
+		p = WithoutReseals(p)
+	}
 	jobs, err := preflight(ctx, p, st)
 	if err != nil {
 		return Result{}, err
@@ -201,7 +209,7 @@ func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error
 			opts.OnEvent(Event{Kind: k, Outcome: o})
 		}
 	}
-	r := runner{api: api, plan: p}
+	r := runner{api: api, plan: p, identities: opts.Identities}
 	res := Result{Outcomes: make([]Outcome, len(jobs))}
 	// A slot is taken before a device starts, and the stop is checked once
 	// the slot is ours: a device whose turn comes after an interrupt is
@@ -252,6 +260,22 @@ func Run(ctx context.Context, api API, p plan.Plan, opts Options) (Result, error
 	return res, nil
 }
 
+// WithoutReseals is p with its re-seals left out: what a run given no
+// identity (apply -i) carries out. They stay pending, for the next plan.
+func WithoutReseals(p plan.Plan) plan.Plan {
+	changes := make([]plan.Change, 0, len(p.Changes))
+	for _, c := range p.Changes {
+		if c.Action != plan.Reseal {
+			changes = append(changes, c)
+		} else if len(c.Tags) > 0 {
+			c.Action = plan.UpdateTags // its tags are still made the manifest's
+			changes = append(changes, c)
+		}
+	}
+	p.Changes = changes
+	return p
+}
+
 // preflight checks everything that can be checked without AWS, and opens
 // every device's files in the store: from here on, outfiles and intents
 // are reached only through them (in a folder, through the open folder, so
@@ -281,7 +305,7 @@ func preflight(ctx context.Context, p plan.Plan, st Store) ([]job, error) {
 	// reported at the first device it stops.
 	var written []manifest.Device
 	for _, c := range p.Changes {
-		if c.Action == plan.Create || c.Action == plan.Replace || c.Action == plan.Assign {
+		if c.Action == plan.Create || c.Action == plan.Replace || c.Action == plan.Assign || c.Action == plan.Reseal {
 			written = append(written, *c.Desired)
 		}
 	}
@@ -317,7 +341,7 @@ func preflight(ctx context.Context, p plan.Plan, st Store) ([]job, error) {
 			}
 			jobs = append(jobs, job{change: c, files: files})
 			continue
-		case plan.Create, plan.Replace, plan.Assign:
+		case plan.Create, plan.Replace, plan.Assign, plan.Reseal:
 		default:
 			continue
 		}
@@ -346,6 +370,8 @@ func preflight(ctx context.Context, p plan.Plan, st Store) ([]job, error) {
 			problems = append(problems, fmt.Errorf("checking the outfile of device %q: %w", d.Name, o.err))
 		} else if o.exists && c.Action == plan.Create && !c.MoveAside {
 			problems = append(problems, fmt.Errorf("device %q: outfile %s already exists; mfabulk never overwrites an outfile", d.Name, d.Outfile))
+		} else if !o.exists && c.Action == plan.Reseal {
+			problems = append(problems, fmt.Errorf("device %q: outfile %s is gone since plan; run plan again", d.Name, d.Outfile))
 		}
 		jobs = append(jobs, job{change: c, recipients: rs, files: o.files})
 	}
@@ -382,7 +408,7 @@ func lookUp(ctx context.Context, st Store, changes []plan.Change) map[int]*outfi
 	slots := make(chan struct{}, lookUpParallelism)
 	var wg sync.WaitGroup
 	for i, c := range changes {
-		if c.Action != plan.Create && c.Action != plan.Replace && c.Action != plan.Assign {
+		if c.Action != plan.Create && c.Action != plan.Replace && c.Action != plan.Assign && c.Action != plan.Reseal {
 			continue
 		}
 		o := &outfile{}

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/mfabulk/mfabulk/internal/device"
 	"github.com/mfabulk/mfabulk/internal/failpoint"
@@ -26,6 +29,10 @@ type runner struct {
 	// quotaReached stops new creates once IAM answers LimitExceeded; calls
 	// already in flight finish.
 	quotaReached atomic.Bool
+	// identities open outfiles to re-seal (Options.Identities), one
+	// decryption at a time.
+	identities []age.Identity
+	decrypting sync.Mutex
 }
 
 // dispatch carries out one change.
@@ -37,6 +44,8 @@ func (r *runner) dispatch(ctx context.Context, j job) Outcome {
 		return r.delete(ctx, j)
 	case plan.Settle:
 		return r.record(ctx, j)
+	case plan.Reseal:
+		return r.reseal(ctx, j)
 	}
 	return r.do(ctx, j)
 }
@@ -130,7 +139,8 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	createID, proof := journal.NewCreateID()
 	in := journal.Intent{
 		Device: d.Name, Path: d.Path, Account: r.plan.Account, Outfile: d.Outfile,
-		Action: intentAction(j.change.Action), CreateID: createID, Proof: proof, Started: time.Now().UTC(), PID: os.Getpid(),
+		Action: intentAction(j.change.Action), CreateID: createID, Proof: proof, Recipients: plan.Recipients(j.recipients),
+		Started: time.Now().UTC(), PID: os.Getpid(),
 	}
 	if j.change.Action == plan.Replace || j.change.Action == plan.Assign {
 		in.Replaces = j.change.CreateID
@@ -203,7 +213,7 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	o.CiphertextSHA256, o.Recipients = sum, j.recipients.Fingerprints
 	failpoint.Hit(failpoint.OutfileWritten)
 	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial,
-		CreateID: in.CreateID, Proof: in.Proof, OutfileSHA256: sum, Created: time.Now().UTC()}
+		CreateID: in.CreateID, Proof: in.Proof, OutfileSHA256: sum, Created: time.Now().UTC(), Recipients: in.Recipients}
 	if err := held.WriteRecord(context.WithoutCancel(ctx), rec); err != nil {
 		// The outfile is durable; the intent still names its create ID,
 		// so the next plan knows whose secret it is.
@@ -310,7 +320,7 @@ func (r *runner) record(ctx context.Context, j job) Outcome {
 		return r.keep(ctx, o, held)
 	}
 	rec := journal.Record{Account: r.plan.Account, Device: c.Name, Path: c.Path, Serial: c.Existing.Serial,
-		CreateID: c.CreateID, Proof: c.Proof, OutfileSHA256: sum, Created: time.Now().UTC()}
+		CreateID: c.CreateID, Proof: c.Proof, OutfileSHA256: sum, Created: time.Now().UTC(), Recipients: c.SealedTo}
 	if err := held.WriteRecord(context.WithoutCancel(ctx), rec); err != nil {
 		o.Err = fmt.Errorf("recording the outfile of device %q: %w", c.Name, err)
 		return r.keep(ctx, o, held)

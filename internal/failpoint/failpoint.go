@@ -22,6 +22,8 @@ const (
 	PruneDeactivated   = "prune:deactivated"   // pruned device deactivated for its user, not yet deleted
 	IntentRewritten    = "intent:rewritten"    // an earlier run's intent being taken over: its file changed, not yet synced
 	AsideCopied        = "aside:copied"        // S3: an outfile copied to its aside key, the outfile not yet deleted
+	ResealBegun        = "reseal:begun"        // a re-seal's intent durable, the outfile not yet replaced
+	ResealReplaced     = "reseal:replaced"     // re-sealed outfile durable in place of the old, its record not yet written
 )
 
 // env names the failpoint to trigger; read once, at start.

@@ -57,7 +57,7 @@ type Intent struct {
 	Path    string `json:"path"`
 	Account string `json:"account"`
 	Outfile string `json:"outfile"`
-	Action  string `json:"action"` // create or replace
+	Action  string `json:"action"` // create, replace or reseal
 	// CreateID is the random, non-secret ID this run tags the device with,
 	// so that a later plan or run can tell its own device from another
 	// run's device of the same name.
@@ -70,10 +70,14 @@ type Intent struct {
 	// it has none), so that a replace interrupted after moving the old
 	// outfile aside can be resumed on proof that the device is that one;
 	// ReplacesProof is its proof, when this folder held it.
-	Replaces      string    `json:"replaces,omitempty"`
-	ReplacesProof string    `json:"replaces_proof,omitempty"`
-	Started       time.Time `json:"started"`
-	PID           int       `json:"pid"`
+	Replaces      string `json:"replaces,omitempty"`
+	ReplacesProof string `json:"replaces_proof,omitempty"`
+	// Recipients are who the outfile this run writes is sealed to: a
+	// run stopped after writing it and before its record leaves them
+	// here for the record the next run writes.
+	Recipients []Recipient `json:"recipients,omitempty"`
+	Started    time.Time   `json:"started"`
+	PID        int         `json:"pid"`
 }
 
 // Key returns the account, device and path the intent names.

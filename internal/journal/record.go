@@ -34,6 +34,20 @@ type Record struct {
 	// before they existed has neither, and proves nothing.
 	Proof         string `json:"proof,omitempty"`
 	OutfileSHA256 string `json:"outfile_sha256,omitempty"`
+	// Recipients are who the outfile is sealed to, so that a later plan
+	// can tell when the manifest's recipients moved on (a rotated escrow
+	// key, a person's new SSH key) and re-seal it. A record written
+	// before they were recorded has none: who can decrypt it is unknown.
+	Recipients []Recipient `json:"recipients,omitempty"`
+}
+
+// Recipient is one key an outfile is sealed to: its fingerprint (see
+// seal.Recipients) and, for people, a label (an SSH key's comment, or a
+// short form of an age key). It holds no key material a reader could
+// encrypt to, only what names it.
+type Recipient struct {
+	Fingerprint string `json:"fingerprint"`
+	Label       string `json:"label,omitempty"`
 }
 
 // RecordName returns the record's file name for an outfile's name.

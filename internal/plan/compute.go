@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/mfabulk/mfabulk/internal/device"
+	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/manifest"
+	"github.com/mfabulk/mfabulk/internal/seal"
 )
 
 // computation holds one Compute's indexes.
@@ -22,11 +24,14 @@ type computation struct {
 	// else the virtual ones assigned to them) and those the plan enables
 	// so far.
 	userDevices map[string]int
+	// sealedTo caches the manifest's recipient lists, parsed, by their
+	// text: devices share a few lists.
+	sealedTo map[string][]journal.Recipient
 }
 
 func newComputation(desired []manifest.Device, obs Observed, opts Options) *computation {
 	c := &computation{obs: obs, opts: opts, desired: map[string]bool{}, observed: map[string]device.Observed{},
-		targets: lowerSet(opts.Targets), replace: lowerSet(opts.Replace)}
+		targets: lowerSet(opts.Targets), replace: lowerSet(opts.Replace), sealedTo: map[string][]journal.Recipient{}}
 	for _, d := range desired {
 		c.desired[strings.ToLower(d.Name)] = true
 	}
@@ -83,7 +88,7 @@ func (c *computation) targeted(name string) bool {
 // forDesired plans one device of the manifest.
 func (c *computation) forDesired(d *manifest.Device) Change {
 	ch := Change{Action: Create, Name: d.Name, Path: d.Path, Desired: d}
-	if l := c.obs.Local[d.Name]; l.Pending || l.Unsettled {
+	if l := c.obs.Local[d.Name]; l.Pending || l.Unsettled || l.IntentAction == string(Reseal) {
 		ch.Intent = IntentSeen{Present: true, CreateID: l.IntentID, Version: l.IntentVersion}
 	}
 	o, ok := c.observed[strings.ToLower(d.Name)]
@@ -106,6 +111,11 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 		ch.Action, ch.Reason = Conflict, "it exists at path "+o.Path+"; IAM cannot move a device"
 	case c.replace[strings.ToLower(d.Name)]:
 		ch.Action, ch.Reason = c.replaceOr(o, "replacement requested with --replace")
+	case c.obs.Local[d.Name].Unsettled && c.obs.Local[d.Name].IntentAction == string(Reseal):
+		ch.Action, ch.Reason = c.ownership(d, o)
+		if ch.Action == Settle {
+			ch.Reason = "an earlier re-seal was stopped after replacing its outfile and before recording it; the record is written"
+		}
 	default:
 		ch.Action, ch.Reason = c.ownership(d, o)
 		if ch.Action == Unchanged && c.opts.ManageTags {
@@ -117,7 +127,95 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 	if ch.Action == Replace && o.Assigned() {
 		ch.Deactivate = o.User
 	}
-	return c.assignment(ch)
+	if ch.Action == Settle {
+		ch.SealedTo = c.obs.Local[d.Name].IntentRecipients
+	}
+	return c.reseal(c.assignment(ch))
+}
+
+// reseal plans re-sealing a device's outfile when the manifest's
+// recipients are not the ones its record says it is sealed to. Only an
+// outfile whose record proves it is the live device's (this folder made
+// it, and it is bound to the outfile's bytes) and that no run is on: its
+// record is what says who can read it, and a re-seal replaces it. A
+// change that issues a new secret (assign, replace) seals it to the
+// manifest's recipients anyway.
+func (c *computation) reseal(ch Change) Change {
+	d, o := ch.Desired, ch.Existing
+	if d == nil || o == nil || (ch.Action != Unchanged && ch.Action != UpdateTags) || c.obs.Busy[d.Name] {
+		return ch
+	}
+	l := c.obs.Local[d.Name]
+	if !l.Outfile || l.Pending || l.Unsettled || !c.provenOurs(*d, *o, Unchanged) {
+		return ch
+	}
+	want, ok := c.recipientsOf(d.Recipients)
+	if !ok {
+		return ch // the manifest's validation reports them
+	}
+	ch.OutfileSHA256 = l.OutfileSHA256
+	if !l.RecipientsKnown {
+		ch.Action, ch.Gains = Reseal, want
+		ch.Reason = "its recipients were not recorded (an older mfabulk sealed it): who loses access is unknown; it is re-sealed to the manifest's"
+		return ch
+	}
+	ch.Gains, ch.Loses = diffRecipients(l.Recipients, want), diffRecipients(want, l.Recipients)
+	if len(ch.Gains) > 0 || len(ch.Loses) > 0 {
+		ch.Action = Reseal
+		ch.Reason = "its recipients are not the manifest's"
+		return ch
+	}
+	ch.OutfileSHA256 = ""
+	if l.IntentAction == string(Reseal) {
+		// An earlier re-seal stopped before it replaced the outfile, and
+		// the recipients are the recorded ones again: its intent is
+		// settled, the record written again as it is.
+		ch.Action, ch.Tags, ch.SealedTo = Settle, nil, l.Recipients
+		ch.Reason = "an earlier re-seal was stopped before it replaced the outfile, which is still sealed to the manifest's recipients; its intent is cleared"
+	}
+	return ch
+}
+
+// recipientsOf fingerprints and labels a recipient list; false when one
+// does not parse.
+func (c *computation) recipientsOf(keys []string) ([]journal.Recipient, bool) {
+	k := strings.Join(keys, "\n")
+	if rs, ok := c.sealedTo[k]; ok {
+		return rs, rs != nil
+	}
+	var out []journal.Recipient
+	if rs, err := seal.ParseRecipients(keys); err == nil {
+		out = Recipients(rs)
+	}
+	c.sealedTo[k] = out
+	return out, out != nil
+}
+
+// Recipients are parsed recipients as a record names them.
+func Recipients(rs seal.Recipients) []journal.Recipient {
+	out := make([]journal.Recipient, len(rs.Fingerprints))
+	for i, fp := range rs.Fingerprints {
+		out[i] = journal.Recipient{Fingerprint: fp}
+		if i < len(rs.Labels) {
+			out[i].Label = rs.Labels[i]
+		}
+	}
+	return out
+}
+
+// diffRecipients returns those of b whose fingerprint a lacks.
+func diffRecipients(a, b []journal.Recipient) []journal.Recipient {
+	have := map[string]bool{}
+	for _, r := range a {
+		have[r.Fingerprint] = true
+	}
+	var out []journal.Recipient
+	for _, r := range b {
+		if !have[r.Fingerprint] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // assignment checks a change against the user its manifest entry names:

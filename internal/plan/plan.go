@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mfabulk/mfabulk/internal/device"
+	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 )
 
@@ -27,6 +28,13 @@ const (
 	Replace Action = "replace"
 	// UpdateTags makes a device's tags the manifest's, when it manages tags.
 	UpdateTags Action = "update-tags"
+	// Reseal re-encrypts an outfile to the manifest's recipients: they
+	// are no longer the ones its record says it is sealed to (an escrow
+	// key rotated, a person's SSH key changed), or the record does not
+	// say. The device and its secret stay; apply decrypts the outfile in
+	// memory with an identity the operator gives (apply -i) and replaces
+	// it and its record. Without one, it stays pending.
+	Reseal Action = "reseal"
 	// Delete removes a device inside the manifest's scope that it does not
 	// list; planned only with --prune.
 	Delete Action = "delete"
@@ -62,7 +70,7 @@ const (
 )
 
 // Actions lists every action in plan order.
-var Actions = []Action{Create, Replace, Assign, UpdateTags, Delete, Settle, Conflict, Mismatch, Refused, Unchanged}
+var Actions = []Action{Create, Replace, Assign, UpdateTags, Reseal, Delete, Settle, Conflict, Mismatch, Refused, Unchanged}
 
 func (a Action) order() int {
 	for i, x := range Actions {
@@ -92,7 +100,17 @@ type Change struct {
 	// case-insensitive name, if any.
 	Existing *device.Observed
 	Reason   string
-	Tags     []TagChange // for UpdateTags
+	Tags     []TagChange // for UpdateTags, and a Reseal whose device's tags change too
+	// Gains and Loses are, for a Reseal, the recipients who can decrypt
+	// the outfile once it is re-sealed and cannot now, and those who can
+	// now and no longer will (none known when its record did not say).
+	Gains, Loses []journal.Recipient
+	// OutfileSHA256 is, for a Reseal, the SHA-256 of the outfile its
+	// proven record is bound to: apply re-seals only those bytes.
+	OutfileSHA256 string
+	// SealedTo is, for a Settle, who the unrecorded outfile was sealed
+	// to, as its intent says: the record written names them.
+	SealedTo []journal.Recipient
 	// CreateID is the existing device's create-ID tag, when it was read:
 	// a replace records it so that an interrupted replace can be resumed
 	// on proof that the device is still that one. Proof is its proof, when
@@ -203,6 +221,14 @@ type Local struct {
 	// to the folder whose run made the device: mfabulk deletes a device
 	// (assign, replace on its own account) only on evidence with a proof.
 	RecordProof, IntentProof, ReplacesProof string
+	// Recipients are who the outfile is sealed to, as its proven record
+	// says; RecipientsKnown is set when it says (a record written before
+	// recipients were recorded does not). IntentRecipients are those an
+	// intent left beside an unrecorded outfile names.
+	Recipients       []journal.Recipient
+	RecipientsKnown  bool
+	OutfileSHA256    string // the proven record's binding
+	IntentRecipients []journal.Recipient
 	// Unproven says why a record or intent that names the device proves
 	// nothing ("" when none does): plan reports it and never deletes on it.
 	Unproven string

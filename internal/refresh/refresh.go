@@ -277,9 +277,16 @@ func local(obs *plan.Observed, d manifest.Device, ev store.Evidence) plan.Local 
 	l := plan.Local{Outfile: ev.Outfile}
 	if rec := ev.Record; l.Outfile && rec != nil && rec.Account == obs.Account && rec.Device == d.Name && rec.Path == d.Path {
 		l.OutfileID = rec.CreateID
+		resealed := ev.Intent.State == journal.Pending && ev.Intent.Intent != nil && ev.Intent.Intent.Action == string(plan.Reseal) &&
+			ev.Intent.Intent.CreateID == rec.CreateID && journal.Proves(ev.Intent.Intent.Proof, rec.CreateID)
 		switch {
 		case ev.Proven:
 			l.RecordProof = rec.Proof
+			l.Recipients, l.RecipientsKnown = rec.Recipients, len(rec.Recipients) > 0
+			l.OutfileSHA256 = rec.OutfileSHA256
+		case resealed:
+			// A re-seal replaced the outfile and was stopped before its
+			// record: the intent, which proves the create ID, settles it.
 		case rec.Proof == "":
 			l.Unproven = "the record beside its outfile carries no proof of its create ID (an older mfabulk wrote it, or it was made from the device's tag)"
 		default:
@@ -298,6 +305,13 @@ func local(obs *plan.Observed, d manifest.Device, ev store.Evidence) plan.Local 
 		// replaced device's, by its record, and the replace is still to
 		// be done, not a new outfile to record.
 		replaced := in.Action == string(plan.Replace) && in.Replaces != "" && l.OutfileID == in.Replaces
+		if in.Action == string(plan.Reseal) && ev.Proven {
+			// A re-seal stopped before it replaced the outfile: the
+			// outfile and its record stand, and the re-seal is planned
+			// again, taking this intent over.
+			l.IntentAction, l.IntentID, l.IntentVersion = in.Action, in.CreateID, ev.IntentVersion
+			break
+		}
 		if l.Outfile && l.OutfileID == "" {
 			// Killed after the outfile was durable and before its
 			// record: the intent says which create the outfile is.
@@ -306,6 +320,7 @@ func local(obs *plan.Observed, d manifest.Device, ev store.Evidence) plan.Local 
 		l.Pending, l.Unsettled = !l.Outfile || replaced, l.Outfile && !replaced
 		l.IntentAction, l.IntentID, l.IntentReplaces = in.Action, in.CreateID, in.Replaces
 		l.IntentVersion = ev.IntentVersion
+		l.IntentRecipients = in.Recipients
 		if journal.Proves(in.Proof, in.CreateID) {
 			l.IntentProof = in.Proof
 		} else if in.CreateID != "" {

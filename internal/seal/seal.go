@@ -92,16 +92,39 @@ func sshKeyType(s string) string {
 }
 
 // Recipients is a parsed list of recipients, ready to seal to, with the
-// fingerprint of each, in the same order, for audit records.
+// fingerprint of each, in the same order, for audit records, and a label
+// for people (see [Label]).
 type Recipients struct {
 	Keys         []age.Recipient
 	Fingerprints []string
+	Labels       []string
+}
+
+// Label names a recipient for people in a plan: an SSH key's comment
+// (usually who holds it), or for any other key a short form of its text,
+// its first and last characters ("age1abcd…wxyz"). It is "" for an SSH
+// key without a comment.
+func Label(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "ssh-") {
+		if _, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(s)); err == nil {
+			return comment
+		}
+		return ""
+	}
+	if i := strings.IndexAny(s, " \t"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) <= 16 {
+		return s
+	}
+	return s[:8] + "…" + s[len(s)-4:]
 }
 
 // ParseRecipients parses every recipient, naming the position of the first
 // bad one. Each is parsed once, for its key and its fingerprint alike.
 func ParseRecipients(ss []string) (Recipients, error) {
-	out := Recipients{Keys: make([]age.Recipient, 0, len(ss)), Fingerprints: make([]string, 0, len(ss))}
+	out := Recipients{Keys: make([]age.Recipient, 0, len(ss)), Fingerprints: make([]string, 0, len(ss)), Labels: make([]string, 0, len(ss))}
 	for i, s := range ss {
 		r, fp, err := parse(s)
 		if err != nil {
@@ -109,6 +132,7 @@ func ParseRecipients(ss []string) (Recipients, error) {
 		}
 		out.Keys = append(out.Keys, r)
 		out.Fingerprints = append(out.Fingerprints, fp)
+		out.Labels = append(out.Labels, Label(s))
 	}
 	return out, nil
 }

@@ -20,6 +20,7 @@
 //	held.MoveAside(stamp)               // a replaced device's old outfile
 //	held.WriteOutfile(ciphertext)       // never overwrites
 //	held.WriteRecord(record)            // bound to the outfile's SHA-256
+//	held.ReplaceOutfile(ct, oldSHA256)  // a re-seal only: then WriteRecord
 //	held.Done() or held.Keep()          // settle, or leave for the next plan
 package store
 
@@ -108,6 +109,17 @@ type Held interface {
 	// when there is none this store can vouch for (a link, another user's
 	// file, larger than journal.MaxOutfileSize).
 	OutfileSHA256(ctx context.Context) (string, error)
+	// ReadOutfile reads the outfile whole; an error when there is none
+	// this store can vouch for (as OutfileSHA256).
+	ReadOutfile(ctx context.Context) ([]byte, error)
+	// ReplaceOutfile durably replaces the outfile with ciphertext, only
+	// while its bytes are still those whose hex SHA-256 is oldSHA256
+	// (ErrChanged otherwise), and returns the new bytes' SHA-256. Only a
+	// re-seal replaces an outfile: the same secret, sealed to other
+	// recipients. The old bytes are not kept beside it (a copy would
+	// defeat the re-seal); a versioned bucket keeps them as an older
+	// version all the same.
+	ReplaceOutfile(ctx context.Context, ciphertext []byte, oldSHA256 string) (string, error)
 	// WriteRecord records whose secret the outfile holds, replacing only
 	// an earlier record.
 	WriteRecord(ctx context.Context, r journal.Record) error

@@ -147,6 +147,8 @@ func Event(w io.Writer, e apply.Event) {
 		fmt.Fprintf(w, "%s: %sdeleted %s%s\n", device, deactivatedFor(o), serial, kept)
 	case plan.Settle:
 		fmt.Fprintf(w, "%s: outfile %s recorded as %s's\n", device, value(rel(o.Outfile)), serial)
+	case plan.Reseal:
+		fmt.Fprintf(w, "%s: outfile %s re-sealed to the manifest's recipients\n", device, value(rel(o.Outfile)))
 	}
 }
 
@@ -179,7 +181,7 @@ func ApplySummary(w io.Writer, r apply.Result) {
 	for _, a := range []struct {
 		action plan.Action
 		verb   string
-	}{{plan.Replace, "replaced"}, {plan.UpdateTags, "retagged"}, {plan.Assign, "reissued to assign"}, {plan.Delete, "deleted"}, {plan.Settle, "recorded"}} {
+	}{{plan.Replace, "replaced"}, {plan.UpdateTags, "retagged"}, {plan.Assign, "reissued to assign"}, {plan.Delete, "deleted"}, {plan.Settle, "recorded"}, {plan.Reseal, "re-sealed"}} {
 		if counts[a.action] > 0 {
 			fmt.Fprintf(w, "%d %s, ", counts[a.action], a.verb)
 		}

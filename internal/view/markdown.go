@@ -87,6 +87,9 @@ func markdownWithin(w io.Writer, p plan.Plan, limit int) omitted {
 	if len(p.Unlisted) > 0 {
 		tail = fmt.Sprintf("\n%d device(s) in scope are not in the manifest; `plan --prune` shows them as deletions.\n", len(p.Unlisted))
 	}
+	if p.Count(plan.Reseal) > 0 {
+		tail += "\n> **Caution:** " + ResealCaution + "\n"
+	}
 
 	if len(items) == 0 {
 		io.WriteString(w, title+mdCaution(left)+head.String()+tail)
@@ -210,6 +213,9 @@ func mdChange(c plan.Change, shared review) string {
 			size += len(line)
 		}
 	}
+	if c.Action == plan.Reseal {
+		mdReseal(&b, c)
+	}
 	if c.Reviewed() {
 		if !shared.tagsShared && len(c.Desired.Tags) > 0 {
 			fmt.Fprintf(&b, "  - tagged %s\n", mdTags(c.Desired.Tags))
@@ -277,6 +283,8 @@ func details(c plan.Change) string {
 		return mdCode(cut(reason(c), maxItemText)) + "; new secret → " + mdCode(cut(outfile(c), maxItemText)) + mdAssign(c)
 	case plan.UpdateTags:
 		return ""
+	case plan.Reseal:
+		return mdCode(cut(reason(c), maxItemText)) + " → " + mdCode(cut(outfile(c), maxItemText))
 	}
 	return mdCode(cut(reason(c), maxItemText))
 }

@@ -27,6 +27,7 @@ var symbols = map[plan.Action]struct{ sym, color, label string }{
 	plan.Replace:    {"~", "31", "replace"}, // red: replace, assign and delete destroy or reissue a secret
 	plan.Assign:     {"~", "31", "assign"},
 	plan.UpdateTags: {"~", "33", "update tags"},
+	plan.Reseal:     {"~", "33", "reseal"},
 	plan.Delete:     {"-", "31", "delete"},
 	plan.Settle:     {"~", "36", "settle"},
 	plan.Conflict:   {"!", "1;31", "conflict"},
@@ -47,6 +48,9 @@ func Summary(p plan.Plan) string {
 	}
 	if n := Deactivations(p); n > 0 {
 		s += fmt.Sprintf(" %d device(s) that users sign in with to deactivate first.", n)
+	}
+	if n := p.Count(plan.Reseal); n > 0 {
+		s += fmt.Sprintf(" %d outfile(s) to re-seal.", n)
 	}
 	if n := p.Count(plan.Mismatch); n > 0 {
 		s += fmt.Sprintf(" %d device(s) need a person: their secret is not provably in this folder.", n)
@@ -85,6 +89,7 @@ func PlanText(w io.Writer, p plan.Plan, st Style) {
 		}
 	}
 	writeNotices(w, p, st)
+	writeResealNote(w, p, st)
 	if shared.recipientsShared {
 		fmt.Fprintf(w, "\nSealed to: %s (every new secret)\n", strings.Join(shortRecipients(shared.recipients), ", "))
 	}
@@ -273,6 +278,9 @@ func writeChange(w io.Writer, c plan.Change, st Style) {
 	case plan.UpdateTags:
 		fmt.Fprintln(w, head)
 		writeTags(w, c.Tags, st)
+	case plan.Reseal:
+		fmt.Fprintf(w, "%s: %s (→ %s)\n", head, reason(c), outfile(c))
+		writeReseal(w, c, st)
 	default:
 		fmt.Fprintf(w, "%s: %s\n", head, reason(c))
 	}

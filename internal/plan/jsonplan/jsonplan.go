@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/seal"
 )
@@ -76,6 +77,10 @@ type Change struct {
 	// Recipients are who can decrypt the new secret of a create, replace
 	// or assign: every key in full, with its fingerprint.
 	Recipients []Recipient `json:"recipients,omitempty"`
+	// Gains and Loses are, for a reseal, who can decrypt the outfile once
+	// it is re-sealed and cannot now, and who can now and will not.
+	Gains []journal.Recipient `json:"gains,omitempty"`
+	Loses []journal.Recipient `json:"loses,omitempty"`
 }
 
 // Recipient is one key a new secret is sealed to.
@@ -137,6 +142,10 @@ func From(p plan.Plan, toolVersion, wd string) Doc {
 		}
 		if c.EnablesUser() {
 			jc.AssignTo = c.Desired.User
+		}
+		if c.Action == plan.Reseal {
+			jc.Outfile, jc.Gains, jc.Loses = Rel(wd, c.Desired.Outfile), c.Gains, c.Loses
+			jc.Store, jc.KMSKeyID = c.Desired.Store.URL, c.Desired.Store.KMSKeyID
 		}
 		if c.Existing != nil {
 			jc.Serial, jc.User = c.Existing.Serial, c.Existing.User

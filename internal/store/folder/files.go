@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/mfabulk/mfabulk/internal/atomicfile"
@@ -91,6 +93,59 @@ func (e existsError) Unwrap() []error { return []error{e.err, store.ErrExists} }
 
 func (h *held) OutfileSHA256(context.Context) (string, error) {
 	return journal.OutfileSHA256(h.dir, h.name)
+}
+
+// ReadOutfile reads the outfile through the open folder, never through a
+// link, only when it is a regular file of the caller's with one link and
+// no larger than any outfile.
+func (h *held) ReadOutfile(context.Context) ([]byte, error) {
+	f, err := h.dir.OpenFile(h.name, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("reading outfile %s: %w", h.Where(), err)
+	}
+	defer f.Close()
+	if err := atomicfile.CheckOwnFile(f); err != nil {
+		return nil, fmt.Errorf("reading outfile %s: %w", h.Where(), err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, journal.MaxOutfileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading outfile %s: %w", h.Where(), err)
+	}
+	if len(data) > journal.MaxOutfileSize {
+		return nil, fmt.Errorf("reading outfile %s: it is larger than %d bytes, not an outfile of mfabulk's", h.Where(), journal.MaxOutfileSize)
+	}
+	return data, nil
+}
+
+// ReplaceOutfile writes ciphertext to a temporary file in the open
+// folder, fsync'd, and renames it over the outfile (atomicfile's
+// ReplaceOwn), then syncs the folder: a crash leaves the old outfile or
+// the new, whole. Only a regular file of the caller's with one link
+// whose bytes are still oldSHA256 is replaced; a link at the name is
+// refused, never followed. The intent is held, so no mfabulk run writes
+// the outfile between the check and the rename.
+func (h *held) ReplaceOutfile(_ context.Context, ciphertext []byte, oldSHA256 string) (string, error) {
+	exists, err := h.dir.Exists(h.name)
+	if err != nil {
+		return "", err
+	}
+	if !exists {
+		return "", fmt.Errorf("replacing outfile %s: it is gone: %w", h.Where(), store.ErrChanged)
+	}
+	changed := false
+	err = h.dir.ReplaceOwn(h.name, ciphertext, func(data []byte) bool {
+		sum := sha256.Sum256(data)
+		changed = hex.EncodeToString(sum[:]) != oldSHA256
+		return !changed
+	})
+	if changed {
+		return "", fmt.Errorf("replacing outfile %s: it changed since it was read: %w", h.Where(), store.ErrChanged)
+	}
+	if err != nil {
+		return "", fmt.Errorf("replacing outfile %s: %w", h.Where(), err)
+	}
+	sum := sha256.Sum256(ciphertext)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 func (h *held) WriteRecord(_ context.Context, r journal.Record) error {

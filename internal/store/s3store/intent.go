@@ -265,6 +265,53 @@ func (h *held) OutfileSHA256(ctx context.Context) (string, error) {
 	return sum, nil
 }
 
+// ReadOutfile reads the outfile, only one this intent's run (or the run
+// whose record it proves) wrote: see OutfileSHA256.
+func (h *held) ReadOutfile(ctx context.Context) ([]byte, error) {
+	g, err := h.b.get(ctx, h.o.key, journal.MaxOutfileSize)
+	switch {
+	case err != nil:
+		return nil, err
+	case !g.found:
+		return nil, fmt.Errorf("reading outfile %s: it is not there", h.Where())
+	case g.tooLarge:
+		return nil, fmt.Errorf("reading outfile %s: it is larger than %d bytes, not an outfile of mfabulk's", h.Where(), journal.MaxOutfileSize)
+	case h.in.Proof == "" || !hmac.Equal([]byte(g.meta[macKey]), []byte(outfileMAC(h.in.Proof, sha256Hex(g.data)))):
+		return nil, fmt.Errorf("reading outfile %s: it was not written under this device's intent (another principal put it there, or an older mfabulk)", h.Where())
+	}
+	return g.data, nil
+}
+
+// ReplaceOutfile reads the outfile's ETag with its bytes, checks they are
+// still oldSHA256, and puts ciphertext If-Match that ETag, with its
+// checksum and stamped with outfileMAC under the intent's proof (as a new
+// outfile is): a write since the read is never overwritten. In a
+// versioned bucket, as the store requires, the old bytes stay as an older
+// version of the key.
+func (h *held) ReplaceOutfile(ctx context.Context, ciphertext []byte, oldSHA256 string) (string, error) {
+	if err := h.usable(); err != nil {
+		return "", err
+	}
+	g, err := h.b.get(ctx, h.o.key, journal.MaxOutfileSize)
+	if err != nil {
+		return "", err
+	}
+	if !g.found || g.tooLarge || sha256Hex(g.data) != oldSHA256 {
+		return "", fmt.Errorf("replacing outfile %s: it changed since it was read: %w", h.Where(), store.ErrChanged)
+	}
+	c := cond{ifMatch: g.etag}
+	if h.in.Proof != "" {
+		c.meta = map[string]string{macKey: outfileMAC(h.in.Proof, sha256Hex(ciphertext))}
+	}
+	if _, err := h.b.putOwn(ctx, h.o.key, ciphertext, c); err != nil {
+		if isPreconditionFailed(err) {
+			return "", fmt.Errorf("replacing outfile %s: it changed while it was replaced: %w", h.Where(), store.ErrChanged)
+		}
+		return "", fmt.Errorf("replacing outfile %s: %w", h.Where(), err)
+	}
+	return sha256Hex(ciphertext), nil
+}
+
 func (h *held) WriteRecord(ctx context.Context, r journal.Record) error {
 	if err := h.usable(); err != nil {
 		return err
