@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -31,9 +32,8 @@ func (a *agev13) cmd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	a.once.Do(func() {
 		gobin, err := exec.LookPath("go")
-		if err != nil {
-			a.err = err
-			return
+		if err != nil { // go test runs with go's own folder, if not on PATH
+			gobin, err = filepath.Join(runtime.GOROOT(), "bin", "go"), nil
 		}
 		c := exec.Command(gobin, "build", "-o", a.dir+string(filepath.Separator),
 			"filippo.io/age/cmd/age", "filippo.io/age/cmd/age-keygen", "filippo.io/age/tag/internal/age-plugin-tagtest")
