@@ -21,10 +21,10 @@ func TestRecipientsMix(t *testing.T) {
 	}
 	pqKey := pq.Recipient().String()
 	dir := writeManifests(t, map[string]string{
-		"d.yaml": "version: 1\ndefaults:\n  recipients: [KEY, PQ]\ndevices:\n  - name: alice\n  - name: bob\n    recipients: [KEY]\n",
-		"e.yaml": "version: 1\ndevices:\n  - name: carol\n    recipients: [KEY]\n    recipientsFiles: [pq.pub]\n  - name: dave\n    recipientsFiles: [pq.pub]\n    recipients: [KEY]\n",
+		"d.yaml":  "version: 1\ndefaults:\n  recipients: [KEY, PQ]\ndevices:\n  - name: alice\n  - name: bob\n    recipients: [KEY]\n",
+		"e.yaml":  "version: 1\ndevices:\n  - name: carol\n    recipients: [KEY]\n    recipientsFiles: [pq.pub]\n  - name: dave\n    recipientsFiles: [pq.pub]\n    recipients: [KEY]\n",
 		"ok.yaml": "version: 1\ndefaults:\n  recipientsFiles: [pq.pub]\ndevices:\n  - name: erin\n    recipients: [PQ]\n",
-		"pq.pub": "# a post-quantum key\nPQ\n",
+		"pq.pub":  "# a post-quantum key\nPQ\n",
 	})
 	for _, name := range []string{"d.yaml", "e.yaml", "ok.yaml", "pq.pub"} {
 		p := filepath.Join(dir, name)
