@@ -11,7 +11,7 @@ import (
 )
 
 // agev13 is age v1.3's CLI as `make build` builds it, from the filippo.io/age
-// module in go.mod: age, age-keygen, and the module's test plugin
+// module in go.mod: age, age-keygen, age-inspect, and the module's test plugin
 // age-plugin-tagtest, which decrypts files sealed to its fixed tag
 // recipients (age1tag1…, age1tagpq1…) with no hardware. Debian's age is
 // older and knows neither post-quantum nor tag recipients. The tools are
@@ -36,7 +36,7 @@ func (a *agev13) cmd(ts *testscript.TestScript, neg bool, args []string) {
 			gobin, err = filepath.Join(runtime.GOROOT(), "bin", "go"), nil
 		}
 		c := exec.Command(gobin, "build", "-o", a.dir+string(filepath.Separator),
-			"filippo.io/age/cmd/age", "filippo.io/age/cmd/age-keygen", "filippo.io/age/tag/internal/age-plugin-tagtest")
+			"filippo.io/age/cmd/age", "filippo.io/age/cmd/age-keygen", "filippo.io/age/cmd/age-inspect", "filippo.io/age/tag/internal/age-plugin-tagtest")
 		a.out, a.err = c.CombinedOutput()
 	})
 	if a.err != nil {
