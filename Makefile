@@ -10,7 +10,7 @@ FUZZTIME ?= 5m
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/mfabulk ./cmd/iamlocal ./scripts/phone
-	$(GO) build -o bin/ filippo.io/age/cmd/age filippo.io/age/cmd/age-keygen
+	$(GO) build -o bin/ filippo.io/age/cmd/age filippo.io/age/cmd/age-keygen filippo.io/age/cmd/age-inspect
 
 demo:
 	@test -x bin/mfabulk || echo "building mfabulk (first run downloads Go modules, about a minute)…"

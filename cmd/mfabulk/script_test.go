@@ -33,8 +33,9 @@ func TestMain(m *testing.M) {
 // TestScripts runs testdata/script/*.txt. Each script gets its own empty
 // iamlocal account (MFABULK_ENDPOINT_URL points at it), a fresh age
 // identity in $WORK/identity.txt whose recipient is in
-// $WORK/recipients.txt, and the commands below.
+// $WORK/recipients.txt, and the commands below (agev13: agev13_test.go).
 func TestScripts(t *testing.T) {
+	age13 := &agev13{dir: t.TempDir()}
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: false,
@@ -48,6 +49,7 @@ func TestScripts(t *testing.T) {
 			"exits":        cmdExits,
 			"forgeplan":    cmdForgePlan,
 			"moto":         cmdMoto,
+			"agev13":       age13.cmd,
 		},
 	})
 }
@@ -245,6 +247,8 @@ func cmdIAMLocal(ts *testscript.TestScript, neg bool, args []string) {
 // cmdCheckOutfile decrypts an outfile with the reference age CLI and
 // compares it byte for byte with the secret iamlocal issued for the device;
 // a QR outfile is also decoded as a QR code, whose secret= must be the seed.
+// The age CLI is the first on the script's PATH (agev13 puts age v1.3's
+// there); an IDENTITY of plugin:NAME decrypts with age -j NAME.
 //
 //	checkoutfile IDENTITY OUTFILE DEVICE
 func cmdCheckOutfile(ts *testscript.TestScript, neg bool, args []string) {
@@ -257,7 +261,16 @@ func cmdCheckOutfile(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("iamlocal has no device %q", args[2])
 	}
 	t := scriptT{ts}
-	got := reftools.AgeDecrypt(t, ts.MkAbs(args[0]), ts.MkAbs(args[1]))
+	var got []byte
+	if age := lookPathIn(ts.Getenv("PATH"), "age"); age != "" {
+		id := []string{"-i", ts.MkAbs(args[0])}
+		if name, ok := strings.CutPrefix(args[0], "plugin:"); ok {
+			id = []string{"-j", name}
+		}
+		got = reftools.AgeRun(t, age, append(os.Environ(), "PATH="+ts.Getenv("PATH")), append(append([]string{"-d"}, id...), ts.MkAbs(args[1]))...)
+	} else {
+		got = reftools.AgeDecrypt(t, ts.MkAbs(args[0]), ts.MkAbs(args[1]))
+	}
 	if bytes.Equal(got, d.Seed) {
 		return
 	}
@@ -268,6 +281,18 @@ func cmdCheckOutfile(ts *testscript.TestScript, neg bool, args []string) {
 	if !strings.HasSuffix(text, "?secret="+string(d.Seed)) || !strings.HasPrefix(text, "otpauth://totp/"+d.Name+"@") {
 		ts.Fatalf("QR code of %s is %q, want the otpauth URI of %s's seed", args[1], text, args[2])
 	}
+}
+
+// lookPathIn is exec.LookPath in the folders of path, a PATH value: a
+// script's, which agev13 may have changed. "" when there is none.
+func lookPathIn(path, program string) string {
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, program)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
 }
 
 // scriptCondition adds [reftools]: true when age, zbarimg and ssh-keygen are installed,

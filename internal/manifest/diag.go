@@ -81,12 +81,12 @@ type crossFile struct {
 	outfiles map[string]declared      // by absolute outfile path, or s3:// URL in a store
 	stores   map[string]declaredStore // by URL, so that a store has one kmsKeyId
 
-	recipients map[string]error           // seal.ParseRecipient's verdict by recipient text
-	files      map[string]*recipientsFile // by manifest folder and cleaned path
-	roots      map[string]rootOrErr       // opened manifest folders
-	templates  map[string]templateOrErr   // parsed outfile and user templates by text
-	dirs       map[string]bool            // escapesBySymlink's verdict by folder
-	entries    int                        // recipients held in distinct per-device lists
+	recipients map[string]recipientVerdict // seal.Describe's verdict by recipient text
+	files      map[string]*recipientsFile  // by manifest folder and cleaned path
+	roots      map[string]rootOrErr        // opened manifest folders
+	templates  map[string]templateOrErr    // parsed outfile and user templates by text
+	dirs       map[string]bool             // escapesBySymlink's verdict by folder
+	entries    int                         // recipients held in distinct per-device lists
 
 	ndiags  int // diagnostics recorded, across files
 	dropped int // diagnostics past maxDiagnostics, counted only
@@ -103,7 +103,7 @@ func newCrossFile() *crossFile {
 		names:      map[string]declared{},
 		outfiles:   map[string]declared{},
 		stores:     map[string]declaredStore{},
-		recipients: map[string]error{},
+		recipients: map[string]recipientVerdict{},
 		files:      map[string]*recipientsFile{},
 		roots:      map[string]rootOrErr{},
 		templates:  map[string]templateOrErr{},

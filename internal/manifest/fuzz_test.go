@@ -38,6 +38,10 @@ func FuzzParseRecipient(f *testing.F) {
 	f.Add("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN")
 	f.Add("ssh-rsa AAAA")
 	f.Add("age1")
+	f.Add("age1pq1")
+	f.Add("age1tag1qwe0kafsjrar4txm6heqnhpfuggzr0gvznz7fvygxrlq90u5mq2pysxtw6h")
+	f.Add("age1tagpq1")
+	f.Add("age1yubikey1qgrsu9guyv4rzwplgex4gkmzd9c8wl593jfe4gdg47mtm3xt6tv7quk8yfa")
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := seal.ParseRecipient(s)
 		if (r == nil) == (err == nil) {

@@ -36,7 +36,15 @@ type recipientsFile struct {
 	bad      []int    // lines that are not recipients
 	badErr   []error  // why, for each of bad; the errors never quote the line
 	reported bool     // its content's problems have been reported once
+
+	// The first line of a post-quantum key and of a classic one (0: none).
+	// age cannot seal one file to both kinds; a file that holds both is
+	// reported once, at the line naming it, and not again for each device.
+	pqLine, classicLine int
 }
+
+// mixed reports whether f holds both post-quantum and classic keys.
+func (f *recipientsFile) mixed() bool { return f.pqLine > 0 && f.classicLine > 0 }
 
 type rootOrErr struct {
 	root *os.Root
@@ -46,18 +54,25 @@ type rootOrErr struct {
 // defaultRecipients is what defaults contribute to every device's
 // recipients, worked out once per manifest.
 type defaultRecipients struct {
-	list  []string // shared by every device that adds no recipients of its own
-	given int      // recipients written, valid or not
+	list  []string          // shared by every device that adds no recipients of its own
+	srcs  []recipientSource // where list comes from
+	given int               // recipients written, valid or not
 }
 
-// parseRecipient is seal.ParseRecipient, once per distinct text per run.
-func (x *crossFile) parseRecipient(s string) error {
-	err, ok := x.recipients[s]
+// recipientVerdict is what seal says of one recipient's text.
+type recipientVerdict struct {
+	kind seal.Kind
+	err  error
+}
+
+// parseRecipient is seal.Describe, once per distinct text per run.
+func (x *crossFile) parseRecipient(s string) (seal.Kind, error) {
+	v, ok := x.recipients[s]
 	if !ok {
-		_, err = seal.ParseRecipient(s)
-		x.recipients[s] = err
+		v.kind, _, v.err = seal.Describe(s)
+		x.recipients[s] = v
 	}
-	return err
+	return v.kind, v.err
 }
 
 // recipientSource is one entry of a recipients or recipientsFiles list,
@@ -66,6 +81,8 @@ type recipientSource struct {
 	inline string          // a valid recipient written in the manifest
 	file   *recipientsFile // or a recipients file that could be read
 	key    string          // what identifies it in a list's signature
+	node   *yaml.Node      // where the manifest names it
+	pq     bool            // an inline post-quantum key
 }
 
 // sources checks a device's (or the defaults') recipients and
@@ -77,12 +94,13 @@ func (c *collector) sources(src rawDevice, root string) ([]recipientSource, int)
 	for _, n := range src.recipients {
 		given++
 		v := strings.TrimSpace(n.Value)
-		if err := c.x.parseRecipient(v); err != nil {
+		k, err := c.x.parseRecipient(v)
+		if err != nil {
 			// The manifest's own text may be quoted: the user wrote it.
 			c.at(n.Line, n.Column, "recipient", "recipient %s: %v", quote(v), err)
 			continue
 		}
-		out = append(out, recipientSource{inline: v, key: "k" + v})
+		out = append(out, recipientSource{inline: v, key: "k" + v, node: n, pq: k.IsPostQuantum()})
 	}
 	for _, n := range src.files {
 		f, key := c.recipientsFile(n, root)
@@ -91,7 +109,7 @@ func (c *collector) sources(src rawDevice, root string) ([]recipientSource, int)
 			continue
 		}
 		given += len(f.keys) + len(f.bad)
-		out = append(out, recipientSource{file: f, key: "f" + key})
+		out = append(out, recipientSource{file: f, key: "f" + key, node: n})
 	}
 	return out, given
 }
@@ -100,7 +118,8 @@ func (c *collector) sources(src rawDevice, root string) ([]recipientSource, int)
 // problems once.
 func (c *collector) defaultRecipients(def rawDevice, root string) defaultRecipients {
 	srcs, given := c.sources(def, root)
-	return defaultRecipients{list: c.combine(nil, srcs), given: given}
+	c.checkMix("defaults", nil, srcs)
+	return defaultRecipients{list: c.combine(nil, srcs), srcs: srcs, given: given}
 }
 
 // recipients combines default and device recipients, defaults first,
@@ -121,6 +140,7 @@ func (c *collector) recipients(rd rawDevice, dr defaultRecipients, root string) 
 	if len(srcs) == 0 {
 		return dr.list
 	}
+	c.checkMix(fmt.Sprintf("device %q", rd.name.Value), dr.srcs, srcs)
 	var sig strings.Builder
 	for _, s := range srcs {
 		sig.WriteString(s.key)
@@ -218,6 +238,9 @@ func (c *collector) recipientsFile(n *yaml.Node, root string) (*recipientsFile, 
 			}
 			c.at(n.Line, n.Column, "recipient", "recipients file %s, line %d: %v", printable(short(rel)), line, f.badErr[i])
 		}
+		if f.mixed() {
+			c.at(n.Line, n.Column, "recipients-mix", "recipients file %s mixes post-quantum keys (line %d) with classic keys (line %d): %s", printable(short(rel)), f.pqLine, f.classicLine, mixAdvice)
+		}
 		if len(f.keys) == 0 && len(f.bad) == 0 {
 			c.at(n.Line, n.Column, "recipients-file", "recipients file %s has no recipients", printable(short(rel)))
 		}
@@ -267,10 +290,16 @@ func (x *crossFile) readRecipientsFile(root, name string) *recipientsFile {
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
-		if err := x.parseRecipient(text); err != nil {
+		k, err := x.parseRecipient(text)
+		if err != nil {
 			f.bad = append(f.bad, line)
 			f.badErr = append(f.badErr, err)
 			continue
+		}
+		if k.IsPostQuantum() && f.pqLine == 0 {
+			f.pqLine = line
+		} else if !k.IsPostQuantum() && f.classicLine == 0 {
+			f.classicLine = line
 		}
 		if !seen[text] {
 			seen[text] = true
@@ -286,4 +315,50 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// mixAdvice says why a mix of post-quantum and classic recipients is an
+// error and what to do instead.
+const mixAdvice = "age refuses to seal a file to both, since the classic key would make it as weak as a classic file; " +
+	"seal each device to post-quantum keys only (age1pq1…, age1tagpq1…) or to classic keys only (age1…, age1tag1…, ssh-…)"
+
+// checkMix reports a list of recipients that age could not seal to: one
+// that mixes post-quantum keys with classic ones (seal.CheckMix). base are
+// the sources already checked (the defaults'), srcs those of who; the
+// problem is reported at the entry of srcs that brings the mix, naming
+// where the other kind comes from. A file that mixes both kinds itself is
+// reported where it is named, once, and left out here.
+func (c *collector) checkMix(who string, base, srcs []recipientSource) {
+	pq, classic := "", "" // where each kind first comes from
+	for i, s := range slices.Concat(base, srcs) {
+		var p, k string
+		switch {
+		case s.file == nil && s.pq:
+			p = c.where(Pos{File: c.file, Line: s.node.Line})
+		case s.file == nil:
+			k = c.where(Pos{File: c.file, Line: s.node.Line})
+		case s.file.mixed():
+			continue
+		case s.file.pqLine > 0:
+			p = fmt.Sprintf("recipients file %s, line %d", printable(short(s.node.Value)), s.file.pqLine)
+		case s.file.classicLine > 0:
+			k = fmt.Sprintf("recipients file %s, line %d", printable(short(s.node.Value)), s.file.classicLine)
+		default:
+			continue // no valid key
+		}
+		if pq == "" {
+			pq = p
+		}
+		if classic == "" {
+			classic = k
+		}
+		if pq == "" || classic == "" {
+			continue
+		}
+		if i < len(base) {
+			return // the defaults mix them: reported once, for the defaults
+		}
+		c.at(s.node.Line, s.node.Column, "recipients-mix", "%s: its recipients mix post-quantum keys (%s) with classic keys (%s): %s", who, pq, classic, mixAdvice)
+		return
+	}
 }

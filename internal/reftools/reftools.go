@@ -42,12 +42,21 @@ func Require(t T, program, debianPackage string) string {
 // AgeDecrypt decrypts file with the reference age CLI.
 func AgeDecrypt(t T, identity, file string) []byte {
 	t.Helper()
-	age := Require(t, "age", "age")
+	return AgeRun(t, Require(t, "age", "age"), nil, "-d", "-i", identity, file)
+}
+
+// AgeRun runs the age CLI at path with args, and env (nil: this
+// process's), and returns its output: age v1.3's, built from the module,
+// for what Debian's older age cannot decrypt (post-quantum and tag
+// recipients).
+func AgeRun(t T, path string, env []string, args ...string) []byte {
+	t.Helper()
 	var out, stderr bytes.Buffer
-	cmd := exec.Command(age, "-d", "-i", identity, file)
+	cmd := exec.Command(path, args...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("age -d -i %s %s: %v: %s", identity, file, err, stderr.String())
+		t.Fatalf("age %s: %v: %s", strings.Join(args, " "), err, stderr.String())
 	}
 	return out.Bytes()
 }

@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"filippo.io/age/armor"
+	"filippo.io/age/plugin"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/term"
 
@@ -33,7 +35,10 @@ var ErrNoTerminal = errors.New("no terminal to ask for the passphrase on (passph
 type Passphrase func(name string) ([]byte, error)
 
 // ReadIdentities reads an identity file as age's -i does: an age identity
-// file (AGE-SECRET-KEY-1… lines), an SSH private key, or either of those
+// file (AGE-SECRET-KEY-1… lines, AGE-SECRET-KEY-PQ-1… for post-quantum
+// keys from age-keygen -pq, and AGE-PLUGIN-NAME-1… for a key held in
+// hardware, which runs age-plugin-NAME from PATH as age does when the key
+// is needed), an SSH private key, or either of those
 // protected by a passphrase: an SSH key encrypted by ssh-keygen -N, or an
 // age identity file encrypted with age -p (armored or not). For those,
 // ask is called for the passphrase when the key is first needed; a nil
@@ -57,11 +62,58 @@ func ReadIdentities(path string, ask Passphrase) ([]age.Identity, error) {
 	case bytes.Contains(b, []byte("PRIVATE KEY-----")):
 		return readSSH(path, b, ask)
 	}
-	ids, err := age.ParseIdentities(bytes.NewReader(b))
+	ids, err := parseIdentities(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ids, nil
+}
+
+// parseIdentities is age.ParseIdentities, which parses age's native keys,
+// classic and post-quantum, and also takes plugin identities
+// (AGE-PLUGIN-NAME-1…), as the age CLI does: the identity file of a
+// YubiKey, Secure Enclave or TPM key that a tag recipient (age1tag1…,
+// age1tagpq1…) names. Like age's, its errors never quote a line.
+func parseIdentities(b []byte) ([]age.Identity, error) {
+	if !bytes.Contains(b, []byte("AGE-PLUGIN-")) {
+		return age.ParseIdentities(bytes.NewReader(b))
+	}
+	var ids []age.Identity
+	n := 0
+	for l := range bytes.Lines(b) {
+		n++
+		line := strings.TrimRight(string(l), "\r\n")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !strings.HasPrefix(line, "AGE-PLUGIN-") {
+			more, err := age.ParseIdentities(strings.NewReader(line))
+			if err != nil {
+				return nil, fmt.Errorf("error at line %d: %s", n, strings.TrimPrefix(err.Error(), "error at line 1: "))
+			}
+			ids = append(ids, more...)
+			continue
+		}
+		id, err := plugin.NewIdentity(line, pluginUI())
+		if err != nil {
+			return nil, fmt.Errorf("error at line %d: invalid plugin identity", n)
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("no identities found")
+	}
+	return ids, nil
+}
+
+// pluginUI is how a plugin (age-plugin-yubikey asking for a PIN, or to
+// touch the key) talks to the person: on the terminal, as age's, with its
+// messages on standard error, which never carries a secret.
+func pluginUI() *plugin.ClientUI {
+	return plugin.NewTerminalUI(
+		func(format string, v ...any) { fmt.Fprintf(os.Stderr, "mfabulk: "+format+"\n", v...) },
+		func(format string, v ...any) { fmt.Fprintf(os.Stderr, "mfabulk: warning: "+format+"\n", v...) },
+	)
 }
 
 // readSSH parses an SSH private key; an encrypted one becomes agessh's
@@ -155,7 +207,7 @@ func (i *encryptedIdentity) decrypt() error {
 	if len(plain) > MaxIdentitySize {
 		return fmt.Errorf("%s: the decrypted identity file is larger than %d bytes", i.name, MaxIdentitySize)
 	}
-	ids, err := age.ParseIdentities(bytes.NewReader(plain))
+	ids, err := parseIdentities(plain)
 	if err != nil {
 		return fmt.Errorf("%s: the decrypted identity file: %w", i.name, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mfabulk/mfabulk/internal/plan"
 	"github.com/mfabulk/mfabulk/internal/plan/jsonplan"
+	"github.com/mfabulk/mfabulk/internal/seal"
 )
 
 // Style turns colour on or off; colour is for terminals only, and never
@@ -159,7 +160,8 @@ func sharedReview(p plan.Plan) review {
 
 // shortRecipients names each recipient so that a reviewer can tell them
 // apart and a swapped key shows in a diff: an age key's head and tail
-// (age1abcdefgh…uvwxyz), an SSH key's type, fingerprint and comment.
+// (age1abcdefgh…uvwxyz), with its kind when it is not a classic X25519 key
+// ("post-quantum", "hardware"), an SSH key's type, fingerprint and comment.
 func shortRecipients(keys []string) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
@@ -176,7 +178,17 @@ func shortRecipients(keys []string) []string {
 func shortRecipient(key string) string {
 	r := jsonplan.DescribeRecipient(key)
 	if strings.HasPrefix(key, "age1") && len(key) > 20 {
-		return Text(key[:12]) + "…" + Text(key[len(key)-6:])
+		// The head keeps the kind's prefix (age1pq1, age1tag1,
+		// age1tagpq1) and 8 characters of the key after it.
+		head := 12
+		if i := strings.LastIndexByte(key[:min(len(key), 16)], '1'); i >= 0 && i+9 < len(key)-6 {
+			head = i + 9
+		}
+		s := Text(key[:head]) + "…" + Text(key[len(key)-6:])
+		if note := kindNote(r.Kind); note != "" {
+			s += " (" + note + ")"
+		}
+		return s
 	}
 	s := clip(sshKeyType(key), maxKeyType)
 	if r.Fingerprint != "" {
@@ -186,6 +198,20 @@ func shortRecipient(key string) string {
 		s += " " + quoted(r.Comment, maxComment)
 	}
 	return s
+}
+
+// kindNote is what a "Sealed to:" line says of an age key that is not a
+// classic X25519 key, by its jsonplan kind.
+func kindNote(kind string) string {
+	switch kind {
+	case seal.PostQuantum.String():
+		return "post-quantum"
+	case seal.Tag.String():
+		return "hardware"
+	case seal.TagPQ.String():
+		return "hardware, post-quantum"
+	}
+	return ""
 }
 
 func sshKeyType(s string) string {

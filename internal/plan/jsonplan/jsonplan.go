@@ -88,14 +88,18 @@ type Recipient struct {
 	Key         string `json:"key"`                   // as the manifest resolves it: "age1…" or an authorized_keys line
 	Fingerprint string `json:"fingerprint,omitempty"` // SHA256:…, as in apply's report; empty if the key does not parse
 	Comment     string `json:"comment,omitempty"`     // an SSH key's comment
+	// Kind is what sort of key it is: "age X25519", "age post-quantum",
+	// "age tag (hardware)", "age tag post-quantum (hardware)", "SSH
+	// ed25519" or "SSH RSA"; empty if the key does not parse.
+	Kind string `json:"kind,omitempty"`
 }
 
-// DescribeRecipient fingerprints a recipient and reads an SSH key's
-// comment, for reviewers.
+// DescribeRecipient fingerprints a recipient, names its kind and reads an
+// SSH key's comment, for reviewers.
 func DescribeRecipient(key string) Recipient {
 	r := Recipient{Key: key}
-	if rs, err := seal.ParseRecipients([]string{key}); err == nil {
-		r.Fingerprint = rs.Fingerprints[0]
+	if k, fp, err := seal.Describe(key); err == nil {
+		r.Fingerprint, r.Kind = fp, k.String()
 	}
 	if strings.HasPrefix(key, "ssh-") {
 		if _, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(key)); err == nil {
