@@ -98,7 +98,8 @@ func TestEnrollWithCodesFromOathtool(t *testing.T) {
 // TestEnrollFindsTheDeviceInTheAccount: with no record beside the
 // outfile, the device is the account's one unassigned device of the QR
 // code's label, or of a Base32 outfile's file name; the user is the
-// caller's own. None, or an assigned one, is an error naming --serial.
+// caller's own. None, or one assigned to another user, is an error naming
+// --serial; one enabled for the caller is said to be.
 // (Without the record nothing proves who made the device: these runs go
 // on with --allow-unverified; see enroll_provenance.txt.)
 func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
@@ -135,10 +136,16 @@ func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
 	if code != exitError || !strings.Contains(out, `no unassigned virtual MFA device is called "renamed"`) || !strings.Contains(out, "--serial") {
 		t.Errorf("no such device: exit %d:\n%s", code, out)
 	}
-	// Already assigned.
+	// Already enabled for the caller: said so (issue 22), not --serial;
+	// without the record, nothing proves it is this outfile's device.
 	out, code = s.enroll("", "-i", "identity.txt", "out/d000.png.age")
-	if code != exitError || !strings.Contains(out, "already assigned to user iamlocal") || !strings.Contains(out, "--serial") {
+	if code != exitError || !strings.Contains(out, "is already enabled for user iamlocal, but mfabulk cannot prove it is this outfile's device") || strings.Contains(out, "--serial") {
 		t.Errorf("assigned device: exit %d:\n%s", code, out)
+	}
+	// Enabled for someone else: no device of the name is the caller's.
+	out, code = s.enroll("", "-i", "identity.txt", "--user", "erin", "out/d000.png.age")
+	if code != exitError || !strings.Contains(out, "already assigned to user iamlocal") || !strings.Contains(out, "--serial") {
+		t.Errorf("another user's device: exit %d:\n%s", code, out)
 	}
 	if n := s.srv.Requests()["EnableMFADevice"]; n != 2 {
 		t.Errorf("%d EnableMFADevice calls, want 2", n)

@@ -126,12 +126,33 @@ func showRun(ctx context.Context, opts *showOpts) error {
 	}
 	cols, rows := qrterm.Size(grid)
 	rows += 2 // the title above, the shell's prompt below
-	if w, h, ok := terminalSize(out); ok && (cols > w || rows > h) {
+	w, h, sized := terminalSize(out)
+	if sized && (cols > w || rows > h) {
 		return withHint(fmt.Errorf("the QR code needs %d×%d; this terminal is %d×%d", cols, rows, w, h),
 			"enlarge it (or make the font smaller), or use --seed to print the seed")
 	}
 	fmt.Fprintln(out, "Scan this QR code with your authenticator app:")
-	return qrterm.Write(out, grid, opts.Invert)
+	if err := qrterm.Write(out, grid, opts.Invert); err != nil {
+		return err
+	}
+	// The hint is for a person at a terminal (not a file --force writes
+	// to), when it leaves the code on the screen.
+	if opts.IO.OutTTY && (!sized || rows+1 <= h) {
+		fmt.Fprintln(out, scanHint("show", opts.Invert))
+	}
+	return nil
+}
+
+// scanHint is the line under a QR code drawn on a terminal, for a person
+// whose app cannot read it: the code is drawn for a dark background
+// (light modules as ink), which a light one turns into its negative, that
+// many apps do not read; --invert draws it for a light one. At most 80
+// columns, so that it never wraps on a standard terminal.
+func scanHint(cmd string, invert bool) string {
+	if invert {
+		return "Cannot scan it? On a dark background, run " + cmd + " again without --invert."
+	}
+	return "Cannot scan it? On a light-background terminal, run " + cmd + " again with --invert."
 }
 
 // writeSeed prints a seed in groups of four, as authenticator apps ask
