@@ -131,16 +131,31 @@ func showRun(ctx context.Context, opts *showOpts) error {
 		return withHint(fmt.Errorf("the QR code needs %d×%d; this terminal is %d×%d", cols, rows, w, h),
 			"enlarge it (or make the font smaller), or use --seed to print the seed")
 	}
-	fmt.Fprintln(out, "Scan this QR code with your authenticator app:")
+	// The hint is for a person at a terminal (not a file --force writes
+	// to): a line under the code when the terminal has room for it,
+	// else in the title, so that the code stays on the screen whole.
+	below := opts.IO.OutTTY && (!sized || rows+1 <= h)
+	title := "Scan this QR code with your authenticator app:"
+	if opts.IO.OutTTY && !below {
+		title = scanTitle(opts.Invert)
+	}
+	fmt.Fprintln(out, title)
 	if err := qrterm.Write(out, grid, opts.Invert); err != nil {
 		return err
 	}
-	// The hint is for a person at a terminal (not a file --force writes
-	// to), when it leaves the code on the screen.
-	if opts.IO.OutTTY && (!sized || rows+1 <= h) {
+	if below {
 		fmt.Fprintln(out, scanHint("show", opts.Invert))
 	}
 	return nil
+}
+
+// scanTitle is the title of a code drawn on a terminal with no room for
+// scanHint's line under it: the same hint, shorter, at most 80 columns.
+func scanTitle(invert bool) string {
+	if invert {
+		return "Scan this QR code with your authenticator app (dark terminal? no --invert):"
+	}
+	return "Scan this QR code with your authenticator app (light terminal? --invert):"
 }
 
 // scanHint is the line under a QR code drawn on a terminal, for a person
