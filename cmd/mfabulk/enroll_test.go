@@ -433,6 +433,19 @@ func TestEnrollAgainstMoto(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Going on without proof of who made this device") || !strings.Contains(out, "Enabled arn:aws:iam::123456789012:mfa/zed for user zed") {
 		t.Fatalf("--allow-unverified: exit %d:\n%s", code, out)
 	}
+
+	// Run again (issue 22): moto's ListMFADevices says the device is
+	// zed's already. With nothing to prove it is the outfile's (no tags
+	// on moto), that is an error saying both; with --allow-unverified,
+	// it is said, and nothing is sent: no raw EntityAlreadyExists.
+	out, code = runWithStdin(c1+"\n"+c2+"\n", "enroll", "-i", "identity.txt", "out/zed.txt.age", "--user", "zed")
+	if code != exitError || !strings.Contains(out, "device arn:aws:iam::123456789012:mfa/zed is already enabled for user zed, but mfabulk cannot prove it is this outfile's device") {
+		t.Errorf("again: exit %d:\n%s", code, out)
+	}
+	out, code = runWithStdin("", "enroll", "--allow-unverified", "-i", "identity.txt", "out/zed.txt.age", "--user", "zed")
+	if code != exitOK || !strings.Contains(out, "Already enabled: arn:aws:iam::123456789012:mfa/zed is enabled for user zed (since ") || strings.Contains(out, "EntityAlreadyExists") {
+		t.Errorf("again, --allow-unverified: exit %d:\n%s", code, out)
+	}
 }
 
 // runWithStdin runs the CLI in-process with stdin.
