@@ -65,6 +65,12 @@ The codes are checked against the seed locally first; a mistyped code is
 refused without any request to AWS. Then it enables the device for --user,
 or the caller's own IAM user.
 
+A device already enabled for that user (apply enables those whose manifest
+entry names user:) is not enabled again: enroll says so, shows the code for
+the app, and exits 0 when the record proves it is the outfile's device. An
+outfile whose record proves another create ID than the device's is
+outdated (the device was made again since): enroll says so and stops.
+
 The QR code is drawn only when standard output is a terminal or with
 --force; --no-show skips it (for a device already in the app).
 
