@@ -38,6 +38,9 @@ type enrollOpts struct {
 	Invert   bool
 	Force    bool
 	NoShow   bool
+	// Resync resynchronises a device enabled already, with codes
+	// computed from the outfile's seed, instead of enabling it.
+	Resync bool
 	// AllowUnverified goes on, without a terminal to ask on, with a
 	// device whose provenance is not proven: a safety switch, taken only
 	// from the command line (settings.go).
@@ -71,6 +74,10 @@ the app, and exits 0 when the record proves it is the outfile's device. An
 outfile whose record proves another create ID than the device's is
 outdated (the device was made again since): enroll says so and stops.
 
+--resync resynchronises a device enabled already whose codes IAM stopped
+accepting (iam:ResyncMFADevice), with two codes computed from the
+outfile's secret: nothing is shown or asked.
+
 The QR code is drawn only when standard output is a terminal or with
 --force; --no-show skips it (for a device already in the app).
 
@@ -98,6 +105,7 @@ a local outfile is. Nothing is written locally.`,
 	f.BoolVar(&opts.Invert, "invert", false, "draw dark modules as ink, for light-background terminals")
 	f.BoolVar(&opts.Force, "force", false, "draw the QR code (or print the seed) even when standard output is not a terminal")
 	f.BoolVar(&opts.NoShow, "no-show", false, "do not draw the QR code or print the seed (the app already has the device)")
+	f.BoolVar(&opts.Resync, "resync", false, "resynchronise the device, enabled already, with two codes computed from the outfile's secret (iam:ResyncMFADevice)")
 	f.BoolVar(&opts.AllowUnverified, "allow-unverified", false, "enable a device that mfabulk cannot prove it made, without asking (command line only)")
 	addAWSFlags(cmd, &opts.AWS)
 	return cmd
@@ -154,6 +162,9 @@ func enrollRun(ctx context.Context, opts *enrollOpts) error {
 	since, enabled, err := client.EnabledFor(ctx, user, found.Serial)
 	if err != nil {
 		return awsHint(err)
+	}
+	if opts.Resync {
+		return resync(ctx, opts, client, sec.Seed, found.Serial, user, enabled)
 	}
 	if enabled {
 		return alreadyEnabled(opts, sec, p, found.Serial, user, since)

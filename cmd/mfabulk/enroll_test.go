@@ -446,6 +446,13 @@ func TestEnrollAgainstMoto(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Already enabled: arn:aws:iam::123456789012:mfa/zed is enabled for user zed (since ") || strings.Contains(out, "EntityAlreadyExists") {
 		t.Errorf("again, --allow-unverified: exit %d:\n%s", code, out)
 	}
+
+	// moto has no ResyncMFADevice: its HTML error page is named as such,
+	// at once.
+	out, code = runWithStdin("", "enroll", "--resync", "-i", "identity.txt", "out/zed.txt.age", "--user", "zed")
+	if code != exitError || !strings.Contains(out, "does not implement iam:ResyncMFADevice: it answered HTTP 500 Internal Server Error with an HTML page") || !strings.Contains(out, "mfabulk needs iam:ResyncMFADevice") {
+		t.Errorf("--resync: exit %d:\n%s", code, out)
+	}
 }
 
 // runWithStdin runs the CLI in-process with stdin.
