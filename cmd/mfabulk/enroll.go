@@ -38,6 +38,9 @@ type enrollOpts struct {
 	Invert   bool
 	Force    bool
 	NoShow   bool
+	// Resync resynchronises a device enabled already, with codes
+	// computed from the outfile's seed, instead of enabling it.
+	Resync bool
 	// AllowUnverified goes on, without a terminal to ask on, with a
 	// device whose provenance is not proven: a safety switch, taken only
 	// from the command line (settings.go).
@@ -64,6 +67,16 @@ consecutive codes from the authenticator app, one a line on standard input.
 The codes are checked against the seed locally first; a mistyped code is
 refused without any request to AWS. Then it enables the device for --user,
 or the caller's own IAM user.
+
+A device already enabled for that user (apply enables those whose manifest
+entry names user:) is not enabled again: enroll says so, shows the code for
+the app, and exits 0 when the record proves it is the outfile's device. An
+outfile whose record proves another create ID than the device's is
+outdated (the device was made again since): enroll says so and stops.
+
+--resync resynchronises a device enabled already whose codes IAM stopped
+accepting (iam:ResyncMFADevice), with two codes computed from the
+outfile's secret: nothing is shown or asked.
 
 The QR code is drawn only when standard output is a terminal or with
 --force; --no-show skips it (for a device already in the app).
@@ -92,6 +105,7 @@ a local outfile is. Nothing is written locally.`,
 	f.BoolVar(&opts.Invert, "invert", false, "draw dark modules as ink, for light-background terminals")
 	f.BoolVar(&opts.Force, "force", false, "draw the QR code (or print the seed) even when standard output is not a terminal")
 	f.BoolVar(&opts.NoShow, "no-show", false, "do not draw the QR code or print the seed (the app already has the device)")
+	f.BoolVar(&opts.Resync, "resync", false, "resynchronise the device, enabled already, with two codes computed from the outfile's secret (iam:ResyncMFADevice)")
 	f.BoolVar(&opts.AllowUnverified, "allow-unverified", false, "enable a device that mfabulk cannot prove it made, without asking (command line only)")
 	addAWSFlags(cmd, &opts.AWS)
 	return cmd
@@ -117,30 +131,53 @@ func enrollRun(ctx context.Context, opts *enrollOpts) error {
 	if err != nil {
 		return err
 	}
-	found, err := enroll.Find(ctx, client, sec, beside, opts.Serial)
-	if errors.Is(err, enroll.ErrNotFound) {
-		return withHint(err, "pass --serial ARN, the device's serial number (arn:aws:iam::ACCOUNT:mfa/PATH/NAME), as whoever ran apply can read it in the plan or the apply report")
-	}
-	if err != nil {
-		return awsHint(err)
-	}
 	user := opts.User
 	if user == "" {
 		if _, user, err = client.CallerUser(ctx); err != nil {
 			return withHint(err, "pass --user NAME, the IAM user to enable the device for")
 		}
 	}
+	found, err := enroll.Find(ctx, client, sec, beside, opts.Serial)
+	var assigned *enroll.AssignedError
+	if errors.As(err, &assigned) && strings.EqualFold(assigned.Device.User, user) {
+		// The one device of the name is enabled for this very user:
+		// whether it is the outfile's is told below, not by --serial.
+		found, err = enroll.Found{Serial: assigned.Device.Serial, Via: "the account's devices: enabled for you"}, nil
+	}
+	if errors.Is(err, enroll.ErrNotFound) {
+		return withHint(err, "pass --serial ARN, the device's serial number (arn:aws:iam::ACCOUNT:mfa/PATH/NAME), as whoever ran apply can read it in the plan or the apply report")
+	}
+	if err != nil {
+		return awsHint(err)
+	}
 	fmt.Fprintf(out, "Device %s (found by %s), for user %s.\n", view.Text(found.Serial), view.Text(found.Via), view.Text(user))
 
+	p, err := enroll.CheckProvenance(ctx, probedTags{client}, beside, found.Serial, tagsUnreadable)
+	if err != nil {
+		return awsHint(err)
+	}
+	if err := outdated(p, found.Serial); err != nil {
+		return err
+	}
+	since, enabled, err := client.EnabledFor(ctx, user, found.Serial)
+	if err != nil {
+		return awsHint(err)
+	}
+	if opts.Resync {
+		return resync(ctx, opts, client, sec.Seed, found.Serial, user, enabled)
+	}
+	if enabled {
+		return alreadyEnabled(opts, sec, p, found.Serial, user, since)
+	}
 	in := bufio.NewReader(opts.IO.In)
-	if err := checkProvenance(ctx, opts, probedTags{client}, beside, found.Serial, in); err != nil {
+	if err := confirmProvenance(ctx, opts, p, found.Serial, in); err != nil {
 		return err
 	}
 
 	switch {
 	case opts.NoShow:
 	case opts.IO.OutTTY || opts.Force:
-		if err := showSecret(out, sec, opts.Invert); err != nil {
+		if err := showSecret(out, sec, opts.Invert, opts.IO.OutTTY); err != nil {
 			return err
 		}
 	default:
@@ -152,7 +189,7 @@ func enrollRun(ctx context.Context, opts *enrollOpts) error {
 		return err
 	}
 	if err := client.Enable(ctx, user, found.Serial, first, second); err != nil {
-		return awsHint(err)
+		return enableRefused(err, found.Serial, user)
 	}
 	fmt.Fprintf(out, "Enabled %s for user %s\n", view.Text(found.Serial), view.Text(user))
 	return nil
@@ -177,11 +214,19 @@ func openOutfile(identity, outfile string, ct []byte) (*enroll.Secret, error) {
 	return sec, nil
 }
 
-// showSecret draws the QR code, or prints the seed in groups of four.
-func showSecret(w io.Writer, sec *enroll.Secret, invert bool) error {
+// showSecret draws the QR code, or prints the seed in groups of four;
+// on a terminal (tty), a code is followed by the hint for a person who
+// cannot scan it (scanHint).
+func showSecret(w io.Writer, sec *enroll.Secret, invert, tty bool) error {
 	if sec.QR != nil {
 		fmt.Fprintln(w, "Scan this QR code with your authenticator app:")
-		return qrterm.Write(w, sec.QR, invert)
+		if err := qrterm.Write(w, sec.QR, invert); err != nil {
+			return err
+		}
+		if tty {
+			fmt.Fprintln(w, scanHint("enroll", invert))
+		}
+		return nil
 	}
 	grouped := make([]byte, 0, len(sec.Seed)+len(sec.Seed)/4)
 	for i, c := range sec.Seed {
@@ -255,18 +300,14 @@ func awsHint(err error) error {
 	return err
 }
 
-// checkProvenance tells the person who made the device they are about to
-// enable ([enroll.CheckProvenance]): anyone allowed to create virtual MFA
-// devices could have sealed one's QR code to them and kept its seed. It
-// prints one line when mfabulk's evidence proves the device is its own;
-// otherwise a warning on stderr, then "yes" is asked on a terminal, and
-// without one enroll refuses unless --allow-unverified. Nothing has been
-// shown or enabled yet.
-func checkProvenance(ctx context.Context, opts *enrollOpts, api enroll.TagReader, beside enroll.Beside, serial string, in *bufio.Reader) error {
-	p, err := enroll.CheckProvenance(ctx, api, beside, serial, tagsUnreadable)
-	if err != nil {
-		return awsHint(err)
-	}
+// confirmProvenance tells the person who made the device they are about
+// to enable, from p ([enroll.CheckProvenance]): anyone allowed to create
+// virtual MFA devices could have sealed one's QR code to them and kept
+// its seed. It prints one line when mfabulk's evidence proves the device
+// is its own; otherwise a warning on stderr, then "yes" is asked on a
+// terminal, and without one enroll refuses unless --allow-unverified.
+// Nothing has been shown or enabled yet.
+func confirmProvenance(ctx context.Context, opts *enrollOpts, p enroll.Provenance, serial string, in *bufio.Reader) error {
 	if p.Proven {
 		fmt.Fprintf(opts.IO.Out, "Provenance: made by mfabulk: the device's %s tag matches the record beside the outfile, which is mfabulk's evidence (not a signature: see Enrolling).\n", device.CreateIDTag)
 		return nil

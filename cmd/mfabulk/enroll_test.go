@@ -98,7 +98,8 @@ func TestEnrollWithCodesFromOathtool(t *testing.T) {
 // TestEnrollFindsTheDeviceInTheAccount: with no record beside the
 // outfile, the device is the account's one unassigned device of the QR
 // code's label, or of a Base32 outfile's file name; the user is the
-// caller's own. None, or an assigned one, is an error naming --serial.
+// caller's own. None, or one assigned to another user, is an error naming
+// --serial; one enabled for the caller is said to be.
 // (Without the record nothing proves who made the device: these runs go
 // on with --allow-unverified; see enroll_provenance.txt.)
 func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
@@ -135,10 +136,16 @@ func TestEnrollFindsTheDeviceInTheAccount(t *testing.T) {
 	if code != exitError || !strings.Contains(out, `no unassigned virtual MFA device is called "renamed"`) || !strings.Contains(out, "--serial") {
 		t.Errorf("no such device: exit %d:\n%s", code, out)
 	}
-	// Already assigned.
+	// Already enabled for the caller: said so (issue 22), not --serial;
+	// without the record, nothing proves it is this outfile's device.
 	out, code = s.enroll("", "-i", "identity.txt", "out/d000.png.age")
-	if code != exitError || !strings.Contains(out, "already assigned to user iamlocal") || !strings.Contains(out, "--serial") {
+	if code != exitError || !strings.Contains(out, "is already enabled for user iamlocal, but mfabulk cannot prove it is this outfile's device") || strings.Contains(out, "--serial") {
 		t.Errorf("assigned device: exit %d:\n%s", code, out)
+	}
+	// Enabled for someone else: no device of the name is the caller's.
+	out, code = s.enroll("", "-i", "identity.txt", "--user", "erin", "out/d000.png.age")
+	if code != exitError || !strings.Contains(out, "already assigned to user iamlocal") || !strings.Contains(out, "--serial") {
+		t.Errorf("another user's device: exit %d:\n%s", code, out)
 	}
 	if n := s.srv.Requests()["EnableMFADevice"]; n != 2 {
 		t.Errorf("%d EnableMFADevice calls, want 2", n)
@@ -425,6 +432,26 @@ func TestEnrollAgainstMoto(t *testing.T) {
 	out, code = runWithStdin(c1+"\n"+c2+"\n", "enroll", "--allow-unverified", "-i", "identity.txt", "out/zed.txt.age", "--user", "zed")
 	if code != exitOK || !strings.Contains(out, "Going on without proof of who made this device") || !strings.Contains(out, "Enabled arn:aws:iam::123456789012:mfa/zed for user zed") {
 		t.Fatalf("--allow-unverified: exit %d:\n%s", code, out)
+	}
+
+	// Run again (issue 22): moto's ListMFADevices says the device is
+	// zed's already. With nothing to prove it is the outfile's (no tags
+	// on moto), that is an error saying both; with --allow-unverified,
+	// it is said, and nothing is sent: no raw EntityAlreadyExists.
+	out, code = runWithStdin(c1+"\n"+c2+"\n", "enroll", "-i", "identity.txt", "out/zed.txt.age", "--user", "zed")
+	if code != exitError || !strings.Contains(out, "device arn:aws:iam::123456789012:mfa/zed is already enabled for user zed, but mfabulk cannot prove it is this outfile's device") {
+		t.Errorf("again: exit %d:\n%s", code, out)
+	}
+	out, code = runWithStdin("", "enroll", "--allow-unverified", "-i", "identity.txt", "out/zed.txt.age", "--user", "zed")
+	if code != exitOK || !strings.Contains(out, "Already enabled: arn:aws:iam::123456789012:mfa/zed is enabled for user zed (since ") || strings.Contains(out, "EntityAlreadyExists") {
+		t.Errorf("again, --allow-unverified: exit %d:\n%s", code, out)
+	}
+
+	// moto has no ResyncMFADevice: its HTML error page is named as such,
+	// at once.
+	out, code = runWithStdin("", "enroll", "--resync", "-i", "identity.txt", "out/zed.txt.age", "--user", "zed")
+	if code != exitError || !strings.Contains(out, "does not implement iam:ResyncMFADevice: it answered HTTP 500 Internal Server Error with an HTML page") || !strings.Contains(out, "mfabulk needs iam:ResyncMFADevice") {
+		t.Errorf("--resync: exit %d:\n%s", code, out)
 	}
 }
 

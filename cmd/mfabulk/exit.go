@@ -122,7 +122,13 @@ func hintFor(err error) string {
 	}
 	var notIAM *iamclient.NotIAMError
 	if errors.As(err, &notIAM) {
-		return "check --endpoint-url, MFABULK_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM and AWS_ENDPOINT_URL: the endpoint must be IAM's, or an emulator of it"
+		switch notIAM.Operation {
+		case "", "GetCallerIdentity":
+			return "check --endpoint-url, MFABULK_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM and AWS_ENDPOINT_URL: the endpoint must be IAM's, or an emulator of it"
+		case "ListMFADeviceTags", "TagMFADevice", "UntagMFADevice":
+			return "the endpoint has no tag calls (moto_server has none): remove tags: from the manifest, so that mfabulk manages no tags, or use IAM or an emulator with tags (iamlocal)"
+		}
+		return fmt.Sprintf("mfabulk needs %s:%s: use IAM, or an emulator that implements it (iamlocal)", notIAM.Service, notIAM.Operation)
 	}
 	var ue *iamclient.UnreachableError
 	if errors.As(err, &ue) {

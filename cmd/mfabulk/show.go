@@ -126,12 +126,48 @@ func showRun(ctx context.Context, opts *showOpts) error {
 	}
 	cols, rows := qrterm.Size(grid)
 	rows += 2 // the title above, the shell's prompt below
-	if w, h, ok := terminalSize(out); ok && (cols > w || rows > h) {
+	w, h, sized := terminalSize(out)
+	if sized && (cols > w || rows > h) {
 		return withHint(fmt.Errorf("the QR code needs %d×%d; this terminal is %d×%d", cols, rows, w, h),
 			"enlarge it (or make the font smaller), or use --seed to print the seed")
 	}
-	fmt.Fprintln(out, "Scan this QR code with your authenticator app:")
-	return qrterm.Write(out, grid, opts.Invert)
+	// The hint is for a person at a terminal (not a file --force writes
+	// to): a line under the code when the terminal has room for it,
+	// else in the title, so that the code stays on the screen whole.
+	below := opts.IO.OutTTY && (!sized || rows+1 <= h)
+	title := "Scan this QR code with your authenticator app:"
+	if opts.IO.OutTTY && !below {
+		title = scanTitle(opts.Invert)
+	}
+	fmt.Fprintln(out, title)
+	if err := qrterm.Write(out, grid, opts.Invert); err != nil {
+		return err
+	}
+	if below {
+		fmt.Fprintln(out, scanHint("show", opts.Invert))
+	}
+	return nil
+}
+
+// scanTitle is the title of a code drawn on a terminal with no room for
+// scanHint's line under it: the same hint, shorter, at most 80 columns.
+func scanTitle(invert bool) string {
+	if invert {
+		return "Scan this QR code with your authenticator app (dark terminal? no --invert):"
+	}
+	return "Scan this QR code with your authenticator app (light terminal? --invert):"
+}
+
+// scanHint is the line under a QR code drawn on a terminal, for a person
+// whose app cannot read it: the code is drawn for a dark background
+// (light modules as ink), which a light one turns into its negative, that
+// many apps do not read; --invert draws it for a light one. At most 80
+// columns, so that it never wraps on a standard terminal.
+func scanHint(cmd string, invert bool) string {
+	if invert {
+		return "Cannot scan it? On a dark background, run " + cmd + " again without --invert."
+	}
+	return "Cannot scan it? On a light-background terminal, run " + cmd + " again with --invert."
 }
 
 // writeSeed prints a seed in groups of four, as authenticator apps ask

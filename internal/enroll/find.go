@@ -65,6 +65,22 @@ func Find(ctx context.Context, api API, s *Secret, b Beside, serial string) (Fou
 	return Found{Serial: d.Serial, Via: "the account's unassigned devices"}, nil
 }
 
+// AssignedError is [Match]'s error when the one device of the name is
+// already enabled for a user: enroll tells the person it is enabled for
+// them, when they are that user, rather than asking for --serial.
+type AssignedError struct {
+	Device device.Observed
+	Name   string
+}
+
+func (e *AssignedError) Error() string {
+	return fmt.Sprintf("%v: device %s is already assigned to user %s, and no unassigned device is called %q",
+		ErrNotFound, e.Device.Serial, e.Device.User, e.Name)
+}
+
+// Unwrap makes it an [ErrNotFound].
+func (e *AssignedError) Unwrap() error { return ErrNotFound }
+
 // Match picks, among an account's virtual MFA devices, the one unassigned
 // device called name (IAM names ignore case), in account when it is not
 // empty. None, or more than one, is an error wrapping [ErrNotFound].
@@ -92,6 +108,8 @@ func Match(devs []device.Observed, name, account string) (device.Observed, error
 			serials[i] = d.Serial
 		}
 		return device.Observed{}, fmt.Errorf("%w: %d unassigned devices are called %q (%s)", ErrNotFound, len(hits), name, strings.Join(serials, ", "))
+	case len(assigned) == 1:
+		return device.Observed{}, &AssignedError{Device: assigned[0], Name: name}
 	case len(assigned) > 0:
 		return device.Observed{}, fmt.Errorf("%w: device %s is already assigned to user %s, and no unassigned device is called %q",
 			ErrNotFound, assigned[0].Serial, assigned[0].User, name)

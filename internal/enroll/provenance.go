@@ -37,6 +37,13 @@ type Provenance struct {
 	// Problems say, one line each, what is missing when not Proven. They
 	// quote values from outside (serials, file names): a view escapes them.
 	Problems []string
+	// Outdated is true when the record beside the outfile, proven and
+	// bound to its bytes, names this device, but the device carries
+	// another create ID: it was made again (replaced) since the outfile
+	// was sealed, so the outfile's secret is not the device's.
+	Outdated bool
+	// Gone is true when IAM has no device of this serial.
+	Gone bool
 }
 
 // Beside is the record apply wrote beside an outfile, as read from where
@@ -104,6 +111,11 @@ func CheckProvenance(ctx context.Context, api TagReader, b Beside, serial string
 	}
 
 	tags, err := api.ListTags(ctx, serial)
+	if device.ErrorCode(err) == "NoSuchEntity" {
+		p.Gone = true
+		p.Problems = append(p.Problems, fmt.Sprintf("there is no device %s in the account", serial))
+		return p, nil
+	}
 	if err != nil {
 		why := ""
 		if unreadable != nil {
@@ -121,6 +133,10 @@ func CheckProvenance(ctx context.Context, api TagReader, b Beside, serial string
 		p.Problems = append(p.Problems, fmt.Sprintf("the device carries no %s tag: mfabulk did not make it", device.CreateIDTag))
 	case rec != nil && live != rec.CreateID:
 		p.Problems = append(p.Problems, fmt.Sprintf("the device's %s tag is not the record's create ID: the record is another device's, or the device was made again since", device.CreateIDTag))
+		// A record bound to this outfile that names this very device
+		// proves which device the outfile's secret was made for: not
+		// the one there now.
+		p.Outdated = proven && rec.Serial == serial
 	case rec == nil || !proven:
 		p.Problems = append(p.Problems, fmt.Sprintf("the device carries a %s tag, but nothing here proves it (a tag is public: anyone can copy it)", device.CreateIDTag))
 	}

@@ -154,3 +154,33 @@ func TestRecordOf(t *testing.T) {
 		}
 	}
 }
+
+// TestOutdatedAndGone: a record bound to the outfile that names the
+// device proves which device the outfile was made for; a device there now
+// with another create ID was made again since (Outdated). A record not
+// bound to the outfile proves nothing of the kind. A device IAM does not
+// have is Gone.
+func TestOutdatedAndGone(t *testing.T) {
+	folder := t.TempDir()
+	alice, _ := madeByApply(t, folder, "alice.png.age", aliceSerial)
+	remade := tagsOf{tags: map[string]map[string]string{aliceSerial: {device.CreateIDTag: "0123"}}}
+	p, err := CheckProvenance(context.Background(), remade, RecordBeside(alice), aliceSerial, denied)
+	if err != nil || !p.Outdated || p.Proven || p.Gone {
+		t.Errorf("device made again: %+v, %v; want Outdated", p, err)
+	}
+
+	copied := t.TempDir()
+	os.WriteFile(filepath.Join(copied, "carol.png.age"), []byte("age-encryption.org/v1 of carol"), 0o600)
+	data, _ := os.ReadFile(filepath.Join(folder, journal.RecordName("alice.png.age")))
+	os.WriteFile(filepath.Join(copied, journal.RecordName("carol.png.age")), data, 0o600)
+	p, err = CheckProvenance(context.Background(), remade, RecordBeside(filepath.Join(copied, "carol.png.age")), aliceSerial, denied)
+	if err != nil || p.Outdated {
+		t.Errorf("a record not bound to the outfile: %+v, %v; want it not Outdated", p, err)
+	}
+
+	gone := tagsOf{err: &device.APIError{Code: "NoSuchEntity", Refused: true, Err: errors.New("NoSuchEntity")}}
+	p, err = CheckProvenance(context.Background(), gone, RecordBeside(alice), aliceSerial, denied)
+	if err != nil || !p.Gone || p.Proven || !strings.Contains(strings.Join(p.Problems, "\n"), "there is no device "+aliceSerial) {
+		t.Errorf("no such device: %+v, %v; want Gone", p, err)
+	}
+}

@@ -41,26 +41,51 @@ func noCredentials(err error) error {
 }
 
 // NotIAMError is an answer that is not AWS's: an HTML page, a proxy's
-// error, something that is not IAM's XML. It names the URL and status.
+// error, something that is not IAM's XML. It names the URL and status,
+// and the operation when it is not the first call: an endpoint that
+// answered that one in IAM's terms speaks IAM, but does not implement
+// this action (moto_server answers ListMFADeviceTags with an HTML "500
+// Internal Server Error" page).
 type NotIAMError struct {
 	URL         string
 	Status      int
 	ContentType string
+	// Service and Operation name the call ("iam", "ListMFADeviceTags");
+	// Operation is "" when unknown.
+	Service, Operation string
+	Err                error // the SDK's error, for errors.As
 }
 
 func (e *NotIAMError) Error() string {
 	what := "an answer that is not AWS's XML"
-	if mt, _, err := mime.ParseMediaType(e.ContentType); err == nil && mt != "" {
+	mt, _, err := mime.ParseMediaType(e.ContentType)
+	switch {
+	case err == nil && mt == "text/html":
+		what = "an HTML page"
+	case err == nil && mt != "":
 		what = "a " + mt + " answer"
 	}
-	return fmt.Sprintf("the endpoint %s does not speak IAM: it answered HTTP %d %s with %s", e.URL, e.Status, http.StatusText(e.Status), what)
+	if e.Operation == "" || e.Operation == "GetCallerIdentity" {
+		if what == "an HTML page" {
+			what = "a text/html answer"
+		}
+		return fmt.Sprintf("the endpoint %s does not speak IAM: it answered HTTP %d %s with %s", e.URL, e.Status, http.StatusText(e.Status), what)
+	}
+	return fmt.Sprintf("the endpoint %s does not implement %s:%s: it answered HTTP %d %s with %s, not IAM's XML", e.URL, e.Service, e.Operation, e.Status, http.StatusText(e.Status), what)
 }
 
-// notIAM recognises an answer the SDK could not read as IAM's.
+func (e *NotIAMError) Unwrap() error { return e.Err }
+
+// notIAM recognises an answer the SDK could not read as IAM's: one it
+// failed to deserialize, or an error answer that is an HTML page (whose
+// deserializer fails with a plain XML syntax error).
 func notIAM(err error) error {
 	var de *smithy.DeserializationError
 	var re *awshttp.ResponseError
-	if !errors.As(err, &de) || !errors.As(err, &re) || re.Response == nil || re.Response.Response == nil {
+	if !errors.As(err, &re) || re.Response == nil || re.Response.Response == nil {
+		return nil
+	}
+	if !errors.As(err, &de) && !htmlAnswer(err) {
 		return nil
 	}
 	r := re.Response.Response
@@ -70,7 +95,39 @@ func notIAM(err error) error {
 		u.RawQuery, u.User = "", nil
 		url = u.String()
 	}
-	return &NotIAMError{URL: url, Status: r.StatusCode, ContentType: r.Header.Get("Content-Type")}
+	e := &NotIAMError{URL: url, Status: r.StatusCode, ContentType: r.Header.Get("Content-Type"), Err: err}
+	var op *smithy.OperationError
+	if errors.As(err, &op) {
+		e.Service, e.Operation = strings.ToLower(op.ServiceID), op.OperationName
+	}
+	return e
+}
+
+// htmlAnswer reports whether err is an answer with an HTML page and no
+// AWS error code in it: IAM and STS answer in XML, even their own
+// faults; an HTML page comes from something else on the way, or from an
+// emulator that does not implement the action.
+func htmlAnswer(err error) bool {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.Response == nil || re.Response.Response == nil || ErrorCode(err) != "" {
+		return false
+	}
+	mt, _, perr := mime.ParseMediaType(re.Response.Header.Get("Content-Type"))
+	return perr == nil && mt == "text/html"
+}
+
+// unimplemented reports whether err is an HTML page answered with HTTP
+// 500 or 501 ([htmlAnswer]): an emulator's crash on an action it does not
+// implement (moto_server's Flask error page), not a fault of the moment,
+// so it is not retried (ten attempts with backoff took 108 s to fail).
+// A gateway's 502, 503 or 504 page may be of the moment, and is retried.
+func unimplemented(err error) bool {
+	var re *awshttp.ResponseError
+	if !htmlAnswer(err) || !errors.As(err, &re) {
+		return false
+	}
+	s := re.HTTPStatusCode()
+	return s == http.StatusInternalServerError || s == http.StatusNotImplemented
 }
 
 // sdkLogger is where the SDK's own log lines go: nowhere, unless --debug

@@ -22,6 +22,10 @@ func (c *Client) ListTagsOnce(ctx context.Context, serial string) (map[string]st
 // an unknown action), as opposed to a throttle or a fault it would answer
 // in IAM's own terms.
 func TagsUnsupported(err error) bool {
+	var notIAM *NotIAMError
+	if errors.As(err, &notIAM) {
+		return true
+	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {

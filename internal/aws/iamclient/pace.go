@@ -98,11 +98,12 @@ func newRetryer(maxBackoff time.Duration) retryer {
 // attempts that failed, and the call timeout bounds the rest.
 func (retryer) MaxAttempts() int { return 0 }
 
-// IsErrorRetryable retries Throttling always, and other errors as the
+// IsErrorRetryable retries Throttling always, never an action the
+// endpoint does not implement (unimplemented), and other errors as the
 // standard retryer does until they used up the attempts.
 func (r retryer) IsErrorRetryable(err error) bool {
 	var exhausted *retry.MaxAttemptsError
-	if errors.As(err, &exhausted) {
+	if errors.As(err, &exhausted) || unimplemented(err) {
 		return false
 	}
 	return isThrottle(err) || r.RetryerV2.IsErrorRetryable(err)
@@ -137,7 +138,7 @@ func (f *failedAttempt) Unwrap() error { return f.err }
 // last allowed one it returns a MaxAttemptsError, which is not retried,
 // worded as the SDK words it.
 func (st *callState) countFailure(err error, r retryer, maxAttempts int) error {
-	if err == nil || isThrottle(err) || !r.RetryerV2.IsErrorRetryable(err) {
+	if err == nil || isThrottle(err) || unimplemented(err) || !r.RetryerV2.IsErrorRetryable(err) {
 		return err
 	}
 	n := int(st.failures.Add(1))
