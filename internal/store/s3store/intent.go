@@ -57,7 +57,7 @@ func (f *files) Begin(ctx context.Context, in journal.Intent, seen store.Seen) (
 		// was put there by someone else.)
 		c = cond{ifMatch: g.etag}
 	}
-	h := &held{files: f, in: leased{Intent: in, Holder: f.b.holder, Lease: f.b.lease}}
+	h := &held{files: f, proof: in.Proof, in: leased{Intent: in, Holder: f.b.holder, Lease: f.b.lease}}
 	h.in.LeaseUntil = f.b.now().Add(f.b.lease)
 	data, err := json.Marshal(h.in)
 	if err != nil {
@@ -111,6 +111,10 @@ type held struct {
 	*files
 	stop    context.CancelFunc
 	stopped chan struct{}
+
+	// proof is the intent's proof, which no renewal changes: read by the
+	// writes without h.mu, while renewals rewrite in under it.
+	proof string
 
 	mu       sync.Mutex
 	in       leased
@@ -245,7 +249,7 @@ func (h *held) WriteOutfile(ctx context.Context, ciphertext []byte) (string, err
 	if err := h.usable(); err != nil {
 		return "", err
 	}
-	return h.writeOutfile(ctx, ciphertext, h.in.Proof)
+	return h.writeOutfile(ctx, ciphertext, h.proof)
 }
 
 // OutfileSHA256 vouches, under a held intent, only for an outfile the
@@ -259,7 +263,7 @@ func (h *held) OutfileSHA256(ctx context.Context) (string, error) {
 		return "", err
 	}
 	sum := sha256Hex(g.data)
-	if h.in.Proof == "" || !hmac.Equal([]byte(g.meta[macKey]), []byte(outfileMAC(h.in.Proof, sum))) {
+	if h.proof == "" || !hmac.Equal([]byte(g.meta[macKey]), []byte(outfileMAC(h.proof, sum))) {
 		return "", fmt.Errorf("outfile %s was not written under this device's intent (another principal put it there, or an older mfabulk): it proves nothing about the device; move it elsewhere, then run plan", h.Where())
 	}
 	return sum, nil
@@ -276,7 +280,7 @@ func (h *held) ReadOutfile(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("reading outfile %s: it is not there", h.Where())
 	case g.tooLarge:
 		return nil, fmt.Errorf("reading outfile %s: it is larger than %d bytes, not an outfile of mfabulk's", h.Where(), journal.MaxOutfileSize)
-	case h.in.Proof == "" || !hmac.Equal([]byte(g.meta[macKey]), []byte(outfileMAC(h.in.Proof, sha256Hex(g.data)))):
+	case h.proof == "" || !hmac.Equal([]byte(g.meta[macKey]), []byte(outfileMAC(h.proof, sha256Hex(g.data)))):
 		return nil, fmt.Errorf("reading outfile %s: it was not written under this device's intent (another principal put it there, or an older mfabulk)", h.Where())
 	}
 	return g.data, nil
@@ -300,8 +304,8 @@ func (h *held) ReplaceOutfile(ctx context.Context, ciphertext []byte, oldSHA256 
 		return "", fmt.Errorf("replacing outfile %s: it changed since it was read: %w", h.Where(), store.ErrChanged)
 	}
 	c := cond{ifMatch: g.etag}
-	if h.in.Proof != "" {
-		c.meta = map[string]string{macKey: outfileMAC(h.in.Proof, sha256Hex(ciphertext))}
+	if h.proof != "" {
+		c.meta = map[string]string{macKey: outfileMAC(h.proof, sha256Hex(ciphertext))}
 	}
 	if _, err := h.b.putOwn(ctx, h.o.key, ciphertext, c); err != nil {
 		if isPreconditionFailed(err) {
