@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -31,9 +30,11 @@ func (a *agev13) cmd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: agev13")
 	}
 	a.once.Do(func() {
+		// go test puts its own go first on the PATH of what it runs.
 		gobin, err := exec.LookPath("go")
-		if err != nil { // go test runs with go's own folder, if not on PATH
-			gobin, err = filepath.Join(runtime.GOROOT(), "bin", "go"), nil
+		if err != nil {
+			a.err = err
+			return
 		}
 		c := exec.Command(gobin, "build", "-o", a.dir+string(filepath.Separator),
 			"filippo.io/age/cmd/age", "filippo.io/age/cmd/age-keygen", "filippo.io/age/cmd/age-inspect", "filippo.io/age/tag/internal/age-plugin-tagtest")
