@@ -281,6 +281,10 @@ func (c *computation) ownership(d *manifest.Device, o device.Observed) (Action, 
 		// outfile was at this name, and only a run holding the intent
 		// writes one: the outfile is this device's.
 		return Settle, "an earlier run was stopped after writing its outfile and before recording it; the record is written"
+	case l.Pending && l.IntentAction == string(Reseal):
+		// A re-seal's intent names the live device, whose seed was
+		// durable before it began: no outfile now is no lost seed.
+		return Mismatch, "an earlier re-seal was stopped, and its outfile is gone since (moved or deleted); put it back, or run apply --replace " + d.Name + " to issue a new secret here"
 	case l.Pending && known && l.IntentProof != "" && live == l.IntentID:
 		return c.replaceOr(o, "seed lost: an earlier run created it but never wrote its outfile")
 	case l.Pending && known && l.IntentAction == string(Replace) && l.ReplacesProof != "" && live == l.IntentReplaces:
