@@ -167,3 +167,30 @@ func TestResealKilledBeforeReplacing(t *testing.T) {
 		})
 	}
 }
+
+// TestResealKilledThenOutfileMoved SIGKILLs apply -i OLD after a re-seal's
+// intent is durable, then the outfiles are moved away (a person copying
+// them elsewhere; a principal deleting the objects). The re-seal's intent
+// names the live device with its proof, but the device's seed was durable
+// before it began: the next plan must not take the missing outfile for a
+// lost seed and replace (delete) the device; it is a mismatch, as for any
+// device whose outfile is not there.
+func TestResealKilledThenOutfileMoved(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 2)
+	s.converge(1)
+	s.rotateEscrow()
+	if !s.killedAt(failpoint.ResealBegun, "apply", "-f", "m.yaml", "--auto-approve", "--parallelism", "1", "-i", "old.txt") {
+		return
+	}
+	moved := t.TempDir()
+	for _, name := range s.names {
+		if err := os.Rename(s.outfile(name), filepath.Join(moved, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, a := range s.planJSON() {
+		if !strings.HasPrefix(a, "mismatch: ") {
+			t.Errorf("after a killed re-seal and its outfile moved away, plan lists %s as %q, want a mismatch", name, a)
+		}
+	}
+}
