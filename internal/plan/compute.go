@@ -129,6 +129,7 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 	}
 	if ch.Action == Settle {
 		ch.SealedTo = c.obs.Local[d.Name].IntentRecipients
+		ch.SettlesReseal = c.obs.Local[d.Name].IntentAction == string(Reseal)
 	}
 	return c.reseal(c.assignment(ch))
 }
@@ -170,7 +171,7 @@ func (c *computation) reseal(ch Change) Change {
 		// An earlier re-seal stopped before it replaced the outfile, and
 		// the recipients are the recorded ones again: its intent is
 		// settled, the record written again as it is.
-		ch.Action, ch.Tags, ch.SealedTo = Settle, nil, l.Recipients
+		ch.Action, ch.Tags, ch.SealedTo, ch.SettlesReseal = Settle, nil, l.Recipients, true
 		ch.Reason = "an earlier re-seal was stopped before it replaced the outfile, which is still sealed to the manifest's recipients; its intent is cleared"
 	}
 	return ch
