@@ -167,3 +167,61 @@ func TestResealKilledBeforeReplacing(t *testing.T) {
 		})
 	}
 }
+
+// TestResealKilledThenOutfileMoved SIGKILLs apply -i OLD after a re-seal's
+// intent is durable, then the outfiles are moved away (a person copying
+// them elsewhere; a principal deleting the objects). The re-seal's intent
+// names the live device with its proof, but the device's seed was durable
+// before it began: the next plan must not take the missing outfile for a
+// lost seed and replace (delete) the device; it is a mismatch, as for any
+// device whose outfile is not there.
+func TestResealKilledThenOutfileMoved(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 2)
+	s.converge(1)
+	s.rotateEscrow()
+	if !s.killedAt(failpoint.ResealBegun, "apply", "-f", "m.yaml", "--auto-approve", "--parallelism", "1", "-i", "old.txt") {
+		return
+	}
+	moved := t.TempDir()
+	for _, name := range s.names {
+		if err := os.Rename(s.outfile(name), filepath.Join(moved, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, a := range s.planJSON() {
+		if !strings.HasPrefix(a, "mismatch: ") {
+			t.Errorf("after a killed re-seal and its outfile moved away, plan lists %s as %q, want a mismatch", name, a)
+		}
+	}
+}
+
+// TestResealSettleKilledThenOutfileMoved: the re-seal's intent is left
+// (killed before it replaced the outfile), the manifest goes back to the
+// recorded recipients, and the apply that settles the intent is killed as
+// it takes the intent over. The intent is still a re-seal's: with the
+// outfiles then moved away, plan lists mismatches, never a replace.
+func TestResealSettleKilledThenOutfileMoved(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 2)
+	s.converge(1)
+	manifest := mustRead(t, "m.yaml")
+	s.rotateEscrow()
+	if !s.killedAt(failpoint.ResealBegun, "apply", "-f", "m.yaml", "--auto-approve", "--parallelism", "1", "-i", "old.txt") {
+		return
+	}
+	writeFile(t, "m.yaml", string(manifest), 0o644)
+	writeFile(t, "identity.txt", string(mustRead(t, "old.txt")), 0o600)
+	if !s.killedAt(failpoint.IntentRewritten, "apply", "-f", "m.yaml", "--auto-approve") {
+		return
+	}
+	moved := t.TempDir()
+	for _, name := range s.names {
+		if err := os.Rename(s.outfile(name), filepath.Join(moved, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, a := range s.planJSON() {
+		if !strings.HasPrefix(a, "mismatch: ") {
+			t.Errorf("after a killed settle of a re-seal and its outfile moved away, plan lists %s as %q, want a mismatch", name, a)
+		}
+	}
+}

@@ -287,9 +287,13 @@ func intentAction(a plan.Action) string {
 func (r *runner) record(ctx context.Context, j job) Outcome {
 	c := j.change
 	o := Outcome{Device: c.Name, Action: c.Action, Outfile: c.Desired.Outfile, Serial: c.Existing.Serial}
+	action := plan.Create
+	if c.SettlesReseal {
+		action = plan.Reseal
+	}
 	in := journal.Intent{
 		Device: c.Name, Path: c.Path, Account: r.plan.Account, Outfile: c.Desired.Outfile,
-		Action: string(plan.Create), CreateID: c.CreateID, Proof: c.Proof, Started: time.Now().UTC(), PID: os.Getpid(),
+		Action: string(action), CreateID: c.CreateID, Proof: c.Proof, Recipients: c.SealedTo, Started: time.Now().UTC(), PID: os.Getpid(),
 	}
 	// Only the intent the plan settled on: one another run has put in its
 	// place since names another create, whose outfile this may not be.

@@ -129,6 +129,7 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 	}
 	if ch.Action == Settle {
 		ch.SealedTo = c.obs.Local[d.Name].IntentRecipients
+		ch.SettlesReseal = c.obs.Local[d.Name].IntentAction == string(Reseal)
 	}
 	return c.reseal(c.assignment(ch))
 }
@@ -170,7 +171,7 @@ func (c *computation) reseal(ch Change) Change {
 		// An earlier re-seal stopped before it replaced the outfile, and
 		// the recipients are the recorded ones again: its intent is
 		// settled, the record written again as it is.
-		ch.Action, ch.Tags, ch.SealedTo = Settle, nil, l.Recipients
+		ch.Action, ch.Tags, ch.SealedTo, ch.SettlesReseal = Settle, nil, l.Recipients, true
 		ch.Reason = "an earlier re-seal was stopped before it replaced the outfile, which is still sealed to the manifest's recipients; its intent is cleared"
 	}
 	return ch
@@ -281,6 +282,10 @@ func (c *computation) ownership(d *manifest.Device, o device.Observed) (Action, 
 		// outfile was at this name, and only a run holding the intent
 		// writes one: the outfile is this device's.
 		return Settle, "an earlier run was stopped after writing its outfile and before recording it; the record is written"
+	case l.Pending && l.IntentAction == string(Reseal):
+		// A re-seal's intent names the live device, whose seed was
+		// durable before it began: no outfile now is no lost seed.
+		return Mismatch, "an earlier re-seal was stopped, and its outfile is gone since (moved or deleted); put it back, or run apply --replace " + d.Name + " to issue a new secret here"
 	case l.Pending && known && l.IntentProof != "" && live == l.IntentID:
 		return c.replaceOr(o, "seed lost: an earlier run created it but never wrote its outfile")
 	case l.Pending && known && l.IntentAction == string(Replace) && l.ReplacesProof != "" && live == l.IntentReplaces:

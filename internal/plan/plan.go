@@ -111,6 +111,12 @@ type Change struct {
 	// SealedTo is, for a Settle, who the unrecorded outfile was sealed
 	// to, as its intent says: the record written names them.
 	SealedTo []journal.Recipient
+	// SettlesReseal is set on a Settle whose intent is a re-seal's: apply
+	// takes it over as a re-seal's, so that a run killed then leaves the
+	// evidence it found (a re-seal's intent beside a device whose seed
+	// was durable), never a create's (whose missing outfile is a lost
+	// seed, and the device replaced).
+	SettlesReseal bool
 	// CreateID is the existing device's create-ID tag, when it was read:
 	// a replace records it so that an interrupted replace can be resumed
 	// on proof that the device is still that one. Proof is its proof, when

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -74,5 +75,28 @@ func TestReseal(t *testing.T) {
 	obs.Users = map[string]string{"alice": "alice"}
 	if a := compute(t, []manifest.Device{d}, obs, Options{})["rotated"].Action; a != Assign {
 		t.Errorf("an unassigned device for a user: %s, want assign", a)
+	}
+}
+
+// A re-seal's intent names the live device with its proof, but the device's
+// seed was durable before it began: its outfile gone since (a person moved
+// it, a principal deleted the object) is not a lost seed. The device is
+// never replaced (deleted, or deactivated with --allow-deactivate) on it.
+func TestResealIntentWithoutOutfileReplacesNothing(t *testing.T) {
+	id, proof := journal.NewCreateID()
+	desired := []manifest.Device{{Name: "free", Path: "/"}, {Name: "bob", Path: "/", User: "bob"}}
+	obs := Observed{Account: "123", CreateIDs: map[string]string{"free": id, "bob": id}, Users: map[string]string{"bob": "bob"},
+		Devices: []device.Observed{{Name: "free", Path: "/"}, {Name: "bob", Path: "/", User: "bob", EnableDate: time.Now()}}}
+	obs.Local = map[string]Local{}
+	for _, d := range desired {
+		// What refresh makes of a re-seal intent beside no outfile.
+		obs.Local[d.Name] = Local{Pending: true, IntentAction: string(Reseal), IntentID: id, IntentProof: proof}
+	}
+	for _, opts := range []Options{{}, {AllowDeactivate: true, Prune: true, Scopes: []string{"/"}}} {
+		for n, c := range compute(t, desired, obs, opts) {
+			if c.Action == Replace || c.Action == Delete || c.Deactivate != "" {
+				t.Errorf("%s (allow-deactivate %v): %s, deactivate %q: %s", n, opts.AllowDeactivate, c.Action, c.Deactivate, c.Reason)
+			}
+		}
 	}
 }
