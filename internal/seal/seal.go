@@ -204,9 +204,9 @@ type Recipients struct {
 }
 
 // Label names a recipient for people in a plan: an SSH key's comment
-// (usually who holds it), or for any other key a short form of its text,
-// its first and last characters ("age1abcd…wxyz"). It is "" for an SSH
-// key without a comment.
+// (usually who holds it), or for any other key a short form of its text:
+// its prefix, eight characters after it and six of its tail
+// ("age1tag1abcdefgh…uvwxyz"). It is "" for an SSH key without a comment.
 func Label(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "ssh-") {
@@ -218,10 +218,18 @@ func Label(s string) string {
 	if i := strings.IndexAny(s, " \t"); i >= 0 {
 		s = s[:i]
 	}
-	if len(s) <= 16 {
+	if len(s) <= 20 {
 		return s
 	}
-	return s[:8] + "…" + s[len(s)-4:]
+	// The head keeps the kind's prefix (age1, age1pq1, age1tag1,
+	// age1tagpq1) and 8 characters of the key after it, as the plan's
+	// "Sealed to:" line does: a tag key's first 8 characters are all
+	// prefix, and its last few alone a key made to match finds at once.
+	head := 12
+	if i := strings.LastIndexByte(s[:16], '1'); i >= 0 && i+9 < len(s)-6 {
+		head = i + 9
+	}
+	return s[:head] + "…" + s[len(s)-6:]
 }
 
 // ParseRecipients parses every recipient, naming the position of the first
