@@ -46,8 +46,8 @@ type Kind int
 const (
 	X25519      Kind = iota + 1 // age1…, from age-keygen
 	PostQuantum                 // age1pq1…, from age-keygen -pq
-	Tag                         // age1tag1…, a P-256 key held in hardware
-	TagPQ                       // age1tagpq1…, a post-quantum key held in hardware
+	Tag                         // age1tag1…, a P-256 key, meant to be held in hardware
+	TagPQ                       // age1tagpq1…, a post-quantum key, meant to be held in hardware
 	SSHEd25519                  // ssh-ed25519 …
 	SSHRSA                      // ssh-rsa …
 )
@@ -60,9 +60,13 @@ func (k Kind) String() string {
 	case PostQuantum:
 		return "age post-quantum"
 	case Tag:
-		return "age tag (hardware)"
+		// A tag key is a P-256 public key: made for hardware (a
+		// YubiKey, Secure Enclave, TPM), but its private key may be
+		// anywhere, and nothing in it says where. So it is not called
+		// hardware: a reviewer would take that as checked.
+		return "age tag"
 	case TagPQ:
-		return "age tag post-quantum (hardware)"
+		return "age tag post-quantum"
 	case SSHEd25519:
 		return "SSH ed25519"
 	case SSHRSA:
