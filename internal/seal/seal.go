@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
@@ -215,7 +216,7 @@ func Label(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "ssh-") {
 		if _, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(s)); err == nil {
-			return comment
+			return cutLabel(comment)
 		}
 		return ""
 	}
@@ -234,6 +235,53 @@ func Label(s string) string {
 		head = i + 9
 	}
 	return s[:head] + "…" + s[len(s)-6:]
+}
+
+// MaxLabel bounds a label as a record's JSON holds it, in bytes, and
+// MaxRecipients the recipients of one device: every outfile's record and
+// intent names each recipient (its fingerprint and label), and must stay
+// within what is read back of one (journal.MaxIntentSize, 64 KiB). An SSH
+// comment may be of any length; a record too large to read would leave
+// its outfile unproven, never re-sealed.
+const (
+	MaxLabel      = 64
+	MaxRecipients = 256
+)
+
+// cutLabel cuts a label, between runes, so that JSON writes it in at most
+// MaxLabel bytes, "…" included when it was cut (a control character or
+// '<' takes 6, as \u001b).
+func cutLabel(s string) string {
+	size := func(r rune, n int) int {
+		switch {
+		case r == utf8.RuneError && n == 1, r < 0x20, r == '<', r == '>', r == '&', r == '\u2028', r == '\u2029':
+			return 6
+		case r == '"', r == '\\':
+			return 2
+		}
+		return n
+	}
+	total := 0
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		total += size(r, n)
+		i += n
+	}
+	if total <= MaxLabel {
+		return s
+	}
+	var b strings.Builder
+	used := 0
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if used+size(r, n) > MaxLabel-len("…") {
+			break
+		}
+		b.WriteString(s[i : i+n])
+		used += size(r, n)
+		i += n
+	}
+	return b.String() + "…"
 }
 
 // ParseRecipients parses every recipient, naming the position of the first
