@@ -20,9 +20,9 @@ const ResealCaution = "Re-sealing does not revoke: a recipient who loses access 
 // label (an SSH key's comment, or an age key's short form) quoted.
 func recipientName(r journal.Recipient) string {
 	if r.Label == "" {
-		return Text(r.Fingerprint)
+		return clip(r.Fingerprint, maxValue)
 	}
-	return Text(r.Fingerprint) + " " + quoted(r.Label, maxValue)
+	return clip(r.Fingerprint, maxValue) + " " + quoted(r.Label, maxValue)
 }
 
 // writeReseal writes a re-seal's who gains and who loses access.

@@ -54,3 +54,17 @@ func TestPlanMarkdownBoundsTheResealRecipients(t *testing.T) {
 		t.Errorf("want ten gains and \"and 20 more\":\n%.2000s", md)
 	}
 }
+
+// A saved plan is outside input: a re-seal's fingerprint from an edited
+// one is cut in the text view, as every other value is.
+func TestPlanTextBoundsTheResealFingerprint(t *testing.T) {
+	p := hostilePlan("", true)
+	long := "SHA256:" + strings.Repeat("f", 100000)
+	p.Changes = []plan.Change{{Action: plan.Reseal, Name: "s", Path: "/", Desired: p.Changes[0].Desired,
+		Gains: []journal.Recipient{{Fingerprint: long}}, Loses: []journal.Recipient{{Fingerprint: long, Label: "l"}}}}
+	var b bytes.Buffer
+	PlanText(&b, p, Style{})
+	if b.Len() > 8000 {
+		t.Errorf("the text plan is %d bytes for two fingerprints of 100,007", b.Len())
+	}
+}
