@@ -131,6 +131,9 @@ func loadSettings(cmd *cobra.Command) (settings, error) {
 	if err := errors.Join(errs...); err != nil {
 		return settings{}, err
 	}
+	if err := checkDeactivateScope(cmd, s); err != nil {
+		return settings{}, err
+	}
 	if err := checkAtLeastOne(cmd, s); err != nil {
 		return settings{}, err
 	}
@@ -138,6 +141,22 @@ func loadSettings(cmd *cobra.Command) (settings, error) {
 		return settings{}, err
 	}
 	return s, nil
+}
+
+// checkDeactivateScope refuses, with --allow-deactivate, a --prune or
+// --replace from a config file or the environment: the flag lets them take
+// a person's MFA away, and a config file can arrive with a checkout, so
+// what it acts on is asked for where the flag is, on the command line.
+func checkDeactivateScope(cmd *cobra.Command, s settings) error {
+	if on, err := cmd.Flags().GetBool("allow-deactivate"); err != nil || !on {
+		return nil
+	}
+	for _, name := range []string{"prune", "replace"} {
+		if w := s.source[name]; w != "" && w != "--"+name {
+			return fmt.Errorf("%s: with --allow-deactivate, --prune and --replace are taken only from the command line", w)
+		}
+	}
+	return nil
 }
 
 // atLeastOne marks an int flag that must be 1 or more, however it was set;

@@ -20,9 +20,10 @@ const maxRecipientsFile = 1 << 20
 
 // maxRecipientEntries bounds the recipients held in all the distinct
 // recipient lists of a run. Devices with the same recipients settings
-// share one list, so a team file of 1,000 keys named by 20,000 devices
-// costs 1,000; but 40,000 devices that each add their own key to it would
-// need 40 million entries, from a 4 MiB manifest.
+// share one list, so a team file of 250 keys named by 20,000 devices
+// costs 250; but 40,000 devices that each add their own key to it would
+// need 10 million entries, from a 4 MiB manifest. (One device is sealed to
+// at most seal.MaxRecipients keys.)
 var maxRecipientEntries = 1 << 21
 
 // maxBadLines bounds the diagnostics for the lines of one recipients file.
@@ -119,7 +120,18 @@ func (c *collector) sources(src rawDevice, root string) ([]recipientSource, int)
 func (c *collector) defaultRecipients(def rawDevice, root string) defaultRecipients {
 	srcs, given := c.sources(def, root)
 	c.checkMix("defaults", nil, srcs)
-	return defaultRecipients{list: c.combine(nil, srcs), srcs: srcs, given: given}
+	list := c.combine(nil, srcs)
+	if len(list) > seal.MaxRecipients {
+		n := srcs[0].node
+		c.at(n.Line, n.Column, "recipients-count", "defaults: %s", tooManyRecipients(len(list)))
+	}
+	return defaultRecipients{list: list, srcs: srcs, given: given}
+}
+
+// tooManyRecipients says why a device is sealed to at most
+// seal.MaxRecipients keys.
+func tooManyRecipients(n int) string {
+	return fmt.Sprintf("%d recipients, more than the %d a device is sealed to at most: its outfile's record names each, and must stay small enough to read back; seal it to fewer keys (an escrow key rather than every team member's)", n, seal.MaxRecipients)
 }
 
 // recipients combines default and device recipients, defaults first,
@@ -153,6 +165,9 @@ func (c *collector) recipients(rd rawDevice, dr defaultRecipients, root string) 
 		return nil // reported once, when the bound was passed
 	}
 	list := c.combine(dr.list, srcs)
+	if len(list) > seal.MaxRecipients && len(dr.list) <= seal.MaxRecipients {
+		c.at(rd.name.Line, rd.name.Column, "recipients-count", "device %q: %s", rd.name.Value, tooManyRecipients(len(list)))
+	}
 	if c.x.entries += len(list); c.x.entries > maxRecipientEntries {
 		c.at(rd.name.Line, rd.name.Column, "recipients-count", "device %q: the devices' recipient lists hold more than %d recipients in all (devices with the same recipients settings count once): encrypt each device to fewer keys", rd.name.Value, maxRecipientEntries)
 		return nil

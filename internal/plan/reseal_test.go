@@ -55,7 +55,7 @@ func TestReseal(t *testing.T) {
 		len(c.Loses) != 1 || c.Loses[0].Fingerprint != sealed(oldKey)[0].Fingerprint || c.OutfileSHA256 != "ab" {
 		t.Errorf("escrow key swapped: %s gains %v loses %v; want reseal gaining the new key and losing the old", c.Action, c.Gains, c.Loses)
 	}
-	if c.Loses[0].Label != oldKey[:8]+"…"+oldKey[len(oldKey)-4:] {
+	if c.Loses[0].Label != oldKey[:12]+"…"+oldKey[len(oldKey)-6:] {
 		t.Errorf("an age key's label is %q, want its short form", c.Loses[0].Label)
 	}
 	if a := got["same"].Action; a != Unchanged {

@@ -170,8 +170,13 @@ func TestPluginRecipientRefused(t *testing.T) {
 // refused without quoting them (ParseRecipient's rule).
 func TestNewKindsErrorsDoNotQuote(t *testing.T) {
 	keys := oneOfEachKind(t)
+	// Its last character changed: one in 32 keys ends in "x" already.
+	last := "x"
+	if strings.HasSuffix(keys[PostQuantum], last) {
+		last = "q"
+	}
 	for _, s := range []string{
-		keys[PostQuantum][:len(keys[PostQuantum])-1] + "x",
+		keys[PostQuantum][:len(keys[PostQuantum])-1] + last,
 		keys[Tag][:30],
 		keys[TagPQ][:200],
 		"age1pq1secretlookingtext",

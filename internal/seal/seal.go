@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
@@ -46,8 +47,8 @@ type Kind int
 const (
 	X25519      Kind = iota + 1 // age1…, from age-keygen
 	PostQuantum                 // age1pq1…, from age-keygen -pq
-	Tag                         // age1tag1…, a P-256 key held in hardware
-	TagPQ                       // age1tagpq1…, a post-quantum key held in hardware
+	Tag                         // age1tag1…, a P-256 key, meant to be held in hardware
+	TagPQ                       // age1tagpq1…, a post-quantum key, meant to be held in hardware
 	SSHEd25519                  // ssh-ed25519 …
 	SSHRSA                      // ssh-rsa …
 )
@@ -60,9 +61,13 @@ func (k Kind) String() string {
 	case PostQuantum:
 		return "age post-quantum"
 	case Tag:
-		return "age tag (hardware)"
+		// A tag key is a P-256 public key: made for hardware (a
+		// YubiKey, Secure Enclave, TPM), but its private key may be
+		// anywhere, and nothing in it says where. So it is not called
+		// hardware: a reviewer would take that as checked.
+		return "age tag"
 	case TagPQ:
-		return "age tag post-quantum (hardware)"
+		return "age tag post-quantum"
 	case SSHEd25519:
 		return "SSH ed25519"
 	case SSHRSA:
@@ -204,24 +209,79 @@ type Recipients struct {
 }
 
 // Label names a recipient for people in a plan: an SSH key's comment
-// (usually who holds it), or for any other key a short form of its text,
-// its first and last characters ("age1abcd…wxyz"). It is "" for an SSH
-// key without a comment.
+// (usually who holds it), or for any other key a short form of its text:
+// its prefix, eight characters after it and six of its tail
+// ("age1tag1abcdefgh…uvwxyz"). It is "" for an SSH key without a comment.
 func Label(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "ssh-") {
 		if _, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(s)); err == nil {
-			return comment
+			return cutLabel(comment)
 		}
 		return ""
 	}
 	if i := strings.IndexAny(s, " \t"); i >= 0 {
 		s = s[:i]
 	}
-	if len(s) <= 16 {
+	if len(s) <= 20 {
 		return s
 	}
-	return s[:8] + "…" + s[len(s)-4:]
+	// The head keeps the kind's prefix (age1, age1pq1, age1tag1,
+	// age1tagpq1) and 8 characters of the key after it, as the plan's
+	// "Sealed to:" line does: a tag key's first 8 characters are all
+	// prefix, and its last few alone a key made to match finds at once.
+	head := 12
+	if i := strings.LastIndexByte(s[:16], '1'); i >= 0 && i+9 < len(s)-6 {
+		head = i + 9
+	}
+	return s[:head] + "…" + s[len(s)-6:]
+}
+
+// MaxLabel bounds a label as a record's JSON holds it, in bytes, and
+// MaxRecipients the recipients of one device: every outfile's record and
+// intent names each recipient (its fingerprint and label), and must stay
+// within what is read back of one (journal.MaxIntentSize, 64 KiB). An SSH
+// comment may be of any length; a record too large to read would leave
+// its outfile unproven, never re-sealed.
+const (
+	MaxLabel      = 64
+	MaxRecipients = 256
+)
+
+// cutLabel cuts a label, between runes, so that JSON writes it in at most
+// MaxLabel bytes, "…" included when it was cut (a control character or
+// '<' takes 6, as \u001b).
+func cutLabel(s string) string {
+	size := func(r rune, n int) int {
+		switch {
+		case r == utf8.RuneError && n == 1, r < 0x20, r == '<', r == '>', r == '&', r == '\u2028', r == '\u2029':
+			return 6
+		case r == '"', r == '\\':
+			return 2
+		}
+		return n
+	}
+	total := 0
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		total += size(r, n)
+		i += n
+	}
+	if total <= MaxLabel {
+		return s
+	}
+	var b strings.Builder
+	used := 0
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if used+size(r, n) > MaxLabel-len("…") {
+			break
+		}
+		b.WriteString(s[i : i+n])
+		used += size(r, n)
+		i += n
+	}
+	return b.String() + "…"
 }
 
 // ParseRecipients parses every recipient, naming the position of the first

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/device"
+	"github.com/mfabulk/mfabulk/internal/journal"
 	"github.com/mfabulk/mfabulk/internal/manifest"
 	"github.com/mfabulk/mfabulk/internal/plan"
 )
@@ -69,6 +70,8 @@ func hostilePlan(v string, sharedKeys bool) plan.Plan {
 		{Action: plan.Replace, Name: "r" + v, Path: "/", Desired: dev(1), Existing: ex, Reason: "why" + v, Deactivate: "lost" + v},
 		{Action: plan.Assign, Name: "a" + v, Path: "/", Desired: dev(2), Existing: ex, Reason: "why" + v},
 		{Action: plan.UpdateTags, Name: "t" + v, Path: "/", Existing: ex, Tags: []plan.TagChange{{Key: "k" + v, Before: &old, After: &old}}},
+		{Action: plan.Reseal, Name: "s" + v, Path: "/", Desired: dev(4), Existing: ex, Reason: "why" + v,
+			Gains: []journal.Recipient{{Fingerprint: "SHA256:g" + v, Label: "gains " + v}}, Loses: []journal.Recipient{{Fingerprint: "SHA256:l" + v, Label: "loses " + v}}},
 		{Action: plan.Delete, Name: "d" + v, Path: "/", Existing: ex, Reason: "why" + v, Deactivate: "left" + v},
 		{Action: plan.Conflict, Name: "x" + v, Path: "/", Desired: dev(3), Existing: ex, Reason: "why" + v},
 		{Action: plan.Mismatch, Name: "m" + v, Path: "/", Existing: ex, Reason: "why" + v},
@@ -113,7 +116,7 @@ func inlineText(n ast.Node, src []byte) string {
 
 // ours are the only strong texts the Markdown view writes: a value must
 // never make one.
-var ours = regexp.MustCompile(`^([-+~!] (create|replace|assign|update-tags|delete|settle|conflict|mismatch|refused)|⚠? ?(journal|in progress|outfile)|Sealed to|Stored in|Tagged|Enabled for user\(s\)|No changes\.|Apply would refuse this plan: \d+ device\(s\) in conflict\.|Apply would leave \d+ device\(s\) undone: .*\.|… and \d+ more change\(s\) or notice\(s\) not shown:|Account .*:|total|deactivated first:|Apply deactivates \d+ device\(s\) that users sign in with:)$`)
+var ours = regexp.MustCompile(`^([-+~!] (create|replace|assign|update-tags|reseal|delete|settle|conflict|mismatch|refused)|⚠? ?(journal|in progress|outfile)|Sealed to|Stored in|Tagged|Enabled for user\(s\)|No changes\.|Apply would refuse this plan: \d+ device\(s\) in conflict\.|Apply would leave \d+ device\(s\) undone: .*\.|… and \d+ more change\(s\) or notice\(s\) not shown:|Account .*:|total|Caution:|deactivated first:|Apply deactivates \d+ device\(s\) that users sign in with:)$`)
 
 // checkStructure asserts that src, parsed as GFM, has the structure the
 // Markdown view means for p: one heading (ours), one warning block, the

@@ -161,7 +161,8 @@ func sharedReview(p plan.Plan) review {
 // shortRecipients names each recipient so that a reviewer can tell them
 // apart and a swapped key shows in a diff: an age key's head and tail
 // (age1abcdefgh…uvwxyz), with its kind when it is not a classic X25519 key
-// ("post-quantum", "hardware"), an SSH key's type, fingerprint and comment.
+// ("post-quantum", "tag key, hardware not verified": nothing in a tag key
+// says where its private key is), an SSH key's type, fingerprint and comment.
 func shortRecipients(keys []string) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
@@ -207,9 +208,9 @@ func kindNote(kind string) string {
 	case seal.PostQuantum.String():
 		return "post-quantum"
 	case seal.Tag.String():
-		return "hardware"
+		return "tag key, hardware not verified"
 	case seal.TagPQ.String():
-		return "hardware, post-quantum"
+		return "tag key, post-quantum, hardware not verified"
 	}
 	return ""
 }

@@ -20,9 +20,9 @@ const ResealCaution = "Re-sealing does not revoke: a recipient who loses access 
 // label (an SSH key's comment, or an age key's short form) quoted.
 func recipientName(r journal.Recipient) string {
 	if r.Label == "" {
-		return Text(r.Fingerprint)
+		return clip(r.Fingerprint, maxValue)
 	}
-	return Text(r.Fingerprint) + " " + quoted(r.Label, maxValue)
+	return clip(r.Fingerprint, maxValue) + " " + quoted(r.Label, maxValue)
 }
 
 // writeReseal writes a re-seal's who gains and who loses access.
@@ -54,19 +54,30 @@ func ResealsPending(n int) string {
 	return fmt.Sprintf("%d outfile(s) left to re-seal (their recipients are not the manifest's): run apply again with -i FILE, an identity that can decrypt them now, e.g. mfabulk apply -i escrow-old.key", n)
 }
 
-// mdReseal lists a re-seal's who gains and who loses access.
+// mdReseal lists a re-seal's who gains and who loses access, the first
+// maxListed of each, then how many more: a change's item stays within
+// maxItem, as its "sealed to" line does.
 func mdReseal(b *strings.Builder, c plan.Change) {
-	for _, r := range c.Gains {
-		fmt.Fprintf(b, "  - ➕ gains access: %s\n", mdRecipientName(r))
-	}
-	for _, r := range c.Loses {
-		fmt.Fprintf(b, "  - ➖ loses access: %s\n", mdRecipientName(r))
+	for _, l := range []struct {
+		what string
+		rs   []journal.Recipient
+	}{{"➕ gains access", c.Gains}, {"➖ loses access", c.Loses}} {
+		for i, r := range l.rs {
+			if i == maxListed {
+				fmt.Fprintf(b, "  - %s: and %d more; see `plan -o text`\n", l.what, len(l.rs)-i)
+				break
+			}
+			fmt.Fprintf(b, "  - %s: %s\n", l.what, mdRecipientName(r))
+		}
 	}
 }
 
+// mdRecipientName is recipientName in code: the label quoted, so that
+// one holding the characters \x1b never reads like one holding an ESC.
 func mdRecipientName(r journal.Recipient) string {
+	fp := mdCode(cut(Text(r.Fingerprint), maxItemText))
 	if r.Label == "" {
-		return mdCode(cut(r.Fingerprint, maxItemText))
+		return fp
 	}
-	return mdCode(cut(r.Fingerprint, maxItemText)) + " " + mdCode(cut(r.Label, maxItemText))
+	return fp + " " + mdCode(quoted(r.Label, maxItemText))
 }

@@ -89,7 +89,8 @@ type Recipient struct {
 	Fingerprint string `json:"fingerprint,omitempty"` // SHA256:…, as in apply's report; empty if the key does not parse
 	Comment     string `json:"comment,omitempty"`     // an SSH key's comment
 	// Kind is what sort of key it is: "age X25519", "age post-quantum",
-	// "age tag (hardware)", "age tag post-quantum (hardware)", "SSH
+	// "age tag", "age tag post-quantum" (keys meant for hardware, which
+	// nothing in them proves), "SSH
 	// ed25519" or "SSH RSA"; empty if the key does not parse.
 	Kind string `json:"kind,omitempty"`
 }

@@ -19,10 +19,11 @@ func ToPlan(d Doc) plan.Plan {
 			c.Existing = &device.Observed{Serial: jc.Serial, Name: jc.Device, Path: jc.Path, User: jc.User}
 		}
 		reviewed := c.Action == plan.Create || c.Action == plan.Replace || c.Action == plan.Assign
-		if reviewed || c.Action == plan.Conflict || c.Action == plan.Mismatch || c.Action == plan.UpdateTags || c.Action == plan.Settle {
+		if reviewed || c.Action == plan.Conflict || c.Action == plan.Mismatch || c.Action == plan.UpdateTags || c.Action == plan.Settle || c.Action == plan.Reseal {
 			c.Desired = &manifest.Device{Name: jc.Device, Path: jc.Path, Bootstrap: jc.Bootstrap, Outfile: jc.Outfile, User: jc.AssignTo,
 				Store: manifest.Store{URL: jc.Store, KMSKeyID: jc.KMSKeyID}}
 		}
+		c.Gains, c.Loses = jc.Gains, jc.Loses // a re-seal's who gains and who loses access
 		for _, t := range jc.Tags {
 			if reviewed && t.After != nil {
 				if c.Desired.Tags == nil {
