@@ -105,7 +105,8 @@ NAME.replaced-* files) stay; to revoke, replace the device.`,
 	cmd.Flags().BoolVar(&opts.AutoApprove, "auto-approve", false, "apply without asking for confirmation")
 	cmd.Flags().StringVar(&opts.Report, "report", "", "write a JSON audit record of the apply to `file`")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "summary `format`: text, or json (the audit record)")
-	cmd.Flags().StringArrayVarP(&opts.Identities, "identity", "i", nil, "age identity `file` or SSH private key that decrypts the outfiles to re-seal; repeatable (a passphrase is asked on the terminal)")
+	cmd.Flags().StringArrayVarP(&opts.Identities, "identity", "i", nil, "age identity `file` or SSH private key that decrypts the outfiles to re-seal; repeatable (a passphrase is asked on the terminal); taken only from the command line, never from MFABULK_IDENTITY or identity: in a config file")
+	_ = cmd.Flags().SetAnnotation("identity", commandLineOnly, []string{"true"})
 	return cmd
 }
 

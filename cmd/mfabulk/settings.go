@@ -65,6 +65,14 @@ var safetySwitches = map[string]safety{
 	"allow-deactivate": flagOnly,
 }
 
+// commandLineOnly annotates a flag that one command takes only from its
+// command line while others share its setting: apply's -i, whose identity
+// decrypts every outfile it re-seals (and, for a plugin identity, runs
+// the plugin), is never read from the identity: a config file (one in the
+// working folder can arrive with a checkout) or MFABULK_IDENTITY sets for
+// show and enroll.
+const commandLineOnly = "mfabulk-command-line-only"
+
 // safetyError refuses a safety switch from a layer it may not come from.
 func safetyError(name, layer string) error {
 	switch safetySwitches[name] {
@@ -110,6 +118,8 @@ func loadSettings(cmd *cobra.Command) (settings, error) {
 		case f.Changed:
 			s.source[f.Name] = "--" + f.Name
 			return
+		case f.Annotations[commandLineOnly] != nil:
+			return // this command's value of a shared setting: see commandLineOnly
 		case !v.IsSet(f.Name): // viper counts an empty variable as unset
 			return
 		case os.Getenv(envName(f.Name)) != "":
