@@ -206,14 +206,16 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	defer created.Wipe()
 	failpoint.Hit(failpoint.Created)
 	o.Serial = created.Serial
-	sum, err := writeOutfile(ctx, held, created.Secret(d.Bootstrap), j.recipients)
+	secret := created.Secret(d.Bootstrap)
+	sum, err := writeOutfile(ctx, held, secret, j.recipients)
 	if err != nil {
 		return r.rollback(ctx, o, held, created.Serial, err)
 	}
 	o.CiphertextSHA256, o.Recipients = sum, j.recipients.Fingerprints
 	failpoint.Hit(failpoint.OutfileWritten)
 	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial,
-		CreateID: in.CreateID, Proof: in.Proof, OutfileSHA256: sum, Created: time.Now().UTC(), Recipients: in.Recipients}
+		CreateID: in.CreateID, Proof: in.Proof, OutfileSHA256: sum, Created: time.Now().UTC(), Recipients: in.Recipients,
+		SecretMAC: journal.SecretMAC(in.Proof, secret)}
 	if err := held.WriteRecord(context.WithoutCancel(ctx), rec); err != nil {
 		// The outfile is durable; the intent still names its create ID,
 		// so the next plan knows whose secret it is.
@@ -295,6 +297,11 @@ func (r *runner) record(ctx context.Context, j job) Outcome {
 		Device: c.Name, Path: c.Path, Account: r.plan.Account, Outfile: c.Desired.Outfile,
 		Action: string(action), CreateID: c.CreateID, Proof: c.Proof, Recipients: c.SealedTo, Started: time.Now().UTC(), PID: os.Getpid(),
 	}
+	if c.SettlesReseal {
+		// A re-seal does not change the secret: the binding its intent
+		// carried is the record's.
+		in.SecretMAC = c.SecretMAC
+	}
 	// Only the intent the plan settled on: one another run has put in its
 	// place since names another create, whose outfile this may not be.
 	// Holding the intent, the store has removed what a killed run left
@@ -324,7 +331,8 @@ func (r *runner) record(ctx context.Context, j job) Outcome {
 		return r.keep(ctx, o, held)
 	}
 	rec := journal.Record{Account: r.plan.Account, Device: c.Name, Path: c.Path, Serial: c.Existing.Serial,
-		CreateID: c.CreateID, Proof: c.Proof, OutfileSHA256: sum, Created: time.Now().UTC(), Recipients: c.SealedTo}
+		CreateID: c.CreateID, Proof: c.Proof, OutfileSHA256: sum, Created: time.Now().UTC(), Recipients: c.SealedTo,
+		SecretMAC: in.SecretMAC}
 	if err := held.WriteRecord(context.WithoutCancel(ctx), rec); err != nil {
 		o.Err = fmt.Errorf("recording the outfile of device %q: %w", c.Name, err)
 		return r.keep(ctx, o, held)
