@@ -226,6 +226,17 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	failpoint.Hit(failpoint.Created)
 	o.Serial = created.Serial
 	secret := created.Secret(d.Bootstrap)
+	if len(secret) > 0 {
+		// The intent binds the secret before the outfile is written, so
+		// that the record a later run settles for a run killed after the
+		// outfile binds it too (a re-seal in S3 needs it). Unlike the
+		// outfile, the intent may be rewritten: IAM's answer is spent
+		// either way, and a failure rolls the device back.
+		in.SecretMAC = journal.SecretMAC(in.Proof, secret)
+		if err := held.Rewrite(context.WithoutCancel(ctx), in); err != nil {
+			return r.rollback(ctx, o, held, created.Serial, fmt.Errorf("recording it in its intent: %w", err))
+		}
+	}
 	sum, err := writeOutfile(ctx, held, secret, j.recipients)
 	if err != nil {
 		return r.rollback(ctx, o, held, created.Serial, err)
@@ -234,7 +245,7 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	failpoint.Hit(failpoint.OutfileWritten)
 	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial,
 		CreateID: in.CreateID, Proof: in.Proof, OutfileSHA256: sum, Created: time.Now().UTC(), Recipients: in.Recipients,
-		SecretMAC: journal.SecretMAC(in.Proof, secret)}
+		SecretMAC: in.SecretMAC}
 	if err := held.WriteRecord(context.WithoutCancel(ctx), rec); err != nil {
 		// The outfile is durable; the intent still names its create ID,
 		// so the next plan knows whose secret it is.
@@ -346,11 +357,10 @@ func (r *runner) record(ctx context.Context, j job) Outcome {
 		Device: c.Name, Path: c.Path, Account: r.plan.Account, Outfile: c.Desired.Outfile,
 		Action: string(action), CreateID: c.CreateID, Proof: c.Proof, Recipients: c.SealedTo, Started: time.Now().UTC(), PID: os.Getpid(),
 	}
-	if c.SettlesReseal {
-		// A re-seal does not change the secret: the binding its intent
-		// carried is the record's.
-		in.SecretMAC = c.SecretMAC
-	}
+	// The binding to the secret the intent carried (a create's, written
+	// once the secret was known; a re-seal's, whose secret is the one
+	// recorded) is the record's.
+	in.SecretMAC = c.SecretMAC
 	// Only the intent the plan settled on: one another run has put in its
 	// place since names another create, whose outfile this may not be.
 	// Holding the intent, the store has removed what a killed run left

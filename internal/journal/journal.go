@@ -195,7 +195,11 @@ func f2(dir *atomicfile.Dir, name string) string { return dir.Path() + string(os
 // spaces (JSON whitespace) to the old one's length, so no old byte is left
 // after it; a write of a few hundred bytes to one file, in one call, is
 // whole or not at all for a process killed around it.
-func (l *Lock) write(in Intent) error {
+func (l *Lock) write(in Intent) error { return l.put(in, true) }
+
+// put is write; takeover marks a takeover's write (failpoint
+// IntentRewritten), not a held intent's own rewrite.
+func (l *Lock) put(in Intent, takeover bool) error {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -210,7 +214,7 @@ func (l *Lock) write(in Intent) error {
 	if _, err := l.f.WriteAt(append(b, '\n'), 0); err != nil {
 		return err
 	}
-	if st.Size() > 0 {
+	if takeover && st.Size() > 0 {
 		failpoint.Hit(failpoint.IntentRewritten)
 	}
 	if err := l.f.Sync(); err != nil {
@@ -222,7 +226,7 @@ func (l *Lock) write(in Intent) error {
 // Rewrite durably replaces the held intent with in, which names the same
 // device and create: a re-seal names the ciphertext it is about to put
 // before it puts it.
-func (l *Lock) Rewrite(in Intent) error { return l.write(in) }
+func (l *Lock) Rewrite(in Intent) error { return l.put(in, false) }
 
 // Done removes the intent: the outcome is settled (outfile durable, device
 // rolled back, or the create refused), and releases the lock.
