@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/mfabulk/mfabulk/internal/aws/iamlocal"
 	"github.com/mfabulk/mfabulk/internal/failpoint"
+	"github.com/mfabulk/mfabulk/internal/journal"
 )
 
 // rotateEscrow swaps the scenario's recipient for a new key in its
@@ -100,6 +104,7 @@ func TestResealKilledBetweenOutfileAndRecord(t *testing.T) {
 			s.checkDurable()
 			s.checkNotOld()
 			s.checkSettled()
+			s.checkSecretBound()
 			if !store {
 				for _, name := range s.names {
 					if a := asideFiles(t, s.outfile(name)); len(a) > 0 {
@@ -222,6 +227,61 @@ func TestResealSettleKilledThenOutfileMoved(t *testing.T) {
 	for name, a := range s.planJSON() {
 		if !strings.HasPrefix(a, "mismatch: ") {
 			t.Errorf("after a killed settle of a re-seal and its outfile moved away, plan lists %s as %q, want a mismatch", name, a)
+		}
+	}
+}
+
+// TestResealKilledThenOtherFilePut SIGKILLs apply -i OLD after a re-seal's
+// intent is durable and before it replaced any outfile; then a person
+// puts another file of theirs at an outfile's name (an older copy, here
+// another device's outfile). The intent must not make plan record that
+// file as the device's (settle): it is neither the outfile the re-seal
+// read nor the one it wrote, and plan says so (mismatch).
+func TestResealKilledThenOtherFilePut(t *testing.T) {
+	s := newScenario(t, iamlocal.Options{}, 2)
+	s.converge(1)
+	s.rotateEscrow()
+	if !s.killedAt(failpoint.ResealBegun, "apply", "-f", "m.yaml", "--auto-approve", "--parallelism", "1", "-i", "old.txt") {
+		return
+	}
+	other, _ := s.outfileBytes(s.names[1])
+	tmp := s.outfile(s.names[0]) + ".restored"
+	writeFile(t, tmp, string(other), 0o600)
+	if err := os.Rename(tmp, s.outfile(s.names[0])); err != nil {
+		t.Fatal(err)
+	}
+	if a := s.planJSON()[s.names[0]]; !strings.HasPrefix(a, "mismatch: an earlier re-seal was stopped") {
+		t.Errorf("after a killed re-seal and another file put at its outfile's name, plan lists %s as %q, want a mismatch", s.names[0], a)
+	}
+	if out, code := s.mfabulk("apply", "-f", "m.yaml", "--auto-approve"); code == 0 && strings.Contains(out, s.names[0]+": outfile") {
+		t.Logf("apply:\n%s", lastLines(out, 10))
+	}
+	if b, _ := os.ReadFile(filepath.Join(filepath.Dir(s.outfile(s.names[0])), ".d000.png.age.id")); strings.Contains(string(b), sha256Hex(other)) {
+		t.Errorf("apply recorded the file put at %s as the device's: %s", s.outfile(s.names[0]), b)
+	}
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// checkSecretBound asserts that every record binds the secret its outfile
+// holds (journal.SecretMAC), as a later re-seal in an S3 store needs: a
+// record written by a settle, without the secret in memory, too.
+func (s *scenario) checkSecretBound() {
+	s.t.Helper()
+	for _, d := range s.srv.Devices() {
+		rel := filepath.Join(filepath.Dir(s.outfile(d.Name)), journal.RecordName(filepath.Base(s.outfile(d.Name))))
+		var b []byte
+		if s.store != nil {
+			b, _ = s.store.get(s.t, s.store.key(rel))
+		} else {
+			b, _ = os.ReadFile(rel)
+		}
+		var rec journal.Record
+		if err := json.Unmarshal(b, &rec); err != nil || !journal.SecretMatches(rec.Proof, rec.SecretMAC, s.secretOf(d)) {
+			s.t.Errorf("the record of %s does not bind its secret (%v): %s", d.Name, err, b)
 		}
 	}
 }

@@ -49,6 +49,7 @@ func TestStoreCreateKilledAtEachStep(t *testing.T) {
 			s.converge(2)
 			s.checkDurable()
 			s.checkSettled()
+			s.checkSecretBound() // the settled record too: a later re-seal needs it
 			s.leakScan()
 		})
 	}

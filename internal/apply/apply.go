@@ -47,6 +47,10 @@ type API interface {
 	// (DeactivateMFADevice), the step before deleting it; NoSuchEntity
 	// when it is not enabled for that user.
 	Deactivate(ctx context.Context, user, serial string) error
+	// EnabledFor reports whether serial is enabled for user, and since
+	// when (ListMFADevices): a device is deactivated only while it is
+	// still the one the plan saw enabled.
+	EnabledFor(ctx context.Context, user, serial string) (since time.Time, enabled bool, err error)
 }
 
 // Options tune a run.

@@ -85,6 +85,16 @@ func (r *runner) updateTags(ctx context.Context, c plan.Change) Outcome {
 func (r *runner) delete(ctx context.Context, j job) Outcome {
 	c := j.change
 	o := Outcome{Device: c.Name, Action: c.Action, Serial: c.Existing.Serial}
+	if c.Deactivate != "" {
+		// A leaver: minutes may have passed since plan (a saved plan,
+		// the confirmation prompt), and a device of the same name (the
+		// same serial) deleted, created again and enabled since is not
+		// the one the plan showed. Nothing is moved or called before.
+		if err := r.recheck(ctx, c); err != nil {
+			o.Err, o.Code = fmt.Errorf("pruning device %q: %w; nothing was changed", c.Name, err), device.ErrorCode(err)
+			return o
+		}
+	}
 	if j.files != nil {
 		if exists, err := j.files.Exists(ctx); err != nil || exists {
 			old, merr := "", err
@@ -169,6 +179,15 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 			return r.keep(ctx, o, held)
 		}
 	}
+	if j.change.Action == plan.Replace && j.change.Deactivate != "" {
+		// A lost phone: the device is deactivated only while it is the
+		// one the plan saw enabled (its create ID, when it has one, was
+		// read again just above).
+		if err := r.recheck(ctx, plan.Change{Deactivate: j.change.Deactivate, Existing: j.change.Existing}); err != nil {
+			o.Err, o.Code = fmt.Errorf("checking device %q before replacing it: %w", d.Name, err), device.ErrorCode(err)
+			return r.keep(ctx, o, held)
+		}
+	}
 	if (j.change.Action == plan.Replace || j.change.Action == plan.Assign) || j.change.MoveAside {
 		if err := r.moveAside(ctx, &o, j, held); err != nil {
 			o.Err = err
@@ -206,14 +225,27 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 	defer created.Wipe()
 	failpoint.Hit(failpoint.Created)
 	o.Serial = created.Serial
-	sum, err := writeOutfile(ctx, held, created.Secret(d.Bootstrap), j.recipients)
+	secret := created.Secret(d.Bootstrap)
+	if len(secret) > 0 {
+		// The intent binds the secret before the outfile is written, so
+		// that the record a later run settles for a run killed after the
+		// outfile binds it too (a re-seal in S3 needs it). Unlike the
+		// outfile, the intent may be rewritten: IAM's answer is spent
+		// either way, and a failure rolls the device back.
+		in.SecretMAC = journal.SecretMAC(in.Proof, secret)
+		if err := held.Rewrite(context.WithoutCancel(ctx), in); err != nil {
+			return r.rollback(ctx, o, held, created.Serial, fmt.Errorf("recording it in its intent: %w", err))
+		}
+	}
+	sum, err := writeOutfile(ctx, held, secret, j.recipients)
 	if err != nil {
 		return r.rollback(ctx, o, held, created.Serial, err)
 	}
 	o.CiphertextSHA256, o.Recipients = sum, j.recipients.Fingerprints
 	failpoint.Hit(failpoint.OutfileWritten)
 	rec := journal.Record{Account: r.plan.Account, Device: d.Name, Path: d.Path, Serial: created.Serial,
-		CreateID: in.CreateID, Proof: in.Proof, OutfileSHA256: sum, Created: time.Now().UTC(), Recipients: in.Recipients}
+		CreateID: in.CreateID, Proof: in.Proof, OutfileSHA256: sum, Created: time.Now().UTC(), Recipients: in.Recipients,
+		SecretMAC: in.SecretMAC}
 	if err := held.WriteRecord(context.WithoutCancel(ctx), rec); err != nil {
 		// The outfile is durable; the intent still names its create ID,
 		// so the next plan knows whose secret it is.
@@ -227,6 +259,36 @@ func (r *runner) do(ctx context.Context, j job) Outcome {
 		return o
 	}
 	return r.enable(ctx, o, d.User, created)
+}
+
+// recheck reads again, right before a device is deactivated, what
+// identifies it as the one the plan saw: enabled for the same user since
+// the same moment (ListMFADevices' EnableDate), and tagged with the same
+// create ID when the plan read one. A device deleted and created again
+// under the same name has the same serial, but neither the same enable
+// date nor the same create ID.
+func (r *runner) recheck(ctx context.Context, c plan.Change) error {
+	since, enabled, err := r.api.EnabledFor(ctx, c.Deactivate, c.Existing.Serial)
+	switch {
+	case err != nil:
+		return fmt.Errorf("checking it before deactivating it: %w", err)
+	case !enabled:
+		return fmt.Errorf("it is no longer enabled for user %s: it changed since plan; run plan again", c.Deactivate)
+	case !since.Truncate(time.Second).Equal(c.Existing.EnableDate.Truncate(time.Second)):
+		return fmt.Errorf("it was enabled for user %s at %s, the plan saw it enabled at %s (deleted and created again?): it changed since plan; run plan again",
+			c.Deactivate, since.UTC().Format(time.RFC3339), c.Existing.EnableDate.UTC().Format(time.RFC3339))
+	}
+	if c.CreateID == "" {
+		return nil
+	}
+	tags, err := r.api.ListTags(ctx, c.Existing.Serial)
+	if err != nil {
+		return fmt.Errorf("checking it before deactivating it: %w", err)
+	}
+	if tags[device.CreateIDTag] != c.CreateID {
+		return errors.New("its create ID is not the one the plan read (another run or a person replaced it): it changed since plan; run plan again")
+	}
+	return nil
 }
 
 // deactivate takes the device serial away from user, the step IAM needs
@@ -295,6 +357,10 @@ func (r *runner) record(ctx context.Context, j job) Outcome {
 		Device: c.Name, Path: c.Path, Account: r.plan.Account, Outfile: c.Desired.Outfile,
 		Action: string(action), CreateID: c.CreateID, Proof: c.Proof, Recipients: c.SealedTo, Started: time.Now().UTC(), PID: os.Getpid(),
 	}
+	// The binding to the secret the intent carried (a create's, written
+	// once the secret was known; a re-seal's, whose secret is the one
+	// recorded) is the record's.
+	in.SecretMAC = c.SecretMAC
 	// Only the intent the plan settled on: one another run has put in its
 	// place since names another create, whose outfile this may not be.
 	// Holding the intent, the store has removed what a killed run left
@@ -324,7 +390,8 @@ func (r *runner) record(ctx context.Context, j job) Outcome {
 		return r.keep(ctx, o, held)
 	}
 	rec := journal.Record{Account: r.plan.Account, Device: c.Name, Path: c.Path, Serial: c.Existing.Serial,
-		CreateID: c.CreateID, Proof: c.Proof, OutfileSHA256: sum, Created: time.Now().UTC(), Recipients: c.SealedTo}
+		CreateID: c.CreateID, Proof: c.Proof, OutfileSHA256: sum, Created: time.Now().UTC(), Recipients: c.SealedTo,
+		SecretMAC: in.SecretMAC}
 	if err := held.WriteRecord(context.WithoutCancel(ctx), rec); err != nil {
 		o.Err = fmt.Errorf("recording the outfile of device %q: %w", c.Name, err)
 		return r.keep(ctx, o, held)

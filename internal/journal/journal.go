@@ -76,8 +76,18 @@ type Intent struct {
 	// run stopped after writing it and before its record leaves them
 	// here for the record the next run writes.
 	Recipients []Recipient `json:"recipients,omitempty"`
-	Started    time.Time   `json:"started"`
-	PID        int         `json:"pid"`
+	// NewOutfileSHA256 is, for a re-seal, the hex SHA-256 of the
+	// ciphertext it puts in the outfile's place, written before it puts
+	// it: a run killed around the put leaves the outfile either that one
+	// (record it) or the recorded one (nothing was changed), and anything
+	// else at the name is no outfile of this re-seal's to record.
+	NewOutfileSHA256 string `json:"new_outfile_sha256,omitempty"`
+	// SecretMAC is, for a re-seal, the record's binding to the secret
+	// (see [SecretMAC]): the secret does not change, and the record its
+	// settling writes keeps it.
+	SecretMAC string    `json:"secret_mac,omitempty"`
+	Started   time.Time `json:"started"`
+	PID       int       `json:"pid"`
 }
 
 // Key returns the account, device and path the intent names.
@@ -185,7 +195,11 @@ func f2(dir *atomicfile.Dir, name string) string { return dir.Path() + string(os
 // spaces (JSON whitespace) to the old one's length, so no old byte is left
 // after it; a write of a few hundred bytes to one file, in one call, is
 // whole or not at all for a process killed around it.
-func (l *Lock) write(in Intent) error {
+func (l *Lock) write(in Intent) error { return l.put(in, true) }
+
+// put is write; takeover marks a takeover's write (failpoint
+// IntentRewritten), not a held intent's own rewrite.
+func (l *Lock) put(in Intent, takeover bool) error {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -200,7 +214,7 @@ func (l *Lock) write(in Intent) error {
 	if _, err := l.f.WriteAt(append(b, '\n'), 0); err != nil {
 		return err
 	}
-	if st.Size() > 0 {
+	if takeover && st.Size() > 0 {
 		failpoint.Hit(failpoint.IntentRewritten)
 	}
 	if err := l.f.Sync(); err != nil {
@@ -208,6 +222,11 @@ func (l *Lock) write(in Intent) error {
 	}
 	return l.dir.Sync()
 }
+
+// Rewrite durably replaces the held intent with in, which names the same
+// device and create: a re-seal names the ciphertext it is about to put
+// before it puts it.
+func (l *Lock) Rewrite(in Intent) error { return l.put(in, false) }
 
 // Done removes the intent: the outcome is settled (outfile durable, device
 // rolled back, or the create refused), and releases the lock.

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -39,6 +40,34 @@ type Record struct {
 	// key, a person's new SSH key) and re-seal it. A record written
 	// before they were recorded has none: who can decrypt it is unknown.
 	Recipients []Recipient `json:"recipients,omitempty"`
+	// SecretMAC binds the record to the secret sealed in its outfile:
+	// see [SecretMAC]. A record without it (an older mfabulk's, or one a
+	// later run settled without the secret in memory) does not say whose
+	// secret the outfile holds, only whose record it is.
+	SecretMAC string `json:"secret_mac,omitempty"`
+}
+
+// SecretMAC returns the hex HMAC-SHA256, keyed by a create ID's proof, of
+// the plaintext sealed in an outfile (the QR code PNG or the Base32
+// seed, as seal.Encrypt got it). The proof and the SHA-256 binding prove
+// that a record is the device's and is bound to the outfile's bytes, but
+// a principal who can read a record (an S3 prefix's readers) knows the
+// proof, and can bind a forged record to another device's outfile copied
+// to this one's name. A re-seal decrypts that outfile and would seal the
+// other device's secret to this one's recipients. The secret is what such
+// a principal does not know (a 160-bit random seed), so a re-seal checks
+// this MAC over what it decrypted before it seals anything.
+func SecretMAC(proof string, secret []byte) string {
+	m := hmac.New(sha256.New, []byte(proof))
+	m.Write([]byte("mfabulk outfile secret v1\x00"))
+	m.Write(secret)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// SecretMatches reports whether secret is the one mac (a record's
+// SecretMAC) was made for under proof; false when either is empty.
+func SecretMatches(proof, mac string, secret []byte) bool {
+	return proof != "" && mac != "" && hmac.Equal([]byte(SecretMAC(proof, secret)), []byte(mac))
 }
 
 // Recipient is one key an outfile is sealed to: its fingerprint (see

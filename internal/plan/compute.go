@@ -130,6 +130,7 @@ func (c *computation) forDesired(d *manifest.Device) Change {
 	if ch.Action == Settle {
 		ch.SealedTo = c.obs.Local[d.Name].IntentRecipients
 		ch.SettlesReseal = c.obs.Local[d.Name].IntentAction == string(Reseal)
+		ch.SecretMAC = c.obs.Local[d.Name].IntentSecretMAC
 	}
 	return c.reseal(c.assignment(ch))
 }
@@ -154,7 +155,7 @@ func (c *computation) reseal(ch Change) Change {
 	if !ok {
 		return ch // the manifest's validation reports them
 	}
-	ch.OutfileSHA256 = l.OutfileSHA256
+	ch.OutfileSHA256, ch.SecretMAC = l.OutfileSHA256, l.SecretMAC
 	if !l.RecipientsKnown {
 		ch.Action, ch.Gains = Reseal, want
 		ch.Reason = "its recipients were not recorded (an older mfabulk sealed it): who loses access is unknown; it is re-sealed to the manifest's"
@@ -166,12 +167,13 @@ func (c *computation) reseal(ch Change) Change {
 		ch.Reason = "its recipients are not the manifest's"
 		return ch
 	}
-	ch.OutfileSHA256 = ""
+	ch.OutfileSHA256, ch.SecretMAC = "", ""
 	if l.IntentAction == string(Reseal) {
 		// An earlier re-seal stopped before it replaced the outfile, and
 		// the recipients are the recorded ones again: its intent is
 		// settled, the record written again as it is.
 		ch.Action, ch.Tags, ch.SealedTo, ch.SettlesReseal = Settle, nil, l.Recipients, true
+		ch.SecretMAC = l.SecretMAC
 		ch.Reason = "an earlier re-seal was stopped before it replaced the outfile, which is still sealed to the manifest's recipients; its intent is cleared"
 	}
 	return ch
@@ -277,6 +279,8 @@ func (c *computation) ownership(d *manifest.Device, o device.Observed) (Action, 
 	switch {
 	case c.obs.Busy[d.Name]:
 		return Unchanged, "" // another live run is on it: a notice says so
+	case l.Unsettled && l.ResealFound != "":
+		return Mismatch, "an earlier re-seal was stopped, and the file at its outfile's name is neither the outfile it re-sealed nor the one it wrote (SHA-256 " + short(l.ResealFound) + "): a person or another run put it there; put the right outfile back, or run apply --replace " + d.Name + " to issue a new secret here"
 	case l.Unsettled && known && l.IntentProof != "" && live == l.IntentID:
 		// The intent's run created this device, which it did only once no
 		// outfile was at this name, and only a run holding the intent

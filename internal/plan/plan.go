@@ -108,6 +108,11 @@ type Change struct {
 	// OutfileSHA256 is, for a Reseal, the SHA-256 of the outfile its
 	// proven record is bound to: apply re-seals only those bytes.
 	OutfileSHA256 string
+	// SecretMAC is, for a Reseal, the proven record's binding to the
+	// secret sealed in the outfile (journal.SecretMAC; "" when the record
+	// has none): apply re-seals a secret only when it is the one the
+	// record was made for.
+	SecretMAC string
 	// SealedTo is, for a Settle, who the unrecorded outfile was sealed
 	// to, as its intent says: the record written names them.
 	SealedTo []journal.Recipient
@@ -234,7 +239,14 @@ type Local struct {
 	Recipients       []journal.Recipient
 	RecipientsKnown  bool
 	OutfileSHA256    string // the proven record's binding
+	SecretMAC        string // the proven record's binding to its secret (journal.SecretMAC)
 	IntentRecipients []journal.Recipient
+	IntentSecretMAC  string // a re-seal's intent's binding to the secret, kept by its settling
+	// ResealFound is set when a re-seal's intent is beside an outfile
+	// that is neither the one its record is bound to nor the one the
+	// re-seal named before it put it: the hex SHA-256 found ("none" when
+	// it is no file the store vouches for). Nothing of it is recorded.
+	ResealFound string
 	// Unproven says why a record or intent that names the device proves
 	// nothing ("" when none does): plan reports it and never deletes on it.
 	Unproven string

@@ -277,13 +277,17 @@ func local(obs *plan.Observed, d manifest.Device, ev store.Evidence) plan.Local 
 	l := plan.Local{Outfile: ev.Outfile}
 	if rec := ev.Record; l.Outfile && rec != nil && rec.Account == obs.Account && rec.Device == d.Name && rec.Path == d.Path {
 		l.OutfileID = rec.CreateID
+		// Only the ciphertext the re-seal named before it put it: a file
+		// of a person's put at the name since (an old aside copy) is not
+		// what the re-seal wrote, and is never recorded as the device's.
 		resealed := ev.Intent.State == journal.Pending && ev.Intent.Intent != nil && ev.Intent.Intent.Action == string(plan.Reseal) &&
-			ev.Intent.Intent.CreateID == rec.CreateID && journal.Proves(ev.Intent.Intent.Proof, rec.CreateID)
+			ev.Intent.Intent.CreateID == rec.CreateID && journal.Proves(ev.Intent.Intent.Proof, rec.CreateID) &&
+			ev.Intent.Intent.NewOutfileSHA256 != "" && ev.OutfileSHA256 == ev.Intent.Intent.NewOutfileSHA256
 		switch {
 		case ev.Proven:
 			l.RecordProof = rec.Proof
 			l.Recipients, l.RecipientsKnown = rec.Recipients, len(rec.Recipients) > 0
-			l.OutfileSHA256 = rec.OutfileSHA256
+			l.OutfileSHA256, l.SecretMAC = rec.OutfileSHA256, rec.SecretMAC
 		case resealed:
 			// A re-seal replaced the outfile and was stopped before its
 			// record: the intent, which proves the create ID, settles it.
@@ -321,6 +325,13 @@ func local(obs *plan.Observed, d manifest.Device, ev store.Evidence) plan.Local 
 		l.IntentAction, l.IntentID, l.IntentReplaces = in.Action, in.CreateID, in.Replaces
 		l.IntentVersion = ev.IntentVersion
 		l.IntentRecipients = in.Recipients
+		l.IntentSecretMAC = in.SecretMAC
+		if in.Action == string(plan.Reseal) && l.Outfile && (in.NewOutfileSHA256 == "" || ev.OutfileSHA256 != in.NewOutfileSHA256) {
+			l.ResealFound = ev.OutfileSHA256
+			if l.ResealFound == "" {
+				l.ResealFound = "none"
+			}
+		}
 		if journal.Proves(in.Proof, in.CreateID) {
 			l.IntentProof = in.Proof
 		} else if in.CreateID != "" {

@@ -63,6 +63,11 @@ type Evidence struct {
 	// bound to the outfile's bytes as they are now (journal.Record.Proves).
 	Record *journal.Record
 	Proven bool
+	// OutfileSHA256 is the hex SHA-256 of the outfile as it was read,
+	// when it was (a proven record's outfile, one beside a re-seal's
+	// intent); "" otherwise, or when it is no outfile the store can vouch
+	// for.
+	OutfileSHA256 string
 	// Intent is the intent's state (None, Pending, Busy, Foreign), with
 	// the intent when it could be read; IntentVersion is its version
 	// (see [Seen]).
@@ -120,6 +125,10 @@ type Held interface {
 	// defeat the re-seal); a versioned bucket keeps them as an older
 	// version all the same.
 	ReplaceOutfile(ctx context.Context, ciphertext []byte, oldSHA256 string) (string, error)
+	// Rewrite durably replaces the held intent with in (the same device,
+	// create ID and proof): a re-seal names the ciphertext it puts before
+	// ReplaceOutfile puts it.
+	Rewrite(ctx context.Context, in journal.Intent) error
 	// WriteRecord records whose secret the outfile holds, replacing only
 	// an earlier record.
 	WriteRecord(ctx context.Context, r journal.Record) error

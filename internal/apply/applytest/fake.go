@@ -14,6 +14,7 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mfabulk/mfabulk/internal/apply"
 	"github.com/mfabulk/mfabulk/internal/device"
@@ -194,6 +195,18 @@ func (f *Fake) UserDevices(_ context.Context, user string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// EnabledFor reports whether serial is enabled for user; a Fake keeps no
+// enable dates (its observed devices have none).
+func (f *Fake) EnabledFor(_ context.Context, user, serial string) (time.Time, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fault, failed := f.call("EnabledFor"); failed {
+		return time.Time{}, false, fault.Err
+	}
+	d := f.bySerial(serial)
+	return time.Time{}, d != nil && strings.EqualFold(d.User, user), nil
 }
 
 // Deactivate takes a device away from user; one not enabled for that

@@ -152,6 +152,8 @@ func (h *held) WriteRecord(_ context.Context, r journal.Record) error {
 	return journal.WriteRecord(h.dir, h.name, r)
 }
 
+func (h *held) Rewrite(_ context.Context, in journal.Intent) error { return h.lock.Rewrite(in) }
+
 func (h *held) Done(context.Context) error { return h.lock.Done() }
 
 func (h *held) Keep(context.Context) error { return h.lock.Keep() }

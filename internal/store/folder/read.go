@@ -47,6 +47,9 @@ func (b *Backend) Read(_ context.Context, account string, devices []manifest.Dev
 					return nil, fmt.Errorf("reading the outfile of device %q: %w", d.Name, err)
 				}
 			}
+			if ev.OutfileSHA256, err = journal.OutfileSHA256(dir, name); err != nil {
+				return nil, fmt.Errorf("reading the outfile of device %q: %w", d.Name, err)
+			}
 		}
 		if ev.Intent, err = journal.Inspect(dir, name, journal.Key{Account: account, Device: d.Name, Path: d.Path}); err != nil {
 			return nil, fmt.Errorf("reading the journal of device %q: %w", d.Name, err)

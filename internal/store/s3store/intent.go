@@ -316,6 +316,37 @@ func (h *held) ReplaceOutfile(ctx context.Context, ciphertext []byte, oldSHA256 
 	return sha256Hex(ciphertext), nil
 }
 
+func (h *held) Rewrite(ctx context.Context, in journal.Intent) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lost != nil {
+		return h.lost
+	}
+	l := h.in
+	l.Intent = in
+	data, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	etag, err := h.b.putOwn(ctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	if isPreconditionFailed(err) && h.adopt(ctx) {
+		etag, err = h.b.putOwn(ctx, h.o.intent(), data, cond{ifMatch: h.etag})
+	}
+	switch {
+	case isPreconditionFailed(err):
+		h.lost = fmt.Errorf("the lease on intent %s was lost: another run rewrote or took over the intent; this run stopped working on the device (run plan again)", h.o.url(h.o.intent()))
+		return h.lost
+	case err != nil:
+		h.unsure = append(h.unsure, unsure{in: l, data: data})
+		return fmt.Errorf("rewriting intent %s: %w", h.o.url(h.o.intent()), err)
+	}
+	h.in, h.etag, h.unsure = l, etag, nil
+	return nil
+}
+
 func (h *held) WriteRecord(ctx context.Context, r journal.Record) error {
 	if err := h.usable(); err != nil {
 		return err

@@ -125,6 +125,9 @@ func (b *Backend) evidence(ctx context.Context, o obj, outfile, record, intent b
 			return ev, err
 		}
 		ev.Proven = g.found && !g.tooLarge && subtle.ConstantTimeCompare([]byte(sha256Hex(g.data)), []byte(r.OutfileSHA256)) == 1
+		if g.found && !g.tooLarge {
+			ev.OutfileSHA256 = sha256Hex(g.data)
+		}
 	}
 	if intent {
 		g, err := b.get(ctx, o.intent(), journal.MaxIntentSize)
@@ -132,6 +135,16 @@ func (b *Backend) evidence(ctx context.Context, o obj, outfile, record, intent b
 			return ev, err
 		}
 		ev.Intent, ev.IntentVersion = b.status(g, want), g.etag
+	}
+	if in := ev.Intent.Intent; outfile && ev.OutfileSHA256 == "" && ev.Intent.State == journal.Pending && in != nil && in.Action == "reseal" {
+		// Which outfile is there tells whether the re-seal replaced it.
+		g, err := b.get(ctx, o.key, journal.MaxOutfileSize)
+		if err != nil {
+			return ev, err
+		}
+		if g.found && !g.tooLarge {
+			ev.OutfileSHA256 = sha256Hex(g.data)
+		}
 	}
 	return ev, nil
 }
