@@ -18,6 +18,10 @@ func TestSettingsLayering(t *testing.T) {
 			if f.Name == "help" {
 				return
 			}
+			if f.Annotations[commandLineOnly] != nil {
+				t.Run(cmd.Name()+"/"+f.Name, func(t *testing.T) { checkCommandLineOnly(t, cmd.Name(), f) })
+				return
+			}
 			if safetySwitches[f.Name] != anyLayer {
 				t.Run(cmd.Name()+"/"+f.Name, func(t *testing.T) { checkSafetySwitch(t, cmd.Name(), f) })
 				return
@@ -78,6 +82,38 @@ func checkLayers(t *testing.T, command string, f *pflag.Flag) {
 	os.Unsetenv(envName(f.Name))
 	if got := effective(); got != vals["file"] {
 		t.Errorf("XDG config file: got %q, want %q", got, vals["file"])
+	}
+}
+
+// checkCommandLineOnly checks that a flag one command takes only from its
+// command line (see commandLineOnly) ignores the shared setting in a
+// config file and in MFABULK_*, which the other commands read.
+func checkCommandLineOnly(t *testing.T, command string, f *pflag.Flag) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	effective := func(args ...string) string {
+		t.Helper()
+		root := newRootCmd(IO{})
+		cmd, rest, err := root.Find(append([]string{command}, args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.ParseFlags(rest); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := loadSettings(cmd); err != nil {
+			t.Fatal(err)
+		}
+		return settingString(cmd.Flags().Lookup(f.Name))
+	}
+	os.WriteFile("mfabulk.yaml", []byte(f.Name+": from-file\n"), 0o644)
+	t.Setenv(envName(f.Name), "from-env")
+	if got := effective(); got != defaultString(f) {
+		t.Errorf("from a config file and %s: got %q, want the default %q", envName(f.Name), got, defaultString(f))
+	}
+	if got := effective("--" + f.Name + "=from-flag"); got != "from-flag" {
+		t.Errorf("from the command line: got %q, want %q", got, "from-flag")
 	}
 }
 
