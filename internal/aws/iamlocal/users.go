@@ -313,32 +313,54 @@ func validateCode(param, code string) *APIError {
 	return nil
 }
 
+// codeRequest is what EnableMFADevice and ResyncMFADevice both take: a
+// user, a device's serial and two codes.
+type codeRequest struct{ user, serial, code1, code2 string }
+
+// parseCodeRequest validates a code request as IAM does, before anything
+// is looked up.
+func parseCodeRequest(f formValues) (codeRequest, *APIError) {
+	r := codeRequest{user: f.get("UserName"), serial: f.get("SerialNumber"), code1: f.get("AuthenticationCode1"), code2: f.get("AuthenticationCode2")}
+	if r.user == "" {
+		return r, Errorf("ValidationError", "1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member must not be null")
+	}
+	if err := validateSerial(r.serial); err != nil {
+		return r, err
+	}
+	if err := validateCode("authenticationCode1", r.code1); err != nil {
+		return r, err
+	}
+	if err := validateCode("authenticationCode2", r.code2); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// userAndDevice looks up a code request's user and device; s.mu is held.
+func (s *Server) userAndDevice(f formValues, r codeRequest) (*User, *Device, *APIError) {
+	u, err := s.user(r.user)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := s.lookup(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, d, nil
+}
+
 // handleEnable is EnableMFADevice: it assigns a device to a user once two
 // consecutive codes from the device's seed prove that the person holds it.
 // Its checks come in IAM's order, an assigned device before the codes, so
 // that a retry with the same codes meets EntityAlreadyExists.
 func (s *Server) handleEnable(f formValues) (any, *APIError) {
-	name, serial := f.get("UserName"), f.get("SerialNumber")
-	if name == "" {
-		return nil, Errorf("ValidationError", "1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member must not be null")
-	}
-	if err := validateSerial(serial); err != nil {
-		return nil, err
-	}
-	code1, code2 := f.get("AuthenticationCode1"), f.get("AuthenticationCode2")
-	if err := validateCode("authenticationCode1", code1); err != nil {
-		return nil, err
-	}
-	if err := validateCode("authenticationCode2", code2); err != nil {
+	r, err := parseCodeRequest(f)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, err := s.user(name)
-	if err != nil {
-		return nil, err
-	}
-	d, err := s.lookup(f)
+	u, d, err := s.userAndDevice(f, r)
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +371,7 @@ func (s *Server) handleEnable(f formValues) (any, *APIError) {
 		return nil, Errorf("LimitExceeded", "Cannot exceed quota for MFADevicesPerUser: %d", MaxMFADevicesPerUser)
 	}
 	now := s.now()
-	step, ok := totp.Match(d.Seed, code1, code2, now, codeWindow)
+	step, ok := totp.Match(d.Seed, r.code1, r.code2, now, codeWindow)
 	if last, used := s.used[d]; !ok || (used && step <= last) {
 		// Codes already accepted once are refused, as IAM refuses them:
 		// seen codes must not enable a device again.
