@@ -49,18 +49,7 @@ func checkLayers(t *testing.T, command string, f *pflag.Flag) {
 	os.Unsetenv(envName(f.Name))
 	effective := func(args ...string) string {
 		t.Helper()
-		root := newRootCmd(IO{})
-		cmd, rest, err := root.Find(append([]string{command}, args...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.ParseFlags(rest); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := loadSettings(cmd); err != nil {
-			t.Fatal(err)
-		}
-		return settingString(cmd.Flags().Lookup(f.Name))
+		return effectiveSetting(t, command, f.Name, args...)
 	}
 	if got := effective(); got != defaultString(f) {
 		t.Errorf("default: got %q, want %q", got, defaultString(f))
@@ -85,6 +74,24 @@ func checkLayers(t *testing.T, command string, f *pflag.Flag) {
 	}
 }
 
+// effectiveSetting is the value of command's flag name once its settings
+// are layered, with args on its command line.
+func effectiveSetting(t *testing.T, command, name string, args ...string) string {
+	t.Helper()
+	root := newRootCmd(IO{})
+	cmd, rest, err := root.Find(append([]string{command}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadSettings(cmd); err != nil {
+		t.Fatal(err)
+	}
+	return settingString(cmd.Flags().Lookup(name))
+}
+
 // checkCommandLineOnly checks that a flag one command takes only from its
 // command line (see commandLineOnly) ignores the shared setting in a
 // config file and in MFABULK_*, which the other commands read.
@@ -94,18 +101,7 @@ func checkCommandLineOnly(t *testing.T, command string, f *pflag.Flag) {
 	t.Setenv("XDG_CONFIG_HOME", dir)
 	effective := func(args ...string) string {
 		t.Helper()
-		root := newRootCmd(IO{})
-		cmd, rest, err := root.Find(append([]string{command}, args...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.ParseFlags(rest); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := loadSettings(cmd); err != nil {
-			t.Fatal(err)
-		}
-		return settingString(cmd.Flags().Lookup(f.Name))
+		return effectiveSetting(t, command, f.Name, args...)
 	}
 	os.WriteFile("mfabulk.yaml", []byte(f.Name+": from-file\n"), 0o644)
 	t.Setenv(envName(f.Name), "from-env")
